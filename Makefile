@@ -1,0 +1,39 @@
+# `make demo` and `make test` set everything up themselves on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# sam build needs python3.13 on PATH; the venv provides it.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export AWS_EC2_METADATA_DISABLED := true
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: venv demo up test test-fast lint build bench clean
+
+venv:
+	@bash scripts/bootstrap.sh
+
+demo: venv
+	$(PY) -m localcloud demo
+
+up: venv
+	$(PY) -m localcloud up
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest -m "unit"
+
+build: venv
+	sam build --template-file template.yaml --build-dir .aws-sam/build
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache bench-results
