@@ -22,7 +22,7 @@ find_python() {
 }
 
 stamp="$VENV/.requirements.sha256"
-want=$(cat requirements-dev.txt layers/shared/requirements.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements-dev.txt layers/shared/requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -37,5 +37,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 echo "$want" > "$stamp"
 echo "bootstrap: $VENV is ready"

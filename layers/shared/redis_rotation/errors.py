@@ -67,6 +67,14 @@ class InstanceStateError(ProviderError):
     """The instance cannot be changed now (a slave, locked, not running, not found)."""
 
 
+class InstanceBusyError(ProviderRetryableError):
+    """A workflow (perhaps our own earlier change) is running: look again later."""
+
+
+class CredentialsSecretError(RotationError):
+    """The secret holding the provider's API keys cannot be read or is malformed."""
+
+
 class OldPasswordRejectedError(ProviderError):
     """The provider refused the old password we sent (API that needs the old password)."""
 

@@ -1,0 +1,5 @@
+"""Secrets Manager rotation function for UCloud URedis (handler: uredis_handler.lambda_handler)."""
+
+from redis_rotation.entrypoint import lambda_handler_for
+
+lambda_handler = lambda_handler_for("uredis")

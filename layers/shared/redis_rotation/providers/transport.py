@@ -1,0 +1,125 @@
+"""HTTP to the provider APIs: HTTPS with certificate verification, typed failures, retries.
+
+Plain HTTP is refused except to a loopback address (the local cloud). Failures become
+``ProviderRetryableError`` (timeouts, resets, 5xx, unreadable bodies) or ``ProviderError``;
+their messages carry the status and the exception type, never a request parameter.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from redis_rotation.errors import ConfigurationError, ProviderError, ProviderRetryableError
+from redis_rotation.polling import Backoff, Deadline
+
+if TYPE_CHECKING:
+    import requests
+
+# Idempotent calls (describe, task status) back off more gently than status polls: a
+# throttled fleet needs spreading out, not hammering.
+API_RETRY_BACKOFF = Backoff(first=0.25, cap=4.0)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint_url(endpoint: str, path: str = "/") -> tuple[str, str]:
+    """(URL to call, host as signed) for an endpoint given as a URL or a bare host."""
+    if "://" not in endpoint:
+        endpoint = f"https://{endpoint}"
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"API endpoint '{endpoint}' is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"API endpoint '{endpoint}' uses plain HTTP; only loopback endpoints may (use https)"
+        )
+    return f"{parts.scheme}://{parts.netloc}{path}", parts.netloc
+
+
+class Transport:
+    """One requests session for one invocation."""
+
+    def __init__(self, provider: str, timeout: float, deadline: Deadline) -> None:
+        self.provider = provider
+        self.timeout = timeout
+        self.deadline = deadline
+        self._session: requests.Session | None = None
+
+    def _get_session(self) -> requests.Session:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.verify = True
+        return self._session
+
+    def post(
+        self,
+        url: str,
+        *,
+        action: str,
+        data: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """POST and return the parsed JSON body."""
+        import requests
+
+        # Never wait past the deadline: a Lambda killed mid-call learns nothing.
+        timeout = max(0.5, min(self.timeout, self.deadline.remaining()))
+        try:
+            response = self._get_session().post(
+                url,
+                data=data if data is not None else body,
+                headers=dict(headers or {}),
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise ProviderRetryableError(self.provider, action, "Timeout", "no answer") from None
+        except requests.ConnectionError as exc:
+            raise ProviderRetryableError(
+                self.provider, action, "ConnectionError", type(exc).__name__
+            ) from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ProviderRetryableError(
+                self.provider, action, f"HTTP{response.status_code}", "server error"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            if response.status_code >= 400:
+                raise ProviderError(
+                    self.provider, action, f"HTTP{response.status_code}", "unexpected answer"
+                ) from None
+            raise ProviderRetryableError(
+                self.provider, action, "InvalidJSON", "the answer is not JSON (truncated?)"
+            ) from None
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+def call_retrying[T](call: Callable[[], T], deadline: Deadline, backoff: Backoff = API_RETRY_BACKOFF) -> T:
+    """Run an idempotent call, retrying ProviderRetryableError until the deadline."""
+    runtime = deadline.runtime
+    delays = backoff.delays(runtime.random)
+    while True:
+        try:
+            return call()
+        except ProviderRetryableError:
+            delay = next(delays)
+            if deadline.remaining() <= delay:
+                raise
+            runtime.sleep(delay)

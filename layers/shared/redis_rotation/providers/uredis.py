@@ -1,0 +1,158 @@
+"""UCloud URedis (UMem API): ModifyURedisGroupPassword, with DescribeUMem for state and role.
+
+The change has no task id: it is applied asynchronously, visible as the ``SetPassword``
+state, so waiting means polling DescribeUMem until the group is ``Running`` again.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from redis_rotation import passwords
+from redis_rotation.errors import (
+    ChangeFailedError,
+    ConfigurationError,
+    InstanceStateError,
+    ProviderCredentialsError,
+    ProviderError,
+    ProviderRetryableError,
+    redact,
+)
+from redis_rotation.passwords import PasswordPolicy
+from redis_rotation.polling import poll
+from redis_rotation.providers.base import ChangeHandle, InstanceStatus, ProviderContext
+from redis_rotation.providers.transport import call_retrying, endpoint_url
+from redis_rotation.providers.ucloud_sign import UCloudSigner
+from redis_rotation.secret import RedisSecret
+
+NAME = "uredis"
+CREDENTIALS_SCHEMA = "credentials-uredis.schema.json"
+
+# RetCodes (UCloud API summary): transient ones are retried, key problems never are.
+RETRYABLE_CODES = frozenset({110, 130, 150, 153})
+CREDENTIAL_CODES = frozenset({170, 171, 172, 174, 294, 295, 299, 20004})
+
+READY_STATES = frozenset({"Running", "SetPasswordFail"})
+# States of a workflow in progress (DescribeUMem's documented list): wait, then look again.
+BUSY_STATES = frozenset(
+    {
+        "Starting", "Creating", "Configing", "Restarting", "Resizing", "SetPassword",
+        "Disasting", "Replicating", "ReplicateDone", "ExecTimeout", "SlaveRecovering",
+        "DelayUpgrade", "VersionUpgrading", "UpgradeMemInit", "ClusterUpgrading", "SSLSwitching",
+    }
+)  # fmt: skip
+
+
+class URedisProvider:
+    name = NAME
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self._signer: UCloudSigner | None = None
+        self._redacted: list[str] = []
+
+    # -- Provider protocol -----------------------------------------------------------------
+
+    def policy(self, secret: RedisSecret) -> PasswordPolicy:
+        return passwords.UREDIS
+
+    def needs_old_password(self, secret: RedisSecret) -> bool:
+        return False
+
+    def describe(self, secret: RedisSecret) -> InstanceStatus:
+        group = call_retrying(lambda: self._describe_group(secret), self.context.deadline)
+        state = str(group.get("State", "Unknown"))
+        role = str(group.get("Role", "master"))
+        if role != "master":
+            raise InstanceStateError(
+                NAME, "DescribeUMem", "NotMaster",
+                f"group {secret.instance_id} is a {role}; ModifyURedisGroupPassword may only "
+                "change a master: set groupId to the master group",
+            )  # fmt: skip
+        return InstanceStatus(ready=state in READY_STATES, busy=state in BUSY_STATES, detail=state)
+
+    def change_password(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> ChangeHandle:
+        # The policy forbids it already; asserted here too because an empty Password
+        # *removes* the instance's password.
+        if not new_password:
+            raise ConfigurationError("refusing to send an empty URedis password")
+        encoded = base64.b64encode(new_password.encode("ascii")).decode("ascii")
+        self._redacted.extend([new_password, encoded])
+        params = {**self._location(secret), "GroupId": secret.instance_id, "Password": encoded}
+        self._call(secret, "ModifyURedisGroupPassword", params)
+        return ChangeHandle()
+
+    def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
+        def settled() -> bool | None:
+            group = call_retrying(lambda: self._describe_group(secret), self.context.deadline)
+            state = str(group.get("State"))
+            if state == "Running":
+                return True
+            if state == "SetPasswordFail":
+                raise ChangeFailedError(
+                    NAME, "ModifyURedisGroupPassword", state,
+                    f"group {secret.instance_id} reports SetPasswordFail; the rotation will retry",
+                )  # fmt: skip
+            if state in BUSY_STATES:
+                return None
+            raise InstanceStateError(
+                NAME, "DescribeUMem", state,
+                f"group {secret.instance_id} went to state '{state}' during the change",
+            )  # fmt: skip
+
+        poll(settled, deadline=self.context.deadline, what=f"URedis group {secret.instance_id}")
+
+    # -- API calls -------------------------------------------------------------------------
+
+    @staticmethod
+    def _location(secret: RedisSecret) -> dict[str, str]:
+        params = {"Region": secret.region}
+        for field, param in (("zone", "Zone"), ("projectId", "ProjectId")):
+            value = secret.get(field)
+            if value:
+                params[param] = value
+        return params
+
+    def _describe_group(self, secret: RedisSecret) -> Mapping[str, Any]:
+        params = {**self._location(secret), "Protocol": "redis", "ResourceId": secret.instance_id}
+        answer = self._call(secret, "DescribeUMem", params)
+        for group in answer.get("DataSet") or []:
+            if isinstance(group, Mapping) and secret.instance_id in (
+                group.get("ResourceId"),
+                group.get("GroupId"),
+            ):
+                return group
+        raise InstanceStateError(
+            NAME, "DescribeUMem", "NotFound",
+            f"group {secret.instance_id} was not found in region {secret.region}",
+        )  # fmt: skip
+
+    def _get_signer(self, secret: RedisSecret) -> UCloudSigner:
+        if self._signer is None:
+            keys = self.context.load_credentials(secret.credentials_secret_id, CREDENTIALS_SCHEMA)
+            self._redacted.extend([keys["publicKey"], keys["privateKey"]])
+            self._signer = UCloudSigner(keys["publicKey"], keys["privateKey"])
+        return self._signer
+
+    def _call(self, secret: RedisSecret, action: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        url, _host = endpoint_url(secret.api_endpoint or self.context.settings.uredis_endpoint)
+        body = self._get_signer(secret).add_auth({"Action": action, **params})
+        answer = self.context.transport.post(url, action=action, data=body)
+        if not isinstance(answer, Mapping) or "RetCode" not in answer:
+            raise ProviderRetryableError(NAME, action, "InvalidAnswer", "no RetCode in the answer")
+        code = answer.get("RetCode")
+        if code == 0:
+            return answer
+        message = redact(str(answer.get("Message", ""))[:300], self._redacted)
+        if code in RETRYABLE_CODES:
+            raise ProviderRetryableError(NAME, action, str(code), message)
+        if code in CREDENTIAL_CODES:
+            raise ProviderCredentialsError(
+                NAME, action, str(code),
+                f"{message} (check the keys in {secret.credentials_secret_id} and their permissions)",
+            )  # fmt: skip
+        raise ProviderError(NAME, action, str(code), message)

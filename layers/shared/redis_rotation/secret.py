@@ -1,0 +1,214 @@
+"""The rotated secret: JSON Schema validation and a typed, read-only view of it.
+
+Validation errors name the field and the rule, never the value: the value may be a
+password, and fastjsonschema's own exception carries it (``.value``), so that exception is
+never chained or logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from redis_rotation.errors import SecretFormatError
+
+PROVIDERS = ("uredis", "tencent")
+
+# What identifies the instance: the pending secret must match the current one on all of
+# these, or setSecret would change the password of one instance and store it for another.
+IDENTITY_FIELDS = (
+    "provider",
+    "host",
+    "port",
+    "region",
+    "zone",
+    "projectId",
+    "groupId",
+    "instanceId",
+    "apiEndpoint",
+    "credentialsSecretId",
+)
+
+# A secret value is at most 64 KiB in Secrets Manager; refuse anything larger before parsing.
+MAX_SECRET_BYTES = 65536
+
+
+@cache
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("redis_rotation.schemas").joinpath(name).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator(name: str) -> Any:
+    # Imported here: compiling is only needed by the steps that read a secret.
+    import fastjsonschema
+
+    return fastjsonschema.compile(_schema(name))
+
+
+def secret_schema() -> dict[str, Any]:
+    """The JSON Schema of a rotated secret (also rendered in the README)."""
+    return _schema("secret.schema.json")
+
+
+def _describe(exc: Any, instance: Any) -> tuple[str, str]:
+    """Turn a fastjsonschema error into (field path, problem) without the offending value."""
+    path = ".".join(str(p) for p in exc.path[1:])
+    rule = exc.rule
+    definition = exc.definition
+    node: Any = instance
+    for part in exc.path[1:]:
+        node = node[part] if isinstance(node, dict | list) else None
+
+    def child(name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    if rule == "required" and isinstance(node, dict):
+        missing = [k for k in definition.get("required", []) if k not in node]
+        return child(missing[0]) if missing else path, "is required"
+    if rule == "additionalProperties" and isinstance(node, dict):
+        known = set(definition.get("properties", {}))
+        extra = sorted(k for k in node if k not in known)
+        # The key itself is shown; keys are field names, not secret values.
+        return child(str(extra[0])) if extra else path, "is not a known field"
+    if definition is False:
+        return path, "is not allowed for this provider"
+    if rule == "type":
+        return path, f"must be of type {definition.get('type')}"
+    if rule == "enum":
+        return path, f"must be one of {definition.get('enum')}"
+    if rule in ("minLength", "maxLength", "minimum", "maximum", "maxItems", "minItems"):
+        return path, f"breaks {rule}={definition.get(rule)}"
+    if rule == "pattern":
+        return path, "has characters or a form that is not allowed"
+    return path, f"breaks the schema rule '{rule}'"
+
+
+def validate(document: Any, schema_name: str, label: str) -> None:
+    """Raise SecretFormatError naming the first bad field of ``document``."""
+    import fastjsonschema
+
+    try:
+        _validator(schema_name)(document)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        field_path, problem = _describe(exc, document)
+        raise SecretFormatError(label, field_path, problem) from None
+
+
+def load_json_object(secret_string: str | None, label: str) -> dict[str, Any]:
+    """Parse a SecretString into a JSON object, with errors that never quote it."""
+    if secret_string is None:
+        raise SecretFormatError(label, "", "has no SecretString (binary secrets are not supported)")
+    if len(secret_string.encode("utf-8", "surrogatepass")) > MAX_SECRET_BYTES:
+        raise SecretFormatError(label, "", f"is larger than {MAX_SECRET_BYTES} bytes")
+    try:
+        document = json.loads(secret_string)
+    except json.JSONDecodeError as exc:
+        # The decoder's exception holds the whole document: not chained, only its position.
+        raise SecretFormatError(
+            label, "", f"is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(document, dict):
+        raise SecretFormatError(label, "", "must be a JSON object")
+    return document
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    enabled: bool = True
+    verify: bool = True
+    ca_certificate: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RedisSecret:
+    """A validated secret. ``data`` is the JSON object as stored; repr never shows it."""
+
+    label: str
+    data: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def provider(self) -> str:
+        return str(self.data["provider"])
+
+    @property
+    def password(self) -> str:
+        return str(self.data["password"])
+
+    @property
+    def username(self) -> str | None:
+        value = self.data.get("username")
+        return None if value is None else str(value)
+
+    @property
+    def region(self) -> str:
+        return str(self.data["region"])
+
+    @property
+    def credentials_secret_id(self) -> str:
+        return str(self.data["credentialsSecretId"])
+
+    @property
+    def api_endpoint(self) -> str | None:
+        value = self.data.get("apiEndpoint")
+        return None if value is None else str(value)
+
+    @property
+    def instance_id(self) -> str:
+        """The provider's id of the instance: URedis groupId or Tencent instanceId."""
+        return str(self.data.get("groupId") or self.data.get("instanceId"))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        value = self.data.get(name, default)
+        return None if value is None else str(value)
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        primary = Endpoint(str(self.data["host"]), int(self.data["port"]))
+        extra = tuple(
+            Endpoint(str(e["host"]), int(e["port"])) for e in self.data.get("readOnlyEndpoints", [])
+        )
+        return (primary, *extra)
+
+    @property
+    def tls(self) -> TlsSettings:
+        raw = self.data.get("tls", {})
+        return TlsSettings(
+            enabled=bool(raw.get("enabled", True)),
+            verify=bool(raw.get("verify", True)),
+            ca_certificate=raw.get("caCertificate"),
+        )
+
+    def identity_mismatch(self, other: RedisSecret) -> str | None:
+        """The first identity field on which ``other`` differs, or None."""
+        for name in IDENTITY_FIELDS:
+            if self.data.get(name) != other.data.get(name):
+                return name
+        return None
+
+    def with_password(self, password: str, label: str) -> RedisSecret:
+        return RedisSecret(label=label, data={**self.data, "password": password})
+
+    def to_json(self) -> str:
+        return json.dumps(dict(self.data), separators=(",", ":"), sort_keys=True)
+
+
+def parse_secret(secret_string: str | None, label: str) -> RedisSecret:
+    document = load_json_object(secret_string, label)
+    validate(document, "secret.schema.json", label)
+    return RedisSecret(label=label, data=document)

@@ -1,0 +1,159 @@
+"""The offline cloud: Secrets Manager (moto server), the provider API emulators and real
+redis-server instances, wired together with example secrets."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from localcloud.driver import Invoke, RotationDriver
+from localcloud.redis_server import RedisServer
+from localcloud.secretsmanager import SecretsManagerServer, apply_environment
+from localcloud.uredis_api import Group, URedisEmulator
+
+FUNCTION_NAMES = {"uredis": "redis-rotation-uredis", "tencent": "redis-rotation-tencent"}
+UREDIS_REGION, UREDIS_ZONE = "cn-bj2", "cn-bj2-02"
+
+
+def random_password(alphabet: str = string.ascii_letters + string.digits, length: int = 20) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+@dataclass
+class ExampleSecret:
+    name: str
+    arn: str
+    provider: str
+    redis: RedisServer
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class LocalCloud:
+    def __init__(self) -> None:
+        self.sm = SecretsManagerServer()
+        self.uredis = URedisEmulator()
+        self.secrets: dict[str, ExampleSecret] = {}
+        self.credentials: dict[str, str] = {}  # provider -> credentials secret ARN
+        self.function_arns: dict[str, str] = {}
+        self._redis: list[RedisServer] = []
+
+    def start(self) -> LocalCloud:
+        self.sm.start()
+        self.uredis.start()
+        apply_environment(self.environment())
+        return self
+
+    def environment(self) -> dict[str, str]:
+        """The environment the rotation functions run with on the local cloud."""
+        return {
+            **self.sm.environment(),
+            "POWERTOOLS_SERVICE_NAME": "redis-rotation",
+            "POWERTOOLS_METRICS_NAMESPACE": "RedisRotation",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+    # -- resources -------------------------------------------------------------------------
+
+    def _credentials_secret(self, provider: str, value: dict[str, str]) -> str:
+        if provider not in self.credentials:
+            created = self.sm.secrets_manager().create_secret(
+                Name=f"localcloud/{provider}-api-keys", SecretString=json.dumps(value)
+            )
+            self.credentials[provider] = created["ARN"]
+        return self.credentials[provider]
+
+    def function_arn(self, provider: str) -> str:
+        if provider not in self.function_arns:
+            self.function_arns[provider] = self.sm.register_function(FUNCTION_NAMES[provider])
+        return self.function_arns[provider]
+
+    def start_redis(self, password: str | None) -> RedisServer:
+        server = RedisServer(password).start()
+        self._redis.append(server)
+        return server
+
+    def create_secret(self, name: str, value: dict[str, Any]) -> str:
+        created = self.sm.secrets_manager().create_secret(Name=name, SecretString=json.dumps(value))
+        return str(created["ARN"])
+
+    def add_uredis_secret(
+        self, name: str, *, group_id: str | None = None, apply_delay: float = 0.0, **extra: Any
+    ) -> ExampleSecret:
+        public_key, private_key = "localcloud-public-key", random_password(length=40)
+        if "uredis" not in self.credentials:
+            self.uredis.add_key(public_key, private_key)
+        credentials = self._credentials_secret(
+            "uredis", {"publicKey": public_key, "privateKey": private_key}
+        )
+        password = random_password()
+        redis = self.start_redis(password)
+        group_id = group_id or f"uredis-{secrets.token_hex(4)}"
+        self.uredis.add_group(
+            Group(
+                group_id=group_id,
+                region=UREDIS_REGION,
+                zone=UREDIS_ZONE,
+                redis=redis,
+                apply_delay=apply_delay,
+            )
+        )
+        value = {
+            "provider": "uredis",
+            "host": redis.host,
+            "port": redis.port,
+            "password": password,
+            "region": UREDIS_REGION,
+            "zone": UREDIS_ZONE,
+            "groupId": group_id,
+            "credentialsSecretId": credentials,
+            "apiEndpoint": self.uredis.endpoint,
+            "tls": {"enabled": False},
+            **extra,
+        }
+        arn = self.create_secret(name, value)
+        example = ExampleSecret(name, arn, "uredis", redis, {"groupId": group_id})
+        self.secrets[name] = example
+        return example
+
+    # -- rotating --------------------------------------------------------------------------
+
+    @staticmethod
+    def handler(provider: str) -> Invoke:
+        """The real Lambda handler of the provider's function, from the source tree."""
+        from redis_rotation.entrypoint import lambda_handler_for
+
+        handler: Invoke = lambda_handler_for(provider)  # type: ignore[assignment]
+        return handler
+
+    def driver(self, provider: str, invoke: Invoke | None = None, **options: Any) -> RotationDriver:
+        return RotationDriver(
+            self.sm.secrets_manager(),
+            invoke or self.handler(provider),
+            self.function_arn(provider),
+            function_name=FUNCTION_NAMES[provider],
+            **options,
+        )
+
+    def stages(self, secret_id: str) -> dict[str, list[str]]:
+        metadata = self.sm.secrets_manager().describe_secret(SecretId=secret_id)
+        return {k: list(v) for k, v in metadata.get("VersionIdsToStages", {}).items()}
+
+    def value(self, secret_id: str, stage: str) -> dict[str, Any]:
+        response = self.sm.secrets_manager().get_secret_value(SecretId=secret_id, VersionStage=stage)
+        value: dict[str, Any] = json.loads(response["SecretString"])
+        return value
+
+    def stop(self) -> None:
+        for server in self._redis:
+            server.close()
+        self.uredis.stop()
+        self.sm.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

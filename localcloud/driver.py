@@ -1,0 +1,129 @@
+"""Plays Secrets Manager's part in a rotation, against the moto server.
+
+RotateSecret creates the empty AWSPENDING version; then the rotation function is invoked
+for the four steps with the version id as ClientRequestToken and an opaque RotationToken.
+When a step fails, the whole rotation is run again with the same token, as Secrets
+Manager does; after success AWSPENDING is removed from the new version, as AWS's backend
+does once finishSecret returns.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object the functions and Powertools read."""
+
+    function_name: str
+    timeout: float
+    memory_limit_in_mb: int = 128
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout - (time.monotonic() - self.started)) * 1000))
+
+
+Invoke = Callable[[dict[str, Any], LambdaContext], Any]
+
+
+@dataclass
+class StepRun:
+    attempt: int
+    step: str
+    outcome: str  # the function's answer, or the exception's type name
+    error: str | None = None
+
+
+@dataclass
+class RotationResult:
+    secret_id: str
+    token: str
+    succeeded: bool
+    runs: list[StepRun]
+
+    @property
+    def attempts(self) -> int:
+        return max((r.attempt for r in self.runs), default=0)
+
+
+class RotationDriver:
+    def __init__(
+        self,
+        client: SecretsManagerClient,
+        invoke: Invoke,
+        function_arn: str,
+        *,
+        max_attempts: int = 5,
+        step_timeout: float = 60.0,
+        function_name: str = "redis-rotation",
+    ) -> None:
+        self.client = client
+        self.invoke = invoke
+        self.function_arn = function_arn
+        self.max_attempts = max_attempts
+        self.step_timeout = step_timeout
+        self.function_name = function_name
+
+    def start(self, secret_id: str) -> str:
+        """RotateSecret; or, when an earlier rotation is unfinished, its token (a retry)."""
+        stages = self.client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
+        for version, labels in stages.items():
+            if "AWSPENDING" in labels and "AWSCURRENT" in labels:
+                # The state finishSecret leaves; AWS clears it itself, moto does not.
+                self.client.update_secret_version_stage(
+                    SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=version
+                )
+            elif "AWSPENDING" in labels:
+                return version
+        response = self.client.rotate_secret(
+            SecretId=secret_id,
+            ClientRequestToken=str(uuid.uuid4()),
+            RotationLambdaARN=self.function_arn,
+            RotationRules={"AutomaticallyAfterDays": 30},
+        )
+        return str(response["VersionId"])
+
+    def run_step(self, secret_id: str, token: str, step: str, rotation_token: str) -> Any:
+        event = {
+            "Step": step,
+            "SecretId": secret_id,
+            "ClientRequestToken": token,
+            "RotationToken": rotation_token,
+        }
+        return self.invoke(event, LambdaContext(self.function_name, self.step_timeout))
+
+    def rotate(self, secret_id: str) -> RotationResult:
+        token = self.start(secret_id)
+        rotation_token = secrets.token_urlsafe(32)
+        runs: list[StepRun] = []
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                for step in STEPS:
+                    answer = self.run_step(secret_id, token, step, rotation_token)
+                    outcome = answer.get("Outcome", "ok") if isinstance(answer, dict) else "ok"
+                    runs.append(StepRun(attempt, step, str(outcome)))
+            except Exception as exc:  # Secrets Manager retries whatever the failure was
+                runs.append(StepRun(attempt, step, type(exc).__name__, str(exc)))
+                continue
+            self.client.update_secret_version_stage(
+                SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
+            )
+            return RotationResult(secret_id, token, True, runs)
+        return RotationResult(secret_id, token, False, runs)

