@@ -137,12 +137,17 @@ class LocalCloud:
             **options,
         )
 
+    def api_endpoints(self) -> dict[str, str]:
+        return {"uredis": self.uredis.endpoint}
+
     def stages(self, secret_id: str) -> dict[str, list[str]]:
         metadata = self.sm.secrets_manager().describe_secret(SecretId=secret_id)
         return {k: list(v) for k, v in metadata.get("VersionIdsToStages", {}).items()}
 
     def value(self, secret_id: str, stage: str) -> dict[str, Any]:
-        response = self.sm.secrets_manager().get_secret_value(SecretId=secret_id, VersionStage=stage)
+        response = self.sm.secrets_manager().get_secret_value(
+            SecretId=secret_id, VersionStage=stage
+        )
         value: dict[str, Any] = json.loads(response["SecretString"])
         return value
 

@@ -95,9 +95,7 @@ class ApiEmulator:
 
     def count(self, action: str, outcome: str | None = "ok") -> int:
         with self.lock:
-            return sum(
-                1 for c in self.calls if c.action == action and outcome in (None, c.outcome)
-            )
+            return sum(1 for c in self.calls if c.action == action and outcome in (None, c.outcome))
 
     def _record(self, action: str, outcome: str) -> None:
         with self.lock:

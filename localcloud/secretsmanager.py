@@ -40,13 +40,13 @@ class SecretsManagerServer:
         return self
 
     def _post(self, path: str, payload: dict[str, Any]) -> None:
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 (our own loopback moto server)
             self.endpoint + path,
             data=json.dumps(payload).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
     def environment(self) -> dict[str, str]:
@@ -63,7 +63,7 @@ class SecretsManagerServer:
     def client(self, service: str = "secretsmanager") -> Any:
         import boto3
 
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,

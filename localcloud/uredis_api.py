@@ -132,7 +132,12 @@ class URedisEmulator(ApiEmulator):
             else:
                 groups = [g for g in self.groups.values() if g.region == params["Region"]]
             data = [self._group_view(g) for g in groups if params["Protocol"] == "redis"]
-        body = {"Action": "DescribeUMemResponse", "RetCode": 0, "DataSet": data, "TotalCount": len(data)}
+        body = {
+            "Action": "DescribeUMemResponse",
+            "RetCode": 0,
+            "DataSet": data,
+            "TotalCount": len(data),
+        }
         return Response(200, body)
 
     @staticmethod
@@ -165,7 +170,9 @@ class URedisEmulator(ApiEmulator):
             return self.error(request, 230, "Params [Password] not available")
         with self.lock:
             if group.role != "master":
-                return self.error(request, EMULATOR_CODES["slave"], "slave password can not be modified")
+                return self.error(
+                    request, EMULATOR_CODES["slave"], "slave password can not be modified"
+                )
             if group.state not in ("Running", "SetPasswordFail"):
                 return self.error(request, EMULATOR_CODES["busy"], f"group state is {group.state}")
             if group.apply_delay > 0:

@@ -1,4 +1,4 @@
-"""Secrets Manager rotation function for Tencent Cloud Redis (handler: tencent_handler.lambda_handler)."""
+"""Rotation function for Tencent Cloud Redis (handler: tencent_handler.lambda_handler)."""
 
 from redis_rotation.entrypoint import lambda_handler_for
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis_rotation.errors import ConfigurationError
 from redis_rotation.redis_check import RedisTimeouts
@@ -28,7 +28,7 @@ class Settings:
     uredis_endpoint: str = "https://api.ucloud.cn"
     tencent_v2_endpoint: str = "https://redis.api.qcloud.com"
     tencent_v3_endpoint: str = "https://redis.tencentcloudapi.com"
-    redis_timeouts: RedisTimeouts = RedisTimeouts()
+    redis_timeouts: RedisTimeouts = field(default_factory=RedisTimeouts)
     http_timeout: float = 10.0
     # Kept free before the Lambda timeout so a step fails cleanly instead of being killed.
     deadline_margin: float = 5.0

@@ -205,7 +205,9 @@ class RotationEngine:
                 return None
 
         try:
-            return poll(attempt, deadline=self.deadline, what="the password change", backoff=ATTEMPT_BACKOFF)
+            return poll(
+                attempt, deadline=self.deadline, what="the password change", backoff=ATTEMPT_BACKOFF
+            )
         except DeadlineExceededError:
             hint = f" (last provider answer: {last_error[0]})" if last_error else ""
             raise DeadlineExceededError(
@@ -227,7 +229,9 @@ class RotationEngine:
             return None
         if not status.ready:
             raise InstanceStateError(
-                provider.name, "describe", status.detail,
+                provider.name,
+                "describe",
+                status.detail,
                 f"{current.instance_id} cannot be changed in state '{status.detail}'",
             )
         handle = None
@@ -244,7 +248,9 @@ class RotationEngine:
                 if self._accepts(pending, pending.password, tolerate_unreachable=True):
                     return "already-set"
                 raise OldPasswordRejectedError(
-                    provider.name, "change", "OldPasswordError",
+                    provider.name,
+                    "change",
+                    "OldPasswordError",
                     f"{current.label}: the instance accepts neither the AWSCURRENT nor the "
                     "AWSPREVIOUS password as the old password; set its password to the "
                     "AWSCURRENT value in the provider's console, then rotate again",
@@ -257,7 +263,9 @@ class RotationEngine:
         self.log.info("Redis accepts the new password")
         return "changed"
 
-    def _old_passwords(self, event: RotationEvent, current: RedisSecret) -> Iterator[tuple[str, str]]:
+    def _old_passwords(
+        self, event: RotationEvent, current: RedisSecret
+    ) -> Iterator[tuple[str, str]]:
         yield CURRENT, current.password
         previous = self._read(event.secret_id, PREVIOUS, tolerate_invalid=True)
         if previous is not None and previous.password != current.password:
@@ -265,7 +273,9 @@ class RotationEngine:
 
     # -- Redis ---------------------------------------------------------------------------
 
-    def _accepts(self, secret: RedisSecret, password: str, *, tolerate_unreachable: bool = False) -> bool:
+    def _accepts(
+        self, secret: RedisSecret, password: str, *, tolerate_unreachable: bool = False
+    ) -> bool:
         try:
             return password_accepted(secret, password, self.settings.redis_timeouts)
         except RedisUnreachableError:
@@ -275,7 +285,9 @@ class RotationEngine:
 
     def _wait_accepted(self, secret: RedisSecret, deadline: Deadline) -> None:
         poll(
-            lambda: True if self._accepts(secret, secret.password, tolerate_unreachable=True) else None,
+            lambda: (
+                True if self._accepts(secret, secret.password, tolerate_unreachable=True) else None
+            ),
             deadline=deadline,
             what=f"Redis to accept the new password of {secret.instance_id}",
             backoff=STATUS_BACKOFF,
@@ -297,7 +309,12 @@ class RotationEngine:
         return f"secret {secret_id} ({stage})"
 
     def _read(
-        self, secret_id: str, stage: str, version_id: str | None = None, *, tolerate_invalid: bool = False
+        self,
+        secret_id: str,
+        stage: str,
+        version_id: str | None = None,
+        *,
+        tolerate_invalid: bool = False,
     ) -> RedisSecret | None:
         """The version's value, or None if it has none. Always names the stage (and version)."""
         from botocore.exceptions import ClientError
@@ -331,7 +348,9 @@ class RotationEngine:
         mismatch = current.identity_mismatch(pending)
         if mismatch:
             raise SecretFormatError(
-                pending.label, mismatch, "differs from AWSCURRENT: refusing to change another instance"
+                pending.label,
+                mismatch,
+                "differs from AWSCURRENT: refusing to change another instance",
             )
         return current, pending
 

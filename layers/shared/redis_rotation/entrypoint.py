@@ -89,7 +89,9 @@ def rotate(
     return {"Step": str(event.get("Step")), "Outcome": outcome}
 
 
-def lambda_handler_for(provider_name: str) -> Callable[[dict[str, Any], LambdaContext], dict[str, str]]:
+def lambda_handler_for(
+    provider_name: str,
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, str]]:
     """The decorated Lambda handler of one provider's function."""
 
     @logger.inject_lambda_context(clear_state=True)

@@ -18,8 +18,8 @@ class RedisTimeouts:
 
 
 def _client_options(secret: RedisSecret, timeouts: RedisTimeouts) -> dict[str, Any]:
-    from redis.retry import Retry
     from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     options: dict[str, Any] = {
         "socket_connect_timeout": timeouts.connect,
@@ -39,14 +39,21 @@ def _client_options(secret: RedisSecret, timeouts: RedisTimeouts) -> dict[str, A
     return options
 
 
-def _ping(endpoint: Endpoint, options: dict[str, Any], **credentials: str | None) -> bool:
+def _ping(
+    endpoint: Endpoint,
+    options: dict[str, Any],
+    username: str | None = None,
+    password: str | None = None,
+) -> bool:
     """True on PONG; False if the server refuses the credentials (or the lack of them)."""
     import redis
 
     client = None
     try:
         # Inside the try: a single-connection client connects (and AUTHs) on construction.
-        client = redis.Redis(host=endpoint.host, port=endpoint.port, **options, **credentials)
+        client = redis.Redis(
+            host=endpoint.host, port=endpoint.port, username=username, password=password, **options
+        )
         return bool(client.ping())
     except redis.AuthenticationError:
         return False

@@ -111,7 +111,9 @@ class Transport:
             self._session.close()
 
 
-def call_retrying[T](call: Callable[[], T], deadline: Deadline, backoff: Backoff = API_RETRY_BACKOFF) -> T:
+def call_retrying[T](
+    call: Callable[[], T], deadline: Deadline, backoff: Backoff = API_RETRY_BACKOFF
+) -> T:
     """Run an idempotent call, retrying ProviderRetryableError until the deadline."""
     runtime = deadline.runtime
     delays = backoff.delays(runtime.random)

@@ -38,11 +38,24 @@ READY_STATES = frozenset({"Running", "SetPasswordFail"})
 # States of a workflow in progress (DescribeUMem's documented list): wait, then look again.
 BUSY_STATES = frozenset(
     {
-        "Starting", "Creating", "Configing", "Restarting", "Resizing", "SetPassword",
-        "Disasting", "Replicating", "ReplicateDone", "ExecTimeout", "SlaveRecovering",
-        "DelayUpgrade", "VersionUpgrading", "UpgradeMemInit", "ClusterUpgrading", "SSLSwitching",
+        "Starting",
+        "Creating",
+        "Configing",
+        "Restarting",
+        "Resizing",
+        "SetPassword",
+        "Disasting",
+        "Replicating",
+        "ReplicateDone",
+        "ExecTimeout",
+        "SlaveRecovering",
+        "DelayUpgrade",
+        "VersionUpgrading",
+        "UpgradeMemInit",
+        "ClusterUpgrading",
+        "SSLSwitching",
     }
-)  # fmt: skip
+)
 
 
 class URedisProvider:
@@ -67,10 +80,12 @@ class URedisProvider:
         role = str(group.get("Role", "master"))
         if role != "master":
             raise InstanceStateError(
-                NAME, "DescribeUMem", "NotMaster",
+                NAME,
+                "DescribeUMem",
+                "NotMaster",
                 f"group {secret.instance_id} is a {role}; ModifyURedisGroupPassword may only "
                 "change a master: set groupId to the master group",
-            )  # fmt: skip
+            )
         return InstanceStatus(ready=state in READY_STATES, busy=state in BUSY_STATES, detail=state)
 
     def change_password(
@@ -94,15 +109,19 @@ class URedisProvider:
                 return True
             if state == "SetPasswordFail":
                 raise ChangeFailedError(
-                    NAME, "ModifyURedisGroupPassword", state,
+                    NAME,
+                    "ModifyURedisGroupPassword",
+                    state,
                     f"group {secret.instance_id} reports SetPasswordFail; the rotation will retry",
-                )  # fmt: skip
+                )
             if state in BUSY_STATES:
                 return None
             raise InstanceStateError(
-                NAME, "DescribeUMem", state,
+                NAME,
+                "DescribeUMem",
+                state,
                 f"group {secret.instance_id} went to state '{state}' during the change",
-            )  # fmt: skip
+            )
 
         poll(settled, deadline=self.context.deadline, what=f"URedis group {secret.instance_id}")
 
@@ -127,9 +146,11 @@ class URedisProvider:
             ):
                 return group
         raise InstanceStateError(
-            NAME, "DescribeUMem", "NotFound",
+            NAME,
+            "DescribeUMem",
+            "NotFound",
             f"group {secret.instance_id} was not found in region {secret.region}",
-        )  # fmt: skip
+        )
 
     def _get_signer(self, secret: RedisSecret) -> UCloudSigner:
         if self._signer is None:
@@ -138,7 +159,9 @@ class URedisProvider:
             self._signer = UCloudSigner(keys["publicKey"], keys["privateKey"])
         return self._signer
 
-    def _call(self, secret: RedisSecret, action: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+    def _call(
+        self, secret: RedisSecret, action: str, params: Mapping[str, str]
+    ) -> Mapping[str, Any]:
         url, _host = endpoint_url(secret.api_endpoint or self.context.settings.uredis_endpoint)
         body = self._get_signer(secret).add_auth({"Action": action, **params})
         answer = self.context.transport.post(url, action=action, data=body)
@@ -152,7 +175,10 @@ class URedisProvider:
             raise ProviderRetryableError(NAME, action, str(code), message)
         if code in CREDENTIAL_CODES:
             raise ProviderCredentialsError(
-                NAME, action, str(code),
-                f"{message} (check the keys in {secret.credentials_secret_id} and their permissions)",
-            )  # fmt: skip
+                NAME,
+                action,
+                str(code),
+                f"{message} (check the keys in {secret.credentials_secret_id} "
+                "and their permissions)",
+            )
         raise ProviderError(NAME, action, str(code), message)
