@@ -151,6 +151,19 @@ class LocalCloud:
         value: dict[str, Any] = json.loads(response["SecretString"])
         return value
 
+    def accepted_stages(self, example: ExampleSecret) -> list[str]:
+        """The labels whose password the instance accepts now. The invariant: never empty."""
+        client = self.sm.secrets_manager()
+        accepted = []
+        for stage in ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"):
+            try:
+                value = client.get_secret_value(SecretId=example.arn, VersionStage=stage)
+            except client.exceptions.ResourceNotFoundException:
+                continue
+            if example.redis.accepts(json.loads(value["SecretString"])["password"]):
+                accepted.append(stage)
+        return accepted
+
     def stop(self) -> None:
         for server in self._redis:
             server.close()

@@ -127,6 +127,7 @@ class RotationEngine:
         current = self._read(event.secret_id, CURRENT)
         if current is None:
             raise RotationStateError(f"secret {event.secret_id} has no AWSCURRENT value")
+        self._check_provider(current)
         provider = self.provider_factory(self._context())
         policy = provider.policy(current)
         length = policy.length(self.settings.password_length)

@@ -1,0 +1,125 @@
+"""URedis end to end: a secret in Secrets Manager (moto server), the real handler, the
+driver playing Secrets Manager, the URedis emulator over HTTP and a real redis-server."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import pytest
+
+from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.driver import STEPS
+from localcloud.emulator import Fault
+
+pytestmark = pytest.mark.e2e
+
+_names = itertools.count()
+
+
+def new_secret(cloud: LocalCloud, **options: object) -> ExampleSecret:
+    return cloud.add_uredis_secret(f"e2e/uredis-{next(_names)}", **options)  # type: ignore[arg-type]
+
+
+def changes(cloud: LocalCloud, example: ExampleSecret) -> int:
+    return cloud.uredis.groups[example.details["groupId"]].password_changes
+
+
+def test_rotation_changes_proves_and_stores_the_password(cloud: LocalCloud) -> None:
+    example = new_secret(cloud)
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+
+    result = cloud.driver("uredis").rotate(example.arn)
+
+    assert result.succeeded, result.runs
+    assert [r.outcome for r in result.runs] == ["created", "changed", "tested", "finished"]
+    new = cloud.value(example.arn, "AWSCURRENT")["password"]
+    assert new != old
+    assert example.redis.accepts(new)
+    assert not example.redis.accepts(old)
+    assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == old
+    assert changes(cloud, example) == 1
+    pending = [v for v, s in cloud.stages(example.arn).items() if "AWSPENDING" in s]
+    assert pending == [], "AWSPENDING is cleared after success"
+
+
+def test_a_second_rotation_works(cloud: LocalCloud) -> None:
+    example = new_secret(cloud)
+    driver = cloud.driver("uredis")
+    first = driver.rotate(example.arn)
+    middle = cloud.value(example.arn, "AWSCURRENT")["password"]
+    second = driver.rotate(example.arn)
+    assert first.succeeded and second.succeeded
+    assert first.token != second.token
+    assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == middle
+    assert example.redis.accepts(cloud.value(example.arn, "AWSCURRENT")["password"])
+    assert changes(cloud, example) == 2
+
+
+def test_running_the_same_token_again_changes_nothing(cloud: LocalCloud) -> None:
+    example = new_secret(cloud)
+    driver = cloud.driver("uredis")
+    result = driver.rotate(example.arn)
+    stages_before = cloud.stages(example.arn)
+    calls_before = len(cloud.uredis.calls)
+
+    again = [driver.run_step(example.arn, result.token, step, "token") for step in STEPS]
+
+    assert [a["Outcome"] for a in again] == ["already-current"] * 4
+    assert cloud.stages(example.arn) == stages_before
+    assert len(cloud.uredis.calls) == calls_before, "no provider call at all"
+    assert changes(cloud, example) == 1
+
+
+def test_a_change_applied_late_is_waited_for(cloud: LocalCloud) -> None:
+    example = new_secret(cloud, apply_delay=0.5)
+    result = cloud.driver("uredis").rotate(example.arn)
+    assert result.succeeded, result.runs
+    assert result.attempts == 1
+    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
+    assert changes(cloud, example) == 1
+
+
+def test_throttling_is_retried_within_the_step(cloud: LocalCloud) -> None:
+    example = new_secret(cloud)
+    cloud.uredis.inject(Fault("code", action="ModifyURedisGroupPassword", code=153, times=2))
+    result = cloud.driver("uredis").rotate(example.arn)
+    assert result.succeeded, result.runs
+    assert result.attempts == 1
+    assert changes(cloud, example) == 1
+
+
+def test_a_slave_is_refused_and_nothing_is_lost(cloud: LocalCloud) -> None:
+    example = new_secret(cloud)
+    cloud.uredis.groups[example.details["groupId"]].role = "slave"
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+
+    result = cloud.driver("uredis", max_attempts=2).rotate(example.arn)
+
+    assert not result.succeeded
+    failed = [r for r in result.runs if r.error]
+    assert {r.step for r in failed} == {"setSecret"}
+    assert all("is a slave" in (r.error or "") for r in failed)
+    assert example.redis.accepts(old)
+    assert changes(cloud, example) == 0
+    assert "AWSCURRENT" in cloud.accepted_stages(example)
+
+
+def test_function_output_never_contains_a_password_or_the_rotation_token(
+    cloud: LocalCloud, function_output: Callable[[], str]
+) -> None:
+    example = new_secret(cloud)
+    cloud.uredis.inject(Fault("code", action="ModifyURedisGroupPassword", code=153))
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+    driver = cloud.driver("uredis")
+    token = driver.start(example.arn)
+    rotation_token = "rotation-token-that-must-stay-secret"
+    for step in STEPS:
+        driver.run_step(example.arn, token, step, rotation_token)
+    new = cloud.value(example.arn, "AWSPENDING")["password"]
+    text = function_output()
+    assert '"step":"setSecret"' in text.replace(" ", ""), "the function's logs were captured"
+    assert '"provider_code":"153"' in text.replace(" ", ""), "the retried fault was logged"
+    assert "setSecretSuccess" in text, "the metrics were captured"
+    for value in (old, new, rotation_token):
+        assert value not in text

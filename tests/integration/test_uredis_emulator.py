@@ -1,0 +1,260 @@
+"""The URedis emulator is faithful (the official UCloud SDK is accepted by it), enforces the
+seed's rules, and our URedis provider maps its answers correctly over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from ucloud.client import Client
+from ucloud.core.exc import RetCodeException
+
+from localcloud.emulator import Fault
+from localcloud.redis_server import RedisServer
+from localcloud.uredis_api import EMULATOR_CODES, Group, URedisEmulator
+from redis_rotation.config import Settings
+from redis_rotation.errors import (
+    ChangeFailedError,
+    InstanceStateError,
+    ProviderCredentialsError,
+    ProviderRetryableError,
+)
+from redis_rotation.polling import Deadline, Runtime
+from redis_rotation.providers.base import ProviderContext
+from redis_rotation.providers.transport import Transport
+from redis_rotation.providers.uredis import URedisProvider
+from redis_rotation.secret import RedisSecret
+
+pytestmark = pytest.mark.integration
+
+PUBLIC, PRIVATE = "test-public-key", "test-private-key-0123456789"
+START_PASSWORD = "Start_password_1"
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with RedisServer(START_PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(redis_server: RedisServer) -> Iterator[URedisEmulator]:
+    emu = URedisEmulator()
+    emu.add_key(PUBLIC, PRIVATE)
+    emu.add_group(Group("uredis-master", "cn-bj2", redis_server, zone="cn-bj2-02"))
+    emu.add_group(Group("uredis-slave", "cn-bj2", None, zone="cn-bj2-02", role="slave"))
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+def sdk_client(emulator: URedisEmulator, private_key: str = PRIVATE) -> Any:
+    # The SDK logs every request's arguments at INFO: keep it quiet in test output.
+    logging.getLogger("ucloud").setLevel(logging.WARNING)
+    config = {
+        "region": "cn-bj2",
+        "public_key": PUBLIC,
+        "private_key": private_key,
+        "base_url": emulator.endpoint,
+        "max_retries": 0,
+        "log_level": logging.WARNING,
+    }
+    return Client(config).umem()
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+# -- the official SDK against the emulator -----------------------------------------------
+
+
+def test_official_sdk_changes_the_password(
+    emulator: URedisEmulator, redis_server: RedisServer
+) -> None:
+    umem = sdk_client(emulator)
+    umem.modify_uredis_group_password(
+        {"GroupId": "uredis-master", "Zone": "cn-bj2-02", "Password": b64("New-password_2")}
+    )
+    assert redis_server.accepts("New-password_2")
+    assert not redis_server.accepts(START_PASSWORD)
+    assert emulator.groups["uredis-master"].password_changes == 1
+
+
+def test_official_sdk_describes_the_group(emulator: URedisEmulator) -> None:
+    answer = sdk_client(emulator).describe_umem(
+        {"Protocol": "redis", "ResourceId": "uredis-master", "Zone": "cn-bj2-02"}
+    )
+    (group,) = answer["DataSet"]
+    assert (group["ResourceId"], group["Role"], group["State"]) == (
+        "uredis-master",
+        "master",
+        "Running",
+    )
+
+
+def test_wrong_private_key_is_a_signature_error(emulator: URedisEmulator) -> None:
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator, private_key="not-the-key").describe_umem({"Protocol": "redis"})
+    assert caught.value.code == 171
+
+
+def test_unknown_public_key_is_refused(emulator: URedisEmulator) -> None:
+    emulator.keys.clear()
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).describe_umem({"Protocol": "redis"})
+    assert caught.value.code == 172
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["short", "x" * 37, "has space1", "bang!bang!", "点点点点点点"],
+)
+def test_passwords_that_break_the_seed_rule_are_refused(
+    emulator: URedisEmulator, redis_server: RedisServer, password: str
+) -> None:
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).modify_uredis_group_password(
+            {"GroupId": "uredis-master", "Password": b64(password)}
+        )
+    assert caught.value.code == 230
+    assert redis_server.accepts(START_PASSWORD)
+
+
+def test_not_base64_is_refused(emulator: URedisEmulator, redis_server: RedisServer) -> None:
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).modify_uredis_group_password(
+            {"GroupId": "uredis-master", "Password": "Not base64!"}
+        )
+    assert caught.value.code == 230
+    assert redis_server.accepts(START_PASSWORD)
+
+
+def test_empty_password_removes_the_password(
+    emulator: URedisEmulator, redis_server: RedisServer
+) -> None:
+    # The seed's rule, and the reason the rotation never sends an empty password.
+    sdk_client(emulator).modify_uredis_group_password({"GroupId": "uredis-master", "Password": ""})
+    assert redis_server.accepts(None)
+    assert emulator.groups["uredis-master"].has_password is False
+
+
+def test_a_slave_cannot_be_changed(emulator: URedisEmulator) -> None:
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).modify_uredis_group_password(
+            {"GroupId": "uredis-slave", "Password": b64("New-password_2")}
+        )
+    assert caught.value.code == EMULATOR_CODES["slave"]
+
+
+def test_delayed_change_passes_through_set_password(
+    emulator: URedisEmulator, redis_server: RedisServer
+) -> None:
+    group = emulator.groups["uredis-master"]
+    group.apply_delay = 0.3
+    umem = sdk_client(emulator)
+    umem.modify_uredis_group_password({"GroupId": "uredis-master", "Password": b64("Later_pass1")})
+    describe = {"Protocol": "redis", "ResourceId": "uredis-master"}
+    assert umem.describe_umem(describe)["DataSet"][0]["State"] == "SetPassword"
+    assert redis_server.accepts(START_PASSWORD), "not applied yet"
+    with pytest.raises(RetCodeException) as caught:  # a second change while one is in flight
+        umem.modify_uredis_group_password({"GroupId": "uredis-master", "Password": b64("Other_1")})
+    assert caught.value.code == EMULATOR_CODES["busy"]
+    deadline = Deadline.after(Runtime(), 10)
+    while umem.describe_umem(describe)["DataSet"][0]["State"] != "Running":
+        assert not deadline.expired()
+        Runtime().sleep(0.02)
+    assert redis_server.accepts("Later_pass1")
+    assert group.password_changes == 1
+
+
+# -- our provider against the emulator --------------------------------------------------
+
+
+def provider_for(emulator: URedisEmulator, keys: dict[str, str] | None = None) -> URedisProvider:
+    deadline = Deadline.after(Runtime(), 10)
+    context = ProviderContext(
+        settings=Settings(),
+        deadline=deadline,
+        transport=Transport("uredis", 5.0, deadline),
+        load_credentials=lambda _id, _schema: keys or {"publicKey": PUBLIC, "privateKey": PRIVATE},
+    )
+    return URedisProvider(context)
+
+
+def secret_for(emulator: URedisEmulator, group: str = "uredis-master") -> RedisSecret:
+    return RedisSecret(
+        "secret test (AWSCURRENT)",
+        {
+            "provider": "uredis",
+            "host": "127.0.0.1",
+            "port": 6379,
+            "password": START_PASSWORD,
+            "region": "cn-bj2",
+            "zone": "cn-bj2-02",
+            "groupId": group,
+            "credentialsSecretId": "keys",
+            "apiEndpoint": emulator.endpoint,
+        },
+    )
+
+
+def test_provider_changes_and_waits(emulator: URedisEmulator, redis_server: RedisServer) -> None:
+    emulator.groups["uredis-master"].apply_delay = 0.2
+    provider, secret = provider_for(emulator), secret_for(emulator)
+    assert provider.describe(secret).ready
+    handle = provider.change_password(secret, "Rotated_password_3", None)
+    provider.wait_for_change(secret, handle)
+    assert redis_server.accepts("Rotated_password_3")
+    wire = b"".join(emulator.seen_bodies)
+    assert b"Rotated_password_3" not in wire, "the password travels base64-encoded"
+    assert b64("Rotated_password_3").encode() in wire.replace(b"%3D", b"=")
+
+
+def test_provider_refuses_a_slave(emulator: URedisEmulator) -> None:
+    with pytest.raises(InstanceStateError, match="is a slave"):
+        provider_for(emulator).describe(secret_for(emulator, "uredis-slave"))
+
+
+def test_provider_reports_an_unknown_group(emulator: URedisEmulator) -> None:
+    with pytest.raises(InstanceStateError, match="not found"):
+        provider_for(emulator).describe(secret_for(emulator, "uredis-nope"))
+
+
+def test_provider_retries_throttling_on_reads(emulator: URedisEmulator) -> None:
+    emulator.inject(Fault("code", action="DescribeUMem", code=153, times=2))
+    assert provider_for(emulator).describe(secret_for(emulator)).ready
+    assert emulator.count("DescribeUMem", "153") == 2
+
+
+def test_provider_does_not_retry_a_change_itself(emulator: URedisEmulator) -> None:
+    emulator.inject(Fault("code", action="ModifyURedisGroupPassword", code=153))
+    with pytest.raises(ProviderRetryableError, match="code 153"):
+        provider_for(emulator).change_password(secret_for(emulator), "Rotated_password_3", None)
+    assert emulator.count("ModifyURedisGroupPassword", None) == 1
+
+
+def test_provider_signature_error_is_a_credentials_error(emulator: URedisEmulator) -> None:
+    provider = provider_for(emulator, {"publicKey": PUBLIC, "privateKey": "wrong"})
+    with pytest.raises(ProviderCredentialsError, match="code 171") as caught:
+        provider.describe(secret_for(emulator))
+    assert "wrong" not in str(caught.value)
+
+
+def test_provider_reports_a_failed_change(emulator: URedisEmulator) -> None:
+    group = emulator.groups["uredis-master"]
+    group.apply_delay, group.fail_next_apply = 0.1, True
+    provider, secret = provider_for(emulator), secret_for(emulator)
+    handle = provider.change_password(secret, "Rotated_password_3", None)
+    with pytest.raises(ChangeFailedError, match="SetPasswordFail"):
+        provider.wait_for_change(secret, handle)
+
+
+@pytest.mark.parametrize("kind", ["http", "garbage", "truncated", "reset"])
+def test_transport_faults_are_retryable(emulator: URedisEmulator, kind: str) -> None:
+    emulator.inject(Fault(kind, action="ModifyURedisGroupPassword"))  # type: ignore[arg-type]
+    with pytest.raises(ProviderRetryableError):
+        provider_for(emulator).change_password(secret_for(emulator), "Rotated_password_3", None)
