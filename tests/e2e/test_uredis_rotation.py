@@ -49,7 +49,8 @@ def test_a_second_rotation_works(cloud: LocalCloud) -> None:
     first = driver.rotate(example.arn)
     middle = cloud.value(example.arn, "AWSCURRENT")["password"]
     second = driver.rotate(example.arn)
-    assert first.succeeded and second.succeeded
+    assert first.succeeded
+    assert second.succeeded
     assert first.token != second.token
     assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == middle
     assert example.redis.accepts(cloud.value(example.arn, "AWSCURRENT")["password"])

@@ -163,7 +163,8 @@ def test_create_asks_for_a_password_that_fits_the_provider_rule(world: World) ->
     request = next(kwargs for name, kwargs in world.sm.calls if name == "GetRandomPassword")
     assert request["PasswordLength"] == 32
     assert request["RequireEachIncludedType"] is True
-    assert "-" not in request["ExcludeCharacters"] and "_" not in request["ExcludeCharacters"]
+    assert "-" not in request["ExcludeCharacters"]
+    assert "_" not in request["ExcludeCharacters"]
     assert "!" in request["ExcludeCharacters"]
 
 

@@ -64,7 +64,12 @@ def _describe(exc: Any, instance: Any) -> tuple[str, str]:
     definition = exc.definition
     node: Any = instance
     for part in exc.path[1:]:
-        node = node[part] if isinstance(node, dict | list) else None
+        if isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
+            node = node[int(part)]  # fastjsonschema names array items by their index text
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = None
 
     def child(name: str) -> str:
         return f"{path}.{name}" if path else name

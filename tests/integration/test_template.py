@@ -1,0 +1,560 @@
+"""The SAM template: both linters, the IAM it renders to, the sample events, the handlers.
+
+The template is rendered offline with the SAM translator (no AWS calls), then the few
+intrinsics it uses are evaluated for a given set of parameter values, the way CloudFormation
+would at deploy time, so the assertions compare plain strings: the policy of each function's
+role with and without the optional KMS key and VPC.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml  # type: ignore[import-untyped]
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+EVENTS = ROOT / "events"
+LAYER_PACKAGE = ROOT / "layers" / "shared" / "redis_rotation"
+# The venv's own tools, whichever venv runs the tests (not resolved: that would leave the venv).
+BIN = Path(sys.executable).parent
+
+STEPS = frozenset({"createSecret", "setSecret", "testSecret", "finishSecret"})
+EVENT_FIELDS = frozenset({"Step", "SecretId", "ClientRequestToken", "RotationToken"})
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
+
+# Function logical id -> provider (the events/ folder and the FunctionName suffix).
+FUNCTIONS = {"URedisRotationFunction": "uredis", "TencentRotationFunction": "tencent"}
+CREDENTIALS_PARAMETER = {
+    "URedisRotationFunction": "UredisCredentialsSecretArn",
+    "TencentRotationFunction": "TencentCredentialsSecretArn",
+}
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+STACK = "redis-rotation-test"
+PSEUDO_PARAMETERS = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Partition": "aws",
+    "AWS::StackName": STACK,
+    "AWS::URLSuffix": "amazonaws.com",
+}
+SECRETS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret"
+REQUIRED_PARAMETERS = {
+    "UredisCredentialsSecretArn": f"{SECRETS}:ucloud/api-AbCdEf",
+    "TencentCredentialsSecretArn": f"{SECRETS}:qcloud/api-GhIjKl",
+}
+KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+SECURITY_GROUPS = ["sg-0123456789abcdef0"]
+KMS = {"KmsKeyArn": KMS_KEY}
+VPC = {"SubnetIds": ",".join(SUBNETS), "SecurityGroupIds": ",".join(SECURITY_GROUPS)}
+SCENARIOS: dict[str, dict[str, str]] = {
+    "defaults": {},
+    "kms": KMS,
+    "vpc": VPC,
+    "kms+vpc": {**KMS, **VPC},
+}
+
+MANAGED = "arn:aws:iam::aws:policy/"
+BASIC_MANAGED_POLICIES = {
+    f"{MANAGED}service-role/AWSLambdaBasicExecutionRole",
+    f"{MANAGED}AWSXrayWriteOnlyAccess",
+}
+VPC_MANAGED_POLICY = f"{MANAGED}service-role/AWSLambdaVPCAccessExecutionRole"
+# SAM attaches the VPC policy whenever VpcConfig is set, even to an Fn::If that resolves to
+# AWS::NoValue: it cannot evaluate conditions and keeps this for backward compatibility.
+SAM_VPC_POLICY_BUG = "aws/serverless-application-model#3502: ENI policy attached unconditionally"
+
+
+# --- Loading and rendering --------------------------------------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """SafeLoader plus CloudFormation's short tags, without touching yaml.SafeLoader itself."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    key = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {key: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def _sam_template_text() -> str:
+    return TEMPLATE.read_text(encoding="utf-8")
+
+
+def sam_template() -> dict[str, Any]:
+    """A fresh copy of template.yaml (callers may mutate it)."""
+    template: dict[str, Any] = yaml.load(_sam_template_text(), Loader=_CfnLoader)  # noqa: S506
+    return template
+
+
+def no_managed_policies() -> dict[str, str]:
+    """The managed-policy map stub: the template names no managed policy, so it needs none."""
+    return {}
+
+
+def render(template: Mapping[str, Any]) -> dict[str, Any]:
+    """The CloudFormation the SAM transform makes of the template, computed offline."""
+    packaged = copy.deepcopy(dict(template))
+    # What `sam package` does: local code paths become S3 locations.
+    for logical_id, resource in packaged["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in properties:
+                properties[key] = f"s3://artifacts-bucket/{logical_id}.zip"
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
+    rendered: dict[str, Any] = translator.translate(
+        packaged, parameter_values={}, get_managed_policy_map=no_managed_policies
+    )
+    return rendered
+
+
+_NO_VALUE = object()
+
+
+class Stack:
+    """The rendered template as deployed with some parameter values: evaluates its intrinsics."""
+
+    def __init__(self, template: Mapping[str, Any], overrides: Mapping[str, str]) -> None:
+        self.template = template
+        self.resources: Mapping[str, Any] = template["Resources"]
+        values: dict[str, Any] = dict(PSEUDO_PARAMETERS)
+        for name, spec in template.get("Parameters", {}).items():
+            raw = overrides.get(name, spec.get("Default"))
+            assert raw is not None, f"parameter {name} has no value and no default"
+            raw = str(raw)
+            values[name] = raw.split(",") if spec["Type"] == "CommaDelimitedList" else raw
+        self.values = values
+        self.conditions = {
+            name: self._condition(expression)
+            for name, expression in template.get("Conditions", {}).items()
+        }
+
+    def _condition(self, expression: Any) -> bool:
+        (name, args), *_ = expression.items()
+        if name == "Fn::Equals":
+            return bool(self.resolve(args[0]) == self.resolve(args[1]))
+        if name == "Fn::Not":
+            return not self._condition(args[0])
+        if name == "Fn::And":
+            return all(self._condition(arg) for arg in args)
+        if name == "Fn::Or":
+            return any(self._condition(arg) for arg in args)
+        if name == "Condition":
+            return self._condition(self.template["Conditions"][args])
+        raise AssertionError(f"condition function {name} is not evaluated by this test")
+
+    def function_arn(self, logical_id: str) -> str:
+        name = self.resolve(self.resources[logical_id]["Properties"]["FunctionName"])
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+    def _sub(self, text: str, variables: Mapping[str, Any]) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            value = variables[name] if name in variables else self.values[name]
+            return str(self.resolve(value))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            items = [self.resolve(item) for item in node]
+            return [item for item in items if item is not _NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (name, args), *_ = node.items()
+            if name == "Ref":
+                if args == "AWS::NoValue":
+                    return _NO_VALUE
+                if args in self.values:
+                    return self.values[args]
+                return f"<{self.resources[args]['Type']} {args}>"
+            if name == "Fn::If":
+                return self.resolve(args[1] if self.conditions[args[0]] else args[2])
+            if name == "Fn::Sub":
+                text, variables = (args, {}) if isinstance(args, str) else args
+                return self._sub(text, variables)
+            if name == "Fn::Join":
+                return str(args[0]).join(str(part) for part in self.resolve(args[1]))
+            if name == "Fn::GetAtt":
+                logical_id, attribute = args
+                if self.resources[logical_id]["Type"] == "AWS::Lambda::Function":
+                    assert attribute == "Arn"
+                    return self.function_arn(logical_id)
+                return f"<{logical_id}.{attribute}>"
+            assert not name.startswith("Fn::"), f"{name} is not evaluated by this test"
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        properties: dict[str, Any] = self.resolve(self.resources[logical_id]["Properties"])
+        return properties
+
+    def role_of(self, function_id: str) -> dict[str, Any]:
+        role = self.resources[function_id]["Properties"]["Role"]
+        role_id, attribute = role["Fn::GetAtt"]
+        assert attribute == "Arn"
+        assert self.resources[role_id]["Type"] == "AWS::IAM::Role"
+        return self.properties(role_id)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(role: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The role's inline statements, normalised (no Sid, lists sorted), in a stable order."""
+    found = []
+    for policy in role.get("Policies", []):
+        for statement in _as_list(policy["PolicyDocument"]["Statement"]):
+            normalised = {
+                "Effect": statement["Effect"],
+                "Action": sorted(_as_list(statement["Action"])),
+                "Resource": sorted(_as_list(statement["Resource"])),
+            }
+            if "Condition" in statement:
+                normalised["Condition"] = statement["Condition"]
+            assert set(statement) <= {"Sid", *normalised}, statement
+            found.append(normalised)
+    return sorted(found, key=lambda statement: json.dumps(statement, sort_keys=True))
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, Any]:
+    return render(sam_template())
+
+
+def stack(rendered: Mapping[str, Any], scenario: str) -> Stack:
+    return Stack(rendered, {**REQUIRED_PARAMETERS, **SCENARIOS[scenario]})
+
+
+def _tool_env(home: Path) -> dict[str, str]:
+    """No AWS settings at all (no region, profile or credentials), no telemetry."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(SAM_CLI_TELEMETRY="0", HOME=str(home))
+    return env
+
+
+def _run(command: list[str], env: Mapping[str, str] | None = None) -> None:
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+
+# --- Linters ----------------------------------------------------------------------------------
+
+
+def test_cfn_lint_passes() -> None:
+    _run([str(BIN / "cfn-lint"), "template.yaml"])
+
+
+def test_sam_validate_lint_passes_offline(tmp_path: Path) -> None:
+    _run(
+        [str(BIN / "sam"), "validate", "--lint", "--template-file", "template.yaml"],
+        env=_tool_env(tmp_path),
+    )
+
+
+def test_rendered_template_passes_cfn_lint(rendered: dict[str, Any], tmp_path: Path) -> None:
+    # Linting template.yaml does not catch a role that names its own function through
+    # Ref/GetAtt (a circular dependency); linting the rendered template does (E3004).
+    path = tmp_path / "rendered.json"
+    path.write_text(json.dumps(rendered), encoding="utf-8")
+    _run([str(BIN / "cfn-lint"), str(path)])
+
+
+# --- Resources and settings -------------------------------------------------------------------
+
+
+def test_the_template_has_one_function_per_provider_and_one_layer() -> None:
+    resources = sam_template()["Resources"]
+    functions = {key for key, value in resources.items() if value["Type"].endswith("::Function")}
+    layers = {key for key, value in resources.items() if value["Type"].endswith("LayerVersion")}
+    assert functions == set(FUNCTIONS)
+    assert layers == {"SharedLayer"}
+
+
+def test_layer_is_built_by_sam_from_the_package_folder() -> None:
+    layer = sam_template()["Resources"]["SharedLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/shared"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+    # Without BuildArchitecture sam build makes an x86_64 layer whatever the functions run on.
+    assert layer["Metadata"] == {
+        "BuildMethod": "python3.13",
+        "BuildArchitecture": {"Ref": "Architecture"},
+    }
+    # SAM copies ContentUri into python/ itself: the package sits at its top level.
+    content = ROOT / "layers" / "shared"
+    assert (content / "redis_rotation" / "__init__.py").is_file()
+    assert (content / "requirements.txt").is_file()
+    assert not (content / "python").exists()
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_function_settings_with_default_parameters(
+    rendered: dict[str, Any], function_id: str
+) -> None:
+    deployed = stack(rendered, "defaults")
+    properties = deployed.properties(function_id)
+    provider = FUNCTIONS[function_id]
+    assert properties["FunctionName"] == f"{STACK}-{provider}"
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Timeout"] == "300"
+    assert properties["MemorySize"] == "256"
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert properties["Layers"] == [f"<AWS::Lambda::LayerVersion {_layer_id(rendered)}>"]
+    assert "VpcConfig" not in properties
+    per_provider = {
+        "uredis": {"PASSWORD_LENGTH": "32", "UREDIS_API_ENDPOINT": "https://api.ucloud.cn"},
+        "tencent": {
+            "PASSWORD_LENGTH": "16",
+            "TENCENT_API_ENDPOINT": "https://redis.api.qcloud.com",
+            "TENCENT_API3_ENDPOINT": "https://redis.tencentcloudapi.com",
+        },
+    }
+    assert properties["Environment"]["Variables"] == {
+        "POWERTOOLS_SERVICE_NAME": "redis-rotation",
+        "POWERTOOLS_METRICS_NAMESPACE": "RedisRotation",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        **per_provider[provider],
+    }
+
+
+def _layer_id(rendered: Mapping[str, Any]) -> str:
+    (layer_id,) = (
+        str(key)
+        for key, value in rendered["Resources"].items()
+        if value["Type"] == "AWS::Lambda::LayerVersion"
+    )
+    return layer_id
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_vpc_config_only_when_subnets_are_given(rendered: dict[str, Any], function_id: str) -> None:
+    assert "VpcConfig" not in stack(rendered, "kms").properties(function_id)
+    assert stack(rendered, "vpc").properties(function_id)["VpcConfig"] == {
+        "SubnetIds": SUBNETS,
+        "SecurityGroupIds": SECURITY_GROUPS,
+    }
+
+
+def test_every_environment_variable_is_read_by_the_code() -> None:
+    """A renamed setting in config.py (or a typo in the template) fails here, not in AWS."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in LAYER_PACKAGE.rglob("*.py"))
+    resources = sam_template()["Resources"]
+    names = set(sam_template()["Globals"]["Function"]["Environment"]["Variables"])
+    for function_id in FUNCTIONS:
+        names |= set(resources[function_id]["Properties"]["Environment"]["Variables"])
+    # Powertools reads its own POWERTOOLS_* settings.
+    unread = {name for name in names if not name.startswith("POWERTOOLS_")}
+    unread = {name for name in unread if f'"{name}"' not in source}
+    assert not unread
+
+
+def test_outputs_name_both_functions_and_the_layer() -> None:
+    outputs = sam_template()["Outputs"]
+    values = {key: output["Value"] for key, output in outputs.items()}
+    assert values == {
+        "URedisRotationFunctionArn": {"Fn::GetAtt": ["URedisRotationFunction", "Arn"]},
+        "TencentRotationFunctionArn": {"Fn::GetAtt": ["TencentRotationFunction", "Arn"]},
+        "SharedLayerArn": {"Ref": "SharedLayer"},
+    }
+    assert all(output.get("Description") for output in outputs.values())
+
+
+def test_every_parameter_is_described() -> None:
+    parameters = sam_template()["Parameters"]
+    assert all(len(spec.get("Description", "")) >= 20 for spec in parameters.values())
+
+
+# --- IAM --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_role_policy_is_exactly_what_rotation_needs(
+    rendered: dict[str, Any], function_id: str, scenario: str
+) -> None:
+    deployed = stack(rendered, scenario)
+    own_arn = deployed.function_arn(function_id)
+    expected = [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            "Resource": [f"{SECRETS}:*"],
+            # Only secrets whose rotation function is this very function.
+            "Condition": {
+                "StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": own_arn}
+            },
+        },
+        {"Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword"], "Resource": ["*"]},
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [REQUIRED_PARAMETERS[CREDENTIALS_PARAMETER[function_id]]],
+        },
+    ]
+    if "KmsKeyArn" in SCENARIOS[scenario]:
+        expected.append(
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": [KMS_KEY],
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}
+                },
+            }
+        )
+    expected.sort(key=lambda statement: json.dumps(statement, sort_keys=True))
+    role = deployed.role_of(function_id)
+    assert statements(role) == expected
+    assert set(role["ManagedPolicyArns"]) - {VPC_MANAGED_POLICY} == BASIC_MANAGED_POLICIES
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Action": ["sts:AssumeRole"],
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com"]},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param(
+            scenario,
+            marks=[]
+            if "SubnetIds" in values
+            else [pytest.mark.xfail(strict=True, reason=SAM_VPC_POLICY_BUG)],
+        )
+        for scenario, values in SCENARIOS.items()
+    ],
+)
+def test_eni_permissions_only_inside_a_vpc(rendered: dict[str, Any], scenario: str) -> None:
+    in_vpc = "SubnetIds" in SCENARIOS[scenario]
+    for function_id in FUNCTIONS:
+        managed = stack(rendered, scenario).role_of(function_id)["ManagedPolicyArns"]
+        assert (VPC_MANAGED_POLICY in managed) == in_vpc
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_secrets_manager_may_invoke_from_this_account_only(
+    rendered: dict[str, Any], function_id: str
+) -> None:
+    deployed = stack(rendered, "defaults")
+    own_arn = deployed.function_arn(function_id)
+    permissions = [
+        deployed.properties(key)
+        for key, value in rendered["Resources"].items()
+        if value["Type"] == "AWS::Lambda::Permission"
+        and deployed.resolve(value["Properties"]["FunctionName"]) == own_arn
+    ]
+    # Not SourceArn: one function rotates many secrets.
+    assert permissions == [
+        {
+            "FunctionName": own_arn,
+            "Action": "lambda:InvokeFunction",
+            "Principal": "secretsmanager.amazonaws.com",
+            "SourceAccount": ACCOUNT,
+        }
+    ]
+
+
+# --- Sample events ----------------------------------------------------------------------------
+
+EVENT_FILES = sorted(EVENTS.rglob("*.json"))
+
+
+@pytest.mark.parametrize("path", EVENT_FILES, ids=lambda path: str(path.relative_to(EVENTS)))
+def test_sample_event_is_a_rotation_event(path: Path) -> None:
+    event = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(event, dict)
+    assert set(event) == EVENT_FIELDS
+    assert event["Step"] in STEPS
+    assert path.stem == event["Step"]
+    assert path.parent.name in FUNCTIONS.values()
+    assert SECRET_ARN.match(event["SecretId"])
+    assert str(uuid.UUID(event["ClientRequestToken"])) == event["ClientRequestToken"]
+    assert isinstance(event["RotationToken"], str)
+    assert "FAKE" in event["RotationToken"].upper()
+
+
+def test_sample_events_cover_every_step_of_one_rotation_per_provider() -> None:
+    events = [
+        (path.parent.name, json.loads(path.read_text(encoding="utf-8"))) for path in EVENT_FILES
+    ]
+    covered = {(provider, event["Step"]) for provider, event in events}
+    assert covered == set(itertools.product(FUNCTIONS.values(), STEPS))
+    assert len(events) == len(covered)
+    for provider in FUNCTIONS.values():
+        # The four steps of one rotation: same secret, same token.
+        rotation = {
+            (event["SecretId"], event["ClientRequestToken"])
+            for name, event in events
+            if name == provider
+        }
+        assert len(rotation) == 1
+
+
+# --- Handlers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_handler_resolves_to_a_function_in_its_code_uri(function_id: str) -> None:
+    properties = sam_template()["Resources"][function_id]["Properties"]
+    module_name, _, attribute = properties["Handler"].rpartition(".")
+    assert module_name
+    assert "." not in module_name
+    path = ROOT / properties["CodeUri"] / f"{module_name}.py"
+    assert path.is_file(), path
+    assert (path.parent / "requirements.txt").is_file()
+    # Loaded from the CodeUri folder itself, under a name of its own; the layer package comes
+    # from pytest's pythonpath, as it comes from /opt/python in Lambda.
+    spec = importlib.util.spec_from_file_location(f"_template_handler_{module_name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(getattr(module, attribute, None))

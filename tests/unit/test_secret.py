@@ -1,0 +1,120 @@
+"""The secret schema and its error messages: they name the field, never the value."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from redis_rotation.errors import SecretFormatError
+from redis_rotation.secret import MAX_SECRET_BYTES, parse_secret, secret_schema
+
+pytestmark = pytest.mark.unit
+
+VALID: dict[str, Any] = {
+    "provider": "uredis",
+    "host": "10.0.0.5",
+    "port": 6379,
+    "password": "Sekrit-value_123",
+    "region": "cn-bj2",
+    "groupId": "uredis-abc",
+    "credentialsSecretId": "keys",
+}
+TENCENT: dict[str, Any] = {
+    **{k: v for k, v in VALID.items() if k != "groupId"},
+    "provider": "tencent",
+    "instanceId": "crs-ifmymj41",
+}
+
+
+def parse(value: Any) -> Any:
+    return parse_secret(json.dumps(value), "secret s (AWSCURRENT)")
+
+
+def test_valid_secrets_parse_with_defaults() -> None:
+    secret = parse(VALID)
+    assert secret.provider == "uredis"
+    assert secret.instance_id == "uredis-abc"
+    assert secret.tls.enabled
+    assert secret.tls.verify
+    assert [str(e) for e in secret.endpoints] == ["10.0.0.5:6379"]
+    assert parse(TENCENT).instance_id == "crs-ifmymj41"
+
+
+def test_repr_never_shows_the_password() -> None:
+    assert VALID["password"] not in repr(parse(VALID))
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"port": "6379"}, "port", "must be of type integer"),
+        ({"port": 70000}, "port", "breaks maximum"),
+        ({"provider": "redislabs"}, "provider", "must be one of"),
+        ({"password": ""}, "password", "breaks minLength"),
+        ({"password": "with space"}, "password", "not allowed"),
+        ({"password": "tab\there"}, "password", "not allowed"),
+        ({"password": "x" * 129}, "password", "breaks maxLength"),
+        ({"extra": 1}, "extra", "is not a known field"),
+        ({"instanceId": "crs-1"}, "instanceId", "not allowed for this provider"),
+        ({"apiVersion": "3.0"}, "apiVersion", "not allowed for this provider"),
+        ({"tls": {"enabled": "yes"}}, "tls.enabled", "must be of type boolean"),
+        ({"tls": {"caCertificate": "not a pem"}}, "tls.caCertificate", "not allowed"),
+        ({"apiEndpoint": "ftp://x"}, "apiEndpoint", "not allowed"),
+        ({"readOnlyEndpoints": [{"host": "h"}]}, "readOnlyEndpoints.0.port", "is required"),
+        ({"host": "bad host"}, "host", "not allowed"),
+    ],
+)
+def test_bad_fields_are_named_without_their_values(
+    change: dict[str, Any], field: str, problem: str
+) -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        parse({**VALID, **change})
+    assert caught.value.field == field
+    assert problem in str(caught.value)
+    for value in change.values():
+        if isinstance(value, str) and len(value) > 3:
+            assert value not in str(caught.value)
+    assert caught.value.__cause__ is None, "the validator's exception (with the value) is dropped"
+
+
+@pytest.mark.parametrize("missing", ["provider", "host", "port", "password", "region", "groupId"])
+def test_missing_fields_are_named(missing: str) -> None:
+    with pytest.raises(SecretFormatError, match=f"field '{missing}' is required"):
+        parse({k: v for k, v in VALID.items() if k != missing})
+
+
+def test_tencent_needs_an_instance_id() -> None:
+    with pytest.raises(SecretFormatError, match="field 'instanceId' is required"):
+        parse({k: v for k, v in TENCENT.items() if k != "instanceId"})
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"password": "Sekrit-value_123"', "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ("x" * (MAX_SECRET_BYTES + 1), "larger than"),
+        (None, "no SecretString"),
+    ],
+)
+def test_unparseable_secrets(text: str | None, problem: str) -> None:
+    with pytest.raises(SecretFormatError, match=problem) as caught:
+        parse_secret(text, "secret s (AWSCURRENT)")
+    assert "Sekrit" not in str(caught.value)
+    assert caught.value.__cause__ is None
+
+
+def test_identity_mismatch_names_the_first_differing_field() -> None:
+    current = parse(VALID)
+    assert current.identity_mismatch(parse({**VALID, "password": "other-pass"})) is None
+    assert current.identity_mismatch(parse({**VALID, "host": "10.0.0.6"})) == "host"
+
+
+def test_readme_documents_every_schema_field() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(\w+)` \|", readme, flags=re.MULTILINE))
+    assert set(secret_schema()["properties"]) <= documented
