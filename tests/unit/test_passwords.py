@@ -1,0 +1,84 @@
+"""Password policies: the GetRandomPassword request encodes each provider's rule, and the
+local check catches what breaks it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from redis_rotation import passwords
+from redis_rotation.errors import ConfigurationError, PasswordPolicyError
+from redis_rotation.passwords import PasswordPolicy
+
+pytestmark = pytest.mark.unit
+
+POLICIES = [
+    passwords.UREDIS,
+    passwords.TENCENT_V2,
+    passwords.TENCENT_V3_MODIFY,
+    passwords.TENCENT_V3_RESET,
+]
+
+
+@pytest.fixture(scope="module")
+def secretsmanager() -> Iterator[object]:
+    with mock_aws():
+        yield boto3.client("secretsmanager", region_name="us-east-1")
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_generated_passwords_satisfy_the_rule(
+    policy: PasswordPolicy, secretsmanager: object
+) -> None:
+    for length in (policy.min_length, policy.default_length, policy.max_length):
+        for _ in range(50):
+            password = policy.generate(secretsmanager, length)  # type: ignore[arg-type]
+            assert len(password) == length
+            assert policy.violation(password) is None
+
+
+@pytest.mark.parametrize(
+    ("policy", "password", "problem"),
+    [
+        (passwords.UREDIS, "", "is empty"),
+        (passwords.UREDIS, "abc12", "outside 6-36"),
+        (passwords.UREDIS, "a" * 37, "outside 6-36"),
+        (passwords.UREDIS, "abc!defg", "character outside"),
+        (passwords.TENCENT_V2, "abcdefgh", "fewer than 2 kinds"),
+        (passwords.TENCENT_V2, "abcdefg$1", "character outside"),
+        (passwords.TENCENT_V2, "abcdefgh12345678X", "outside 8-16"),
+        (passwords.TENCENT_V3_MODIFY, "/abcdefg1", "character outside"),
+        (passwords.TENCENT_V3_RESET, "a" * 33, "outside 8-32"),
+    ],
+)
+def test_violations_are_described_without_the_password(
+    policy: PasswordPolicy, password: str, problem: str
+) -> None:
+    with pytest.raises(PasswordPolicyError, match=problem) as caught:
+        policy.check(password, "the AWSPENDING password")
+    if password:
+        assert password not in str(caught.value)
+
+
+def test_seed_examples_fit_the_tencent_v2_rule() -> None:
+    # The seed's own example passwords (ModfiyRedisPassword request example).
+    assert passwords.TENCENT_V2.violation("49A2d!e@f12e") is None
+    assert passwords.TENCENT_V2.violation("12D3E@!r5ed") is None
+
+
+def test_configured_length_must_fit_the_rule() -> None:
+    assert passwords.UREDIS.length(None) == 32
+    assert passwords.UREDIS.length(6) == 6
+    with pytest.raises(ConfigurationError, match="PASSWORD_LENGTH=5"):
+        passwords.UREDIS.length(5)
+    with pytest.raises(ConfigurationError, match="outside 8-16"):
+        passwords.TENCENT_V2.length(30)
+
+
+def test_the_request_excludes_every_punctuation_the_rule_forbids() -> None:
+    request = passwords.TENCENT_V2.random_password_request(16)
+    allowed = set(passwords.TENCENT_V2.specials)
+    assert set(request["ExcludeCharacters"]) == set(passwords.SECRETS_MANAGER_PUNCTUATION) - allowed
