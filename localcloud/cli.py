@@ -34,18 +34,40 @@ def _uredis_examples(cloud: LocalCloud) -> list[ExampleSecret]:
     return [cloud.add_uredis_secret("localcloud/uredis-demo", group_id="uredis-demo")]
 
 
-EXAMPLES: list[ExampleFactory] = [_uredis_examples]
+def _tencent_examples(cloud: LocalCloud) -> list[ExampleSecret]:
+    # One per API and change mode; tasks take a moment, as Tencent's asynchronous ones do.
+    return [
+        cloud.add_tencent_secret(
+            f"localcloud/tencent-{label}-demo",
+            instance_id=f"crs-demo-{label}",
+            api_version=version,
+            change_mode=mode,
+            task_duration=0.3,
+        )
+        for label, version, mode in (
+            ("v2", "2.0", None),
+            ("v3-modify", "3.0", "modify"),
+            ("v3-reset", "3.0", "reset"),
+        )
+    ]
+
+
+EXAMPLES: list[ExampleFactory] = [_uredis_examples, _tencent_examples]
 
 
 def fingerprint(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()[:10]
 
 
-def start_cloud(quiet: bool) -> tuple[LocalCloud, list[ExampleSecret]]:
-    if quiet:
-        # The functions' own JSON logs would bury the demo's story; `--verbose` shows them.
+def quiet_functions(verbose: bool) -> None:
+    """The functions' own JSON logs would bury the command's output; `--verbose` shows them."""
+    if not verbose:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def start_cloud(verbose: bool) -> tuple[LocalCloud, list[ExampleSecret]]:
+    quiet_functions(verbose)
     cloud = LocalCloud().start()
     examples = [example for factory in EXAMPLES for example in factory(cloud)]
     return cloud, examples
@@ -70,7 +92,7 @@ def describe(cloud: LocalCloud, examples: Sequence[ExampleSecret]) -> dict[str, 
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    cloud, examples = start_cloud(quiet=not args.verbose)
+    cloud, examples = start_cloud(args.verbose)
     state = describe(cloud, examples)
     STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
     STATE_FILE.write_text(json.dumps(state, indent=2))
@@ -98,6 +120,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
         )
         return 2
     state = json.loads(STATE_FILE.read_text())
+    quiet_functions(args.verbose)
     apply_environment(state["environment"])
     import boto3
 
@@ -131,9 +154,8 @@ def _show_versions(cloud: LocalCloud, example: ExampleSecret, accepted: dict[str
         value = cloud.value(example.arn, stages[0])
         verdict = "accepted" if accepted.get(version) else "refused"
         password = fingerprint(value["password"])
-        print(
-            f"    {','.join(stages):<12} version {version[:8]}  password #{password}  -> Redis {verdict}"
-        )
+        labels = ",".join(stages)
+        print(f"    {labels:<12} version {version[:8]}  password #{password}  -> Redis {verdict}")
 
 
 def demo_one(cloud: LocalCloud, example: ExampleSecret) -> bool:
@@ -165,7 +187,7 @@ def demo_one(cloud: LocalCloud, example: ExampleSecret) -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    cloud, examples = start_cloud(quiet=not args.verbose)
+    cloud, examples = start_cloud(args.verbose)
     try:
         print(
             f"local cloud: Secrets Manager (moto) at {cloud.sm.endpoint}; provider APIs "

@@ -12,10 +12,12 @@ from typing import Any
 from localcloud.driver import Invoke, RotationDriver
 from localcloud.redis_server import RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
+from localcloud.tencent_api import Instance, TencentEmulator
 from localcloud.uredis_api import Group, URedisEmulator
 
 FUNCTION_NAMES = {"uredis": "redis-rotation-uredis", "tencent": "redis-rotation-tencent"}
 UREDIS_REGION, UREDIS_ZONE = "cn-bj2", "cn-bj2-02"
+TENCENT_REGION = "ap-guangzhou"
 
 
 def random_password(alphabet: str = string.ascii_letters + string.digits, length: int = 20) -> str:
@@ -35,6 +37,7 @@ class LocalCloud:
     def __init__(self) -> None:
         self.sm = SecretsManagerServer()
         self.uredis = URedisEmulator()
+        self.tencent = TencentEmulator()
         self.secrets: dict[str, ExampleSecret] = {}
         self.credentials: dict[str, str] = {}  # provider -> credentials secret ARN
         self.function_arns: dict[str, str] = {}
@@ -43,6 +46,7 @@ class LocalCloud:
     def start(self) -> LocalCloud:
         self.sm.start()
         self.uredis.start()
+        self.tencent.start()
         apply_environment(self.environment())
         return self
 
@@ -118,6 +122,47 @@ class LocalCloud:
         self.secrets[name] = example
         return example
 
+    def add_tencent_secret(
+        self,
+        name: str,
+        *,
+        instance_id: str | None = None,
+        api_version: str = "2.0",
+        change_mode: str | None = None,
+        task_duration: float = 0.0,
+        **extra: Any,
+    ) -> ExampleSecret:
+        secret_id, secret_key = "AKIDlocalcloud", random_password(length=32)
+        if "tencent" not in self.credentials:
+            self.tencent.add_key(secret_id, secret_key)
+        credentials = self._credentials_secret(
+            "tencent", {"secretId": secret_id, "secretKey": secret_key}
+        )
+        password = random_password(length=16)
+        redis = self.start_redis(password)
+        instance_id = instance_id or f"crs-{secrets.token_hex(4)}"
+        self.tencent.add_instance(
+            Instance(instance_id, TENCENT_REGION, redis, password, task_duration=task_duration)
+        )
+        choice = {"apiVersion": api_version, **({"changeMode": change_mode} if change_mode else {})}
+        value = {
+            "provider": "tencent",
+            "host": redis.host,
+            "port": redis.port,
+            "password": password,
+            "region": TENCENT_REGION,
+            "instanceId": instance_id,
+            "credentialsSecretId": credentials,
+            "apiEndpoint": self.tencent.endpoint,
+            "tls": {"enabled": False},
+            **choice,
+            **extra,
+        }
+        arn = self.create_secret(name, value)
+        example = ExampleSecret(name, arn, "tencent", redis, {"instanceId": instance_id, **choice})
+        self.secrets[name] = example
+        return example
+
     # -- rotating --------------------------------------------------------------------------
 
     @staticmethod
@@ -138,7 +183,7 @@ class LocalCloud:
         )
 
     def api_endpoints(self) -> dict[str, str]:
-        return {"uredis": self.uredis.endpoint}
+        return {"uredis": self.uredis.endpoint, "tencent": self.tencent.endpoint}
 
     def stages(self, secret_id: str) -> dict[str, list[str]]:
         metadata = self.sm.secrets_manager().describe_secret(SecretId=secret_id)
@@ -168,6 +213,7 @@ class LocalCloud:
         for server in self._redis:
             server.close()
         self.uredis.stop()
+        self.tencent.stop()
         self.sm.stop()
 
     def __enter__(self) -> LocalCloud:

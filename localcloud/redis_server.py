@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ADMIN_USER = "localcloud-admin"
 START_TIMEOUT = 20.0
@@ -126,9 +128,15 @@ class RedisServer:
     def accepts(self, password: str | None) -> bool:
         """Whether a new connection as the default user gets in with ``password``."""
         # RESP2: the two-argument AUTH, which a password-less server refuses (RESP3's
-        # HELLO AUTH default <anything> would succeed there).
+        # HELLO AUTH default <anything> would succeed there). One attempt: redis-py's default
+        # Retry would retry a refused AUTH with backoff for seconds.
         client = redis.Redis(
-            host=self.host, port=self.port, password=password, socket_timeout=5, protocol=2
+            host=self.host,
+            port=self.port,
+            password=password,
+            socket_timeout=5,
+            protocol=2,
+            retry=Retry(NoBackoff(), 0),
         )
         try:
             return bool(client.ping())
