@@ -18,7 +18,6 @@ import pytest
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.emulator import Fault
 from localcloud.tencent_api import Instance
-from tests.redis_auth import accepts
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +58,7 @@ def stage_passwords(cloud: LocalCloud, example: ExampleSecret) -> dict[str, str]
 
 def accepted_stages(cloud: LocalCloud, example: ExampleSecret) -> list[str]:
     passwords = stage_passwords(cloud, example)
-    return [stage for stage, password in passwords.items() if accepts(example.redis, password)]
+    return [stage for stage, password in passwords.items() if example.redis.accepts(password)]
 
 
 @pytest.fixture(params=APIS.keys())
@@ -106,8 +105,8 @@ def test_rotation_changes_proves_and_stores_the_password(
     assert [r.outcome for r in result.runs] == ["created", "changed", "tested", "finished"]
     new = password(cloud, example)
     assert new != old
-    assert accepts(example.redis, new)
-    assert not accepts(example.redis, old)
+    assert example.redis.accepts(new)
+    assert not example.redis.accepts(old)
     assert password(cloud, example, "AWSPREVIOUS") == old
     assert instance(cloud, example).password_changes == 1
     assert cloud.tencent.no_auth_requests == []
@@ -122,15 +121,15 @@ def test_drift_to_the_previous_password_is_rotated_from(
     current, previous = password(cloud, example), password(cloud, example, "AWSPREVIOUS")
     # Someone sets the instance back to the previous password in the console.
     cloud.tencent.set_password(example.details["instanceId"], previous)
-    assert not accepts(example.redis, current)
-    assert accepts(example.redis, previous)
+    assert not example.redis.accepts(current)
+    assert example.redis.accepts(previous)
     refused_before = cloud.tencent.count(CHANGE_ACTION[api], OLD_REFUSED.get(api))
 
     result = driver.rotate(example.arn)
 
     assert result.succeeded, result.runs
     assert result.attempts == 1
-    assert accepts(example.redis, password(cloud, example))
+    assert example.redis.accepts(password(cloud, example))
     assert password(cloud, example, "AWSPREVIOUS") == current
     if api in OLD_REFUSED:  # AWSCURRENT was refused as the old password, then AWSPREVIOUS used
         refused = cloud.tencent.count(CHANGE_ACTION[api], OLD_REFUSED[api]) - refused_before
@@ -151,14 +150,14 @@ def test_a_failed_task_fails_clearly_and_the_next_attempt_succeeds(
     (error,) = [r for r in failed.runs if r.error]
     assert (error.step, error.outcome) == ("setSecret", "ChangeFailedError")
     assert "ended 'failed'" in (error.error or "")
-    assert accepts(example.redis, old), "nothing lost"
+    assert example.redis.accepts(old), "nothing lost"
     assert accepted_stages(cloud, example) == ["AWSCURRENT"]
 
     retried = cloud.driver("tencent").rotate(example.arn)
 
     assert retried.succeeded, retried.runs
     assert retried.token == failed.token, "Secrets Manager's retry resumes the same version"
-    assert accepts(example.redis, password(cloud, example))
+    assert example.redis.accepts(password(cloud, example))
     assert instance(cloud, example).password_changes == 1
 
 
@@ -181,7 +180,7 @@ def test_a_task_slower_than_one_invocation_is_resumed_without_a_second_change(
     if api == "v2":  # no describe call: the retry learned of the task from the refusal
         assert cloud.tencent.count(CHANGE_ACTION[api], "10702") > busy_before
     assert instance(cloud, example).password_changes == 1
-    assert accepts(example.redis, password(cloud, example))
+    assert example.redis.accepts(password(cloud, example))
 
 
 def test_a_lost_answer_to_an_applied_change_is_not_repeated(

@@ -35,7 +35,6 @@ from redis_rotation.providers.tencent import TencentProvider
 from redis_rotation.providers.tencent_sign import v2_signature, v2_string_to_sign
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import RedisSecret
-from tests.redis_auth import accepts
 
 pytestmark = [
     pytest.mark.integration,
@@ -183,8 +182,8 @@ def test_sdk_modify_instance_password_and_task_info(
     client = sdk(emulator)
     task_id = client.ModifyInstancePassword(modify("N3w!pass_2")).TaskId
     assert client.DescribeTaskInfo(task_info(task_id)).Status == "succeed"
-    assert accepts(redis_server, "N3w!pass_2")
-    assert not accepts(redis_server, START)
+    assert redis_server.accepts("N3w!pass_2")
+    assert not redis_server.accepts(START)
     assert instance(emulator).password_changes == 1
 
 
@@ -192,7 +191,7 @@ def test_sdk_reset_password(emulator: TencentEmulator, redis_server: RedisServer
     client = sdk(emulator)
     task_id = client.ResetPassword(reset("R3set-pass", no_auth=False)).TaskId
     assert client.DescribeTaskInfo(task_info(task_id)).Status == "succeed"
-    assert accepts(redis_server, "R3set-pass")
+    assert redis_server.accepts("R3set-pass")
     assert emulator.no_auth_requests == []
 
 
@@ -203,7 +202,7 @@ def test_no_auth_true_is_refused_and_recorded(
         "InvalidParameterValue"
     )
     assert emulator.no_auth_requests == [INSTANCE]
-    assert accepts(redis_server, START)
+    assert redis_server.accepts(START)
     assert instance(emulator).password_changes == 0
 
 
@@ -248,7 +247,7 @@ def test_v3_modify_password_rule(
 ) -> None:
     code = sdk_error(sdk(emulator).ModifyInstancePassword, modify(password))
     assert code == "InvalidParameterValue.PasswordRuleError"
-    assert accepts(redis_server, START)
+    assert redis_server.accepts(START)
 
 
 @pytest.mark.parametrize(
@@ -304,10 +303,10 @@ def test_v3_task_in_flight_makes_the_instance_busy(
     assert client.DescribeInstances(describe()).InstanceSet[0].Status == 1
     second = sdk_error(client.ModifyInstancePassword, modify("0ther!pass"))
     assert second == "ResourceUnavailable.InstanceStatusAbnormal"
-    assert accepts(redis_server, START), "not applied before the task ends"
+    assert redis_server.accepts(START), "not applied before the task ends"
     wait_until(lambda: client.DescribeTaskInfo(task_info(task_id)).Status == "succeed", "task")
     assert client.DescribeInstances(describe()).InstanceSet[0].Status == 2
-    assert accepts(redis_server, "N3w!pass_2")
+    assert redis_server.accepts("N3w!pass_2")
     assert instance(emulator).password_changes == 1
 
 
@@ -319,7 +318,7 @@ def test_v3_failed_task_changes_nothing(
     task = client.DescribeTaskInfo(task_info(client.ResetPassword(reset("R3set-pass")).TaskId))
     assert task.Status == "failed"
     assert task.TaskMessage
-    assert accepts(redis_server, START)
+    assert redis_server.accepts(START)
     assert client.DescribeInstances(describe()).InstanceSet[0].Status == 2
 
 
@@ -350,7 +349,7 @@ def test_sdk_legacy_requests_change_the_password(
     task_id = answer["data"]["requestId"]
     status = v2_call(emulator, "DescribeTaskInfo", {"requestId": task_id}, sign_method=sign_method)
     assert status["data"]["status"] == 2
-    assert accepts(redis_server, password)
+    assert redis_server.accepts(password)
     assert instance(emulator).password_changes == 1
 
 
@@ -372,7 +371,7 @@ def test_v2_signature_method_absent_means_hmac_sha1(
     params["Signature"] = v2_signature(SECRET_KEY, string_to_sign, "HmacSHA1")
     response = requests.post(emulator.endpoint + V2_PATH, data=params, timeout=5)
     assert response.json()["code"] == 0
-    assert accepts(redis_server, "N3w!pass12")
+    assert redis_server.accepts("N3w!pass12")
 
 
 def test_v2_nonce_replay_is_refused(emulator: TencentEmulator) -> None:
@@ -421,7 +420,7 @@ def test_v2_password_rule(
 ) -> None:
     answer = v2_modify(emulator, password)
     assert (answer["code"], answer["codeDesc"]) == (11058, "PasswordRuleError")
-    assert accepts(redis_server, START)
+    assert redis_server.accepts(START)
 
 
 @pytest.mark.parametrize(
@@ -454,7 +453,7 @@ def test_v2_task_in_flight_refuses_a_second_change(
         ),
         "the task",
     )
-    assert accepts(redis_server, "N3w!pass12")
+    assert redis_server.accepts("N3w!pass12")
     assert instance(emulator).password_changes == 1
 
 
@@ -462,7 +461,7 @@ def test_v2_failed_task(emulator: TencentEmulator, redis_server: RedisServer) ->
     instance(emulator).fail_next_task = True
     task_id = v2_modify(emulator, "N3w!pass12")["data"]["requestId"]
     assert v2_call(emulator, "DescribeTaskInfo", {"requestId": task_id})["data"]["status"] == 3
-    assert accepts(redis_server, START)
+    assert redis_server.accepts(START)
 
 
 def test_v2_rate_limit(emulator: TencentEmulator) -> None:
@@ -522,7 +521,7 @@ def test_provider_changes_and_waits(
     password = "Ab1!@#%^*()"  # every 2.0 special, through the form encoding
     handle = provider.change_password(secret, password, START)
     provider.wait_for_change(secret, handle)
-    assert accepts(redis_server, password)
+    assert redis_server.accepts(password)
     assert instance(emulator).password_changes == 1
     assert emulator.no_auth_requests == []
 

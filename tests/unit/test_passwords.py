@@ -48,6 +48,8 @@ def test_generated_passwords_satisfy_the_rule(
         (passwords.UREDIS, "a" * 37, "outside 6-36"),
         (passwords.UREDIS, "abc!defg", "character outside"),
         (passwords.TENCENT_V2, "abcdefgh", "fewer than 2 kinds"),
+        (passwords.TENCENT_V2, "abcdEFGH", "fewer than 2 kinds"),  # letters are one kind
+        (passwords.TENCENT_V2, "abcd*EFG1", "character outside"),
         (passwords.TENCENT_V2, "abcdefg$1", "character outside"),
         (passwords.TENCENT_V2, "abcdefgh12345678X", "outside 8-16"),
         (passwords.TENCENT_V3_MODIFY, "/abcdefg1", "character outside"),
@@ -76,6 +78,10 @@ def test_configured_length_must_fit_the_rule() -> None:
         passwords.UREDIS.length(5)
     with pytest.raises(ConfigurationError, match="outside 8-16"):
         passwords.TENCENT_V2.length(30)
+
+
+def test_api3_counts_cases_as_two_kinds() -> None:
+    assert passwords.TENCENT_V3_MODIFY.violation("abcdEFGH") is None
 
 
 def test_the_request_excludes_every_punctuation_the_rule_forbids() -> None:

@@ -105,6 +105,8 @@ def lambda_handler_for(
             secret_id=event.get("SecretId") if isinstance(event, dict) else None,
             token=event.get("ClientRequestToken") if isinstance(event, dict) else None,
         )
+        # Each invocation starts clean: with metrics disabled nothing flushes the last one's.
+        metrics.clear_metrics()
         metrics.add_dimension(name="Provider", value=provider_name)
         try:
             result = rotate(event, context, provider_name)
