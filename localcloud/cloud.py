@@ -84,7 +84,13 @@ class LocalCloud:
         return str(created["ARN"])
 
     def add_uredis_secret(
-        self, name: str, *, group_id: str | None = None, apply_delay: float = 0.0, **extra: Any
+        self,
+        name: str,
+        *,
+        group_id: str | None = None,
+        apply_delay: float = 0.0,
+        apply_after_looks: int = 0,
+        **extra: Any,
     ) -> ExampleSecret:
         public_key, private_key = "localcloud-public-key", random_password(length=40)
         if "uredis" not in self.credentials:
@@ -102,6 +108,7 @@ class LocalCloud:
                 zone=UREDIS_ZONE,
                 redis=redis,
                 apply_delay=apply_delay,
+                apply_after_looks=apply_after_looks,
             )
         )
         value = {
@@ -130,6 +137,7 @@ class LocalCloud:
         api_version: str = "2.0",
         change_mode: str | None = None,
         task_duration: float = 0.0,
+        task_looks: int = 0,
         **extra: Any,
     ) -> ExampleSecret:
         secret_id, secret_key = "AKIDlocalcloud", random_password(length=32)
@@ -142,7 +150,14 @@ class LocalCloud:
         redis = self.start_redis(password)
         instance_id = instance_id or f"crs-{secrets.token_hex(4)}"
         self.tencent.add_instance(
-            Instance(instance_id, TENCENT_REGION, redis, password, task_duration=task_duration)
+            Instance(
+                instance_id,
+                TENCENT_REGION,
+                redis,
+                password,
+                task_duration=task_duration,
+                task_looks=task_looks,
+            )
         )
         choice = {"apiVersion": api_version, **({"changeMode": change_mode} if change_mode else {})}
         value = {

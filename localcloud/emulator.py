@@ -77,6 +77,9 @@ class ApiEmulator:
     def error(self, request: Request, code: str | int, message: str) -> Response:
         raise NotImplementedError
 
+    def on_request(self) -> None:
+        """Called before each request that reaches the provider (no "before" fault)."""
+
     # -- fault injection -----------------------------------------------------------------
 
     def inject(self, fault: Fault) -> None:
@@ -109,6 +112,7 @@ class ApiEmulator:
         action = self.action_of(request)
         fault = self._take_fault(action, after=False)
         if fault is None:
+            self.on_request()
             response = self.dispatch(request)
             outcome = self.outcome_of(response)
             fault = self._take_fault(action, after=True)

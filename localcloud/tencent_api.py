@@ -149,6 +149,9 @@ class Instance:
     locked: bool = False
     no_auth: bool = False
     task_duration: float = 0.0  # seconds a password task runs before it ends
+    # Or, deterministically: the task ends when the API has answered this many more requests
+    # (each one a look: a task poll, a describe, a refused second change).
+    task_looks: int = 0
     fail_next_task: bool = False  # the next task ends "failed" and changes nothing
     running_task: int | None = None
     password_changes: int = 0  # applied changes, for "exactly one change" assertions
@@ -189,6 +192,7 @@ class TencentEmulator(ApiEmulator):
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self._nonces: dict[tuple[str, str], float] = {}
         self._timers: list[threading.Timer] = []
+        self._by_looks: dict[int, list[Any]] = {}  # task id -> [looks left, instance, password]
 
     def add_key(self, secret_id: str, secret_key: str, token: str | None = None) -> None:
         self.keys[secret_id] = (secret_key, token)
@@ -298,6 +302,9 @@ class TencentEmulator(ApiEmulator):
             )
             self.tasks[task.task_id] = task
             instance.running_task = task.task_id
+            if instance.task_looks > 0:
+                self._by_looks[task.task_id] = [instance.task_looks, instance, password]
+                return task
             if instance.task_duration <= 0:
                 self._finish_task(instance, task, password)
                 return task
@@ -308,6 +315,14 @@ class TencentEmulator(ApiEmulator):
             self._timers.append(timer)
             timer.start()
             return task
+
+    def on_request(self) -> None:
+        with self.lock:
+            for task_id, entry in list(self._by_looks.items()):
+                entry[0] -= 1
+                if entry[0] == 0:
+                    del self._by_looks[task_id]
+                    self._finish_task(entry[1], self.tasks[task_id], entry[2])
 
     def _finish_task(self, instance: Instance, task: Task, password: str) -> None:
         with self.lock:

@@ -43,6 +43,11 @@ class Group:
     password_changes: int = 0  # applied changes, for "exactly one change" assertions
     fail_next_apply: bool = False
     apply_delay: float = 0.0  # seconds spent in SetPassword before the change lands
+    # Or, deterministically: the change lands when the API has answered this many more
+    # requests (each one a look at the group: a describe, a refused second change).
+    apply_after_looks: int = 0
+    _looks_left: int = field(default=0, repr=False)
+    _pending: str = field(default="", repr=False)
     history: list[str] = field(default_factory=list, repr=False)  # every password applied
 
 
@@ -175,7 +180,10 @@ class URedisEmulator(ApiEmulator):
                 )
             if group.state not in ("Running", "SetPasswordFail"):
                 return self.error(request, EMULATOR_CODES["busy"], f"group state is {group.state}")
-            if group.apply_delay > 0:
+            if group.apply_after_looks > 0:
+                group.state = "SetPassword"
+                group._looks_left, group._pending = group.apply_after_looks, password
+            elif group.apply_delay > 0:
                 group.state = "SetPassword"
                 timer = threading.Timer(group.apply_delay, self._apply, (group, password))
                 timer.daemon = True
@@ -184,6 +192,14 @@ class URedisEmulator(ApiEmulator):
             else:
                 self._apply(group, password)
         return Response(200, {"Action": "ModifyURedisGroupPasswordResponse", "RetCode": 0})
+
+    def on_request(self) -> None:
+        with self.lock:
+            for group in self.groups.values():
+                if group._looks_left > 0:
+                    group._looks_left -= 1
+                    if group._looks_left == 0:
+                        self._apply(group, group._pending)
 
     def _apply(self, group: Group, password: str) -> None:
         with self.lock:

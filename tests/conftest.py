@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,21 @@ def function_output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[],
 
     yield read
     std_logger.removeHandler(handler)
+
+
+SUMMARY_LINES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def summary_line(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Adds a line to the summary printed at the end of the run (e.g. the crash counts)."""
+    lines = request.config.stash.setdefault(SUMMARY_LINES, [])
+    return lines.append
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(SUMMARY_LINES, [])
+    if lines:
+        terminalreporter.section("guarantees")
+        for line in lines:
+            terminalreporter.write_line(line)

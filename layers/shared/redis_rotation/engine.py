@@ -220,14 +220,16 @@ class RotationEngine:
     def _attempt_change(
         self, event: RotationEvent, provider: Provider, current: RedisSecret, pending: RedisSecret
     ) -> str | None:
-        # Checked first on every attempt: an earlier attempt (or an earlier invocation that
-        # crashed) may already have changed the password.
-        if self._accepts(pending, pending.password, tolerate_unreachable=True):
-            return "already-set"
         status = provider.describe(current)
         if status.busy:
             self.log.info("instance is busy, waiting", extra={"instance_state": status.detail})
             return None
+        # Asked after the provider said "not busy": an earlier attempt (or a crashed earlier
+        # invocation) may have changed the password, and a change that landed before that
+        # answer is visible now. Asked before it, a change landing in between would be
+        # missed and a second one issued.
+        if self._accepts(pending, pending.password, tolerate_unreachable=True):
+            return "already-set"
         if not status.ready:
             raise InstanceStateError(
                 provider.name,

@@ -112,7 +112,13 @@ def lambda_handler_for(
             result = rotate(event, context, provider_name)
         except RotationError as exc:
             metrics.add_metric(name=f"{step}Failure", unit=MetricUnit.Count, value=1)
+            # Our own messages name fields and codes only, so they are safe to log.
             logger.error("step failed", extra={"error": type(exc).__name__, "reason": str(exc)})
+            raise
+        except Exception as exc:
+            metrics.add_metric(name=f"{step}Failure", unit=MetricUnit.Count, value=1)
+            # Anything else may carry any text: only its type is logged.
+            logger.error("step failed unexpectedly", extra={"error": type(exc).__name__})
             raise
         metrics.add_metric(name=f"{step}Success", unit=MetricUnit.Count, value=1)
         logger.info("step done", extra={"outcome": result["Outcome"]})
