@@ -56,6 +56,9 @@ class URedisEmulator(ApiEmulator):
         super().__init__()
         self.keys: dict[str, str] = {}
         self.groups: dict[str, Group] = {}
+        # Group ids of every request that asked to remove the password: the rotation must
+        # never send one (tests assert this stays empty for the functions' traffic).
+        self.empty_password_requests: list[str] = []
         self._timers: list[threading.Timer] = []
 
     def add_key(self, public_key: str, private_key: str) -> None:
@@ -171,7 +174,10 @@ class URedisEmulator(ApiEmulator):
             password = base64.b64decode(params["Password"], validate=True).decode("ascii")
         except (binascii.Error, UnicodeDecodeError):
             return self.error(request, 230, "Params [Password] not available")
-        if password and not PASSWORD_RULE.match(password):
+        if not password:
+            with self.lock:
+                self.empty_password_requests.append(group.group_id)
+        elif not PASSWORD_RULE.match(password):
             return self.error(request, 230, "Params [Password] not available")
         with self.lock:
             if group.role != "master":

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import logging
 import os
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
+from localcloud.driver import Invoke
 from redis_rotation.polling import Deadline, Runtime
 
 # The functions read these; set before anything imports Powertools.
@@ -19,6 +24,10 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RedisRotationTests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "redis-rotation-tests")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+# Imported now, not first inside a test: Powertools' log handler keeps the sys.stdout it
+# sees at import, and a test's capture stream is closed when that test ends.
+import redis_rotation.entrypoint  # noqa: F401
 
 
 @dataclass
@@ -52,6 +61,10 @@ def cloud() -> Iterator[LocalCloud]:
     """A started LocalCloud (moto server, provider emulators), shared by the session."""
     with LocalCloud() as started:
         yield started
+        # Safe defaults, asserted on the wire: across every rotation of the session, the
+        # functions never asked to remove a password nor to make an instance password-free.
+        assert started.uredis.empty_password_requests == []
+        assert started.tencent.no_auth_requests == []
 
 
 @pytest.fixture
@@ -92,3 +105,86 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("guarantees")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# Fields of the rotated and credentials secrets whose values must never leave a function.
+SECRET_FIELDS = ("password", "publicKey", "privateKey", "secretId", "secretKey", "token")
+
+
+def encodings(value: str) -> set[str]:
+    """The forms in which a secret could leak: as is, base64, URL- and JSON-escaped."""
+    raw = value.encode()
+    forms = {
+        value,
+        base64.b64encode(raw).decode(),
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+        json.dumps(value)[1:-1],
+    }
+    return {form for form in forms if len(form) >= 6}
+
+
+def stored_secrets(cloud: LocalCloud, secret_ids: set[str]) -> set[str]:
+    """Every secret field value of every version of the given secrets."""
+    client = cloud.sm.secrets_manager()
+    values: set[str] = set()
+    for secret_id in secret_ids:
+        versions = client.list_secret_version_ids(SecretId=secret_id, IncludeDeprecated=True)
+        for version in versions["Versions"]:
+            try:
+                answer = client.get_secret_value(SecretId=secret_id, VersionId=version["VersionId"])
+                document = json.loads(answer["SecretString"])
+            except (ClientError, ValueError):  # the empty AWSPENDING stub; hostile strings
+                continue
+            if isinstance(document, dict):
+                values.update(str(document[f]) for f in SECRET_FIELDS if document.get(f))
+    return values
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """For every test that rotates on the local cloud: no password, API key or RotationToken
+    appears in the functions' logs, metrics or exception texts, in any common encoding."""
+    if "cloud" not in request.fixturenames:
+        yield
+        return
+    cloud: LocalCloud = request.getfixturevalue("cloud")
+    output: Callable[[], str] = request.getfixturevalue("function_output")
+    before = set(cloud.secrets)
+    rotation_tokens: list[str] = []
+    errors: list[str] = []
+    real_handler = LocalCloud.handler
+
+    def watched_handler(provider: str) -> Invoke:
+        inner = real_handler(provider)
+
+        def invoke(event: dict[str, Any], context: Any) -> Any:
+            if isinstance(event, dict) and isinstance(event.get("RotationToken"), str):
+                rotation_tokens.append(event["RotationToken"])
+            try:
+                return inner(event, context)
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                raise
+
+        return invoke
+
+    monkeypatch.setattr(LocalCloud, "handler", staticmethod(watched_handler))
+    yield
+    if request.node.get_closest_marker("allow_leaks"):
+        return
+    secret_ids = {cloud.secrets[name].arn for name in set(cloud.secrets) - before}
+    secret_ids |= set(cloud.credentials.values())
+    secrets = stored_secrets(cloud, secret_ids) | set(rotation_tokens)
+    found = leaks(output() + "\n".join(errors), secrets)
+    assert not found, f"secret values leaked into function output or errors: {found}"
+
+
+def leaks(text: str, secrets: set[str]) -> list[str]:
+    """Descriptions (never the values) of the secrets that appear in ``text``."""
+    found = {f"a {len(s)}-character value" for s in secrets for f in encodings(s) if f in text}
+    return sorted(found)

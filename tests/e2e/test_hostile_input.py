@@ -1,0 +1,264 @@
+"""Hostile input: each case is refused with an error that names the problem, before any
+provider call, and nothing changes (AWSCURRENT, the instance's password).
+
+Every case runs through the real handler against the local cloud: a valid secret is
+created, a rotation is started (RotateSecret's empty AWSPENDING stub), the case spoils one
+thing, and the steps run in order until the expected one fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.driver import STEPS
+from redis_rotation.errors import (
+    ConfigurationError,
+    CredentialsSecretError,
+    PasswordPolicyError,
+    RotationError,
+    RotationStateError,
+    SecretFormatError,
+)
+
+pytestmark = pytest.mark.e2e
+
+_names = itertools.count()
+Value = dict[str, Any]
+
+
+def without(*names: str) -> Callable[[Value], Value]:
+    return lambda value: {k: v for k, v in value.items() if k not in names}
+
+
+def with_(**changes: Any) -> Callable[[Value], Value]:
+    return lambda value: {**value, **changes}
+
+
+@dataclass
+class Case:
+    id: str
+    step: str  # the step that must fail
+    error: type[RotationError]
+    message: str  # must appear in the error's text
+    provider: str = "uredis"  # the function invoked
+    secret_provider: str | None = None  # the kind of secret created (default: provider)
+    current: Callable[[Value], Value] | str | None = None  # replaces AWSCURRENT
+    pending: Callable[[Value], Value] | None = None  # AWSPENDING value put before createSecret
+    event: Callable[[dict[str, Any]], Any] | None = None  # spoils the event
+    credentials: str | None = None  # replaces the credentials secret's value
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CASES = [
+    # -- the event -------------------------------------------------------------------------
+    Case("event-not-object", "createSecret", RotationStateError, "must be a JSON object",
+         event=lambda e: [e]),
+    Case("event-missing-step", "createSecret", RotationStateError, "'Step' is missing",
+         event=lambda e: {k: v for k, v in e.items() if k != "Step"}),
+    Case("event-unknown-step", "createSecret", RotationStateError, "'Step' is not one of",
+         event=lambda e: {**e, "Step": "deleteSecret"}),
+    Case("event-missing-secret-id", "createSecret", RotationStateError, "'SecretId' is missing",
+         event=lambda e: {k: v for k, v in e.items() if k != "SecretId"}),
+    Case("event-missing-token", "createSecret", RotationStateError,
+         "'ClientRequestToken' is missing",
+         event=lambda e: {k: v for k, v in e.items() if k != "ClientRequestToken"}),
+    Case("event-token-not-a-string", "createSecret", RotationStateError, "'ClientRequestToken'",
+         event=lambda e: {**e, "ClientRequestToken": 12}),
+    Case("event-rotation-token-not-a-string", "createSecret", RotationStateError,
+         "'RotationToken' is not a string", event=lambda e: {**e, "RotationToken": ["x"]}),
+    Case("event-unknown-token", "createSecret", RotationStateError, "has no stage for rotation",
+         event=lambda e: {**e, "ClientRequestToken": "00000000-0000-4000-8000-000000000000"}),
+    Case("event-unknown-secret", "createSecret", RotationStateError,
+         "ResourceNotFoundException", event=lambda e: {**e, "SecretId": "no/such/secret"}),
+    # -- the current secret ----------------------------------------------------------------
+    Case("current-not-json", "createSecret", SecretFormatError, "is not valid JSON",
+         current='{"provider": "uredis", "password": '),
+    Case("current-json-array", "createSecret", SecretFormatError, "must be a JSON object",
+         current="[1, 2, 3]"),
+    Case("current-missing-provider", "createSecret", SecretFormatError,
+         "field 'provider' is required", current=without("provider")),
+    Case("current-unknown-provider", "createSecret", SecretFormatError,
+         "field 'provider' must be one of", current=with_(provider="redislabs")),
+    Case("current-other-provider", "createSecret", SecretFormatError,
+         "is 'tencent' but this function rotates 'uredis'", secret_provider="tencent"),
+    Case("current-other-provider-tencent", "createSecret", SecretFormatError,
+         "is 'uredis' but this function rotates 'tencent'", provider="tencent",
+         secret_provider="uredis"),
+    Case("current-missing-host", "createSecret", SecretFormatError, "field 'host' is required",
+         current=without("host")),
+    Case("current-port-string", "createSecret", SecretFormatError,
+         "field 'port' must be of type integer", current=with_(port="6379")),
+    Case("current-port-range", "createSecret", SecretFormatError, "field 'port' breaks maximum",
+         current=with_(port=70000)),
+    Case("current-missing-password", "createSecret", SecretFormatError,
+         "field 'password' is required", current=without("password")),
+    Case("current-empty-password", "createSecret", SecretFormatError,
+         "field 'password' breaks minLength", current=with_(password="")),
+    Case("current-nonprintable-password", "createSecret", SecretFormatError,
+         "field 'password' has characters", current=with_(password="bell\x07ring")),
+    Case("current-password-with-space", "createSecret", SecretFormatError,
+         "field 'password' has characters", current=with_(password="two words")),
+    Case("current-oversized-password", "createSecret", SecretFormatError,
+         "field 'password' breaks maxLength", current=with_(password="p" * 129)),
+    Case("current-oversized-host", "createSecret", SecretFormatError,
+         "field 'host' breaks maxLength", current=with_(host="h" * 254)),
+    Case("current-extra-field", "createSecret", SecretFormatError,
+         "field 'dbname' is not a known field", current=with_(dbname="cache")),
+    Case("current-tls-mistyped", "createSecret", SecretFormatError,
+         "field 'tls.enabled' must be of type boolean", current=with_(tls={"enabled": "no"})),
+    Case("current-tls-unknown-key", "createSecret", SecretFormatError,
+         "field 'tls.insecure' is not a known field", current=with_(tls={"insecure": True})),
+    Case("current-ca-not-pem", "createSecret", SecretFormatError,
+         "field 'tls.caCertificate' has characters", current=with_(tls={"caCertificate": "x"})),
+    Case("current-endpoint-ftp", "createSecret", SecretFormatError,
+         "field 'apiEndpoint' has characters", current=with_(apiEndpoint="ftp://api.ucloud.cn")),
+    Case("current-readonly-endpoint-incomplete", "createSecret", SecretFormatError,
+         "field 'readOnlyEndpoints.0.port' is required",
+         current=with_(readOnlyEndpoints=[{"host": "10.0.0.9"}])),
+    Case("current-region-bad", "createSecret", SecretFormatError, "field 'region' has characters",
+         current=with_(region="cn bj2")),
+    Case("current-missing-credentials-ref", "createSecret", SecretFormatError,
+         "field 'credentialsSecretId' is required", current=without("credentialsSecretId")),
+    Case("uredis-missing-group", "createSecret", SecretFormatError, "field 'groupId' is required",
+         current=without("groupId")),
+    Case("uredis-with-instance-id", "createSecret", SecretFormatError,
+         "field 'instanceId' is not allowed for this provider", current=with_(instanceId="crs-1")),
+    Case("tencent-missing-instance", "createSecret", SecretFormatError,
+         "field 'instanceId' is required", provider="tencent", current=without("instanceId")),
+    Case("tencent-with-group-id", "createSecret", SecretFormatError,
+         "field 'groupId' is not allowed for this provider", provider="tencent",
+         current=with_(groupId="uredis-1")),
+    Case("tencent-unknown-api-version", "createSecret", SecretFormatError,
+         "field 'apiVersion' must be one of", provider="tencent", current=with_(apiVersion="4.0")),
+    Case("tencent-unknown-change-mode", "createSecret", SecretFormatError,
+         "field 'changeMode' must be one of", provider="tencent",
+         current=with_(apiVersion="3.0", changeMode="wipe")),
+    # -- the pending secret (setSecret must refuse before any provider call) ---------------
+    Case("pending-other-host", "setSecret", SecretFormatError,
+         "field 'host' differs from AWSCURRENT", pending=with_(host="10.66.6.6")),
+    Case("pending-other-group", "setSecret", SecretFormatError,
+         "field 'groupId' differs from AWSCURRENT", pending=with_(groupId="uredis-victim")),
+    Case("pending-other-region", "setSecret", SecretFormatError,
+         "field 'region' differs from AWSCURRENT", pending=with_(region="cn-sh2")),
+    Case("pending-other-endpoint", "setSecret", SecretFormatError,
+         "field 'apiEndpoint' differs from AWSCURRENT",
+         pending=with_(apiEndpoint="https://evil.example")),
+    Case("pending-other-instance", "setSecret", SecretFormatError,
+         "field 'instanceId' differs from AWSCURRENT", provider="tencent",
+         pending=with_(instanceId="crs-victim")),
+    Case("pending-password-too-short", "setSecret", PasswordPolicyError, "outside 6-36",
+         pending=with_(password="abc12")),
+    Case("pending-password-bad-chars", "setSecret", PasswordPolicyError, "character outside",
+         pending=with_(password="has!bang!chars")),
+    Case("pending-tencent-one-kind", "setSecret", PasswordPolicyError, "fewer than 2 kinds",
+         provider="tencent", pending=with_(password="abcdefghijkl")),
+    Case("pending-empty-password", "createSecret", SecretFormatError,
+         "field 'password' breaks minLength", pending=with_(password="")),
+    # -- the credentials secret --------------------------------------------------------------
+    Case("credentials-missing", "setSecret", CredentialsSecretError, "ResourceNotFoundException",
+         current=with_(credentialsSecretId="no/such/keys")),
+    Case("credentials-not-json", "setSecret", CredentialsSecretError, "is not valid JSON",
+         credentials="publicKey=x privateKey=y"),
+    Case("credentials-missing-key", "setSecret", CredentialsSecretError,
+         "field 'privateKey' is required", credentials=json.dumps({"publicKey": "pk"})),
+    Case("credentials-extra-field", "setSecret", CredentialsSecretError,
+         "field 'region' is not a known field", provider="tencent",
+         credentials=json.dumps({"secretId": "AKID", "secretKey": "k", "region": "x"})),
+    # -- the function's configuration ------------------------------------------------------
+    Case("config-length-out-of-range", "createSecret", ConfigurationError,
+         "PASSWORD_LENGTH=37 is outside 6-36", env={"PASSWORD_LENGTH": "37"}),
+    Case("config-length-not-a-number", "createSecret", ConfigurationError,
+         "PASSWORD_LENGTH must be a whole number", env={"PASSWORD_LENGTH": "long"}),
+    Case("config-timeout-not-a-number", "createSecret", ConfigurationError,
+         "HTTP_TIMEOUT must be a number", env={"HTTP_TIMEOUT": "soon"}),
+    Case("config-plain-http-endpoint", "setSecret", ConfigurationError, "uses plain HTTP",
+         current=with_(apiEndpoint="http://api.ucloud.cn")),
+]  # fmt: skip
+
+
+def new_secret(cloud: LocalCloud, provider: str) -> ExampleSecret:
+    name = f"hostile/{provider}-{next(_names)}"
+    if provider == "uredis":
+        return cloud.add_uredis_secret(name)
+    return cloud.add_tencent_secret(name, api_version="3.0")
+
+
+def provider_calls(cloud: LocalCloud) -> int:
+    return len(cloud.uredis.calls) + len(cloud.tencent.calls)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input_is_refused_and_changes_nothing(
+    cloud: LocalCloud, case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = cloud.sm.secrets_manager()
+    example = new_secret(cloud, case.secret_provider or case.provider)
+    original = cloud.value(example.arn, "AWSCURRENT")
+    if case.current is not None:
+        spoiled = (
+            case.current if isinstance(case.current, str) else json.dumps(case.current(original))
+        )
+        client.put_secret_value(SecretId=example.arn, SecretString=spoiled)
+    if case.credentials is not None:
+        credentials = cloud.credentials[case.provider]
+        monkeypatch.setattr(cloud, "credentials", {**cloud.credentials})  # keep the shared one
+        spoiled_keys = client.create_secret(
+            Name=f"hostile/keys-{next(_names)}", SecretString=case.credentials
+        )["ARN"]
+        assert credentials != spoiled_keys
+        value = {**original, "credentialsSecretId": spoiled_keys}
+        client.put_secret_value(SecretId=example.arn, SecretString=json.dumps(value))
+    for variable, setting in case.env.items():
+        monkeypatch.setenv(variable, setting)
+    current_before = client.get_secret_value(SecretId=example.arn, VersionStage="AWSCURRENT")
+
+    driver = cloud.driver(case.provider)
+    token = driver.start(example.arn)
+    if case.pending is not None:
+        value = case.pending(cloud.value(example.arn, "AWSCURRENT"))
+        client.put_secret_value(
+            SecretId=example.arn,
+            ClientRequestToken=token,
+            SecretString=json.dumps(value),
+            VersionStages=["AWSPENDING"],
+        )
+    calls_before = provider_calls(cloud)
+
+    error: RotationError | None = None
+    failed_step = ""
+    for step in STEPS:
+        event: Any = {"Step": step, "SecretId": example.arn, "ClientRequestToken": token}
+        event["RotationToken"] = "hostile-input-rotation-token-0123456789abcdef"
+        if case.event is not None:
+            event = case.event(event)
+        try:
+            driver.invoke(event, driver_context(driver))
+        except RotationError as exc:
+            error, failed_step = exc, step
+            break
+    assert error is not None, f"no step failed (expected {case.step})"
+    assert failed_step == case.step, f"{failed_step} failed, not {case.step}: {error}"
+    assert isinstance(error, case.error), repr(error)
+    assert case.message in str(error)
+    assert provider_calls(cloud) == calls_before, "no provider call"
+    after = client.get_secret_value(SecretId=example.arn, VersionStage="AWSCURRENT")
+    assert after["VersionId"] == current_before["VersionId"], "AWSCURRENT did not move"
+    assert example.redis.accepts(original["password"]), "the instance kept its password"
+
+
+def driver_context(driver: Any) -> Any:
+    from localcloud.driver import LambdaContext
+
+    return LambdaContext(driver.function_name, driver.step_timeout)
+
+
+def test_there_are_at_least_forty_cases() -> None:
+    assert len(CASES) >= 40
+    assert len({c.id for c in CASES}) == len(CASES)
