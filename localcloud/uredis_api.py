@@ -46,6 +46,8 @@ class Group:
     # Or, deterministically: the change lands when the API has answered this many more
     # requests (each one a look at the group: a describe, a refused second change).
     apply_after_looks: int = 0
+    # A provider that applies late *without* saying so: the state stays Running meanwhile.
+    silent_delay: bool = False
     _looks_left: int = field(default=0, repr=False)
     _pending: str = field(default="", repr=False)
     history: list[str] = field(default_factory=list, repr=False)  # every password applied
@@ -190,7 +192,7 @@ class URedisEmulator(ApiEmulator):
                 group.state = "SetPassword"
                 group._looks_left, group._pending = group.apply_after_looks, password
             elif group.apply_delay > 0:
-                group.state = "SetPassword"
+                group.state = "Running" if group.silent_delay else "SetPassword"
                 timer = threading.Timer(group.apply_delay, self._apply, (group, password))
                 timer.daemon = True
                 self._timers.append(timer)

@@ -1,0 +1,158 @@
+"""Provider faults, for every provider mode, each with its expected outcome:
+
+- retried within the step (transient faults before the change took effect, throttling);
+- resumed without a second change (faults after it took effect: the answer was lost);
+- failed with a clear error, then succeeded on Secrets Manager's retry (a failed task);
+- resumed by the next invocation (a task slower than the function's deadline).
+
+After every case: the instance's password is held by AWSCURRENT/AWSPENDING/AWSPREVIOUS,
+and exactly one change was applied.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.emulator import Fault
+
+pytestmark = pytest.mark.e2e
+
+_names = itertools.count()
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    provider: str
+    options: dict[str, Any]
+    change: str  # the change action
+    throttle: str | int  # the provider's throttling code
+
+
+MODES = [
+    Mode("uredis", "uredis", {}, "ModifyURedisGroupPassword", 153),
+    Mode("tencent-2.0", "tencent", {"api_version": "2.0"}, "ModfiyRedisPassword", 4400),
+    Mode(
+        "tencent-3.0-modify",
+        "tencent",
+        {"api_version": "3.0", "change_mode": "modify"},
+        "ModifyInstancePassword",
+        "RequestLimitExceeded",
+    ),
+    Mode(
+        "tencent-3.0-reset",
+        "tencent",
+        {"api_version": "3.0", "change_mode": "reset"},
+        "ResetPassword",
+        "RequestLimitExceeded",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    outcome: str  # "retried", "resumed", "failed-then-retried" or "resumed-next-invocation"
+    fault: dict[str, Any] = field(default_factory=dict)  # Fault(...) on the change action
+    secret: dict[str, Any] = field(default_factory=dict)  # extra local-cloud secret options
+    env: dict[str, str] = field(default_factory=dict)
+
+
+# A short HTTP timeout makes an unanswered request cost half a second, not ten.
+FAST_HTTP = {"HTTP_TIMEOUT": "0.5"}
+SCENARIOS = [
+    Scenario("timeout-before", "retried", {"kind": "timeout", "delay": 1.5}, env=FAST_HTTP),
+    Scenario("timeout-after", "resumed", {"kind": "timeout", "delay": 1.5, "after": True},
+             env=FAST_HTTP),
+    Scenario("reset-before", "retried", {"kind": "reset"}),
+    Scenario("reset-after", "resumed", {"kind": "reset", "after": True}),
+    Scenario("http-503-before", "retried", {"kind": "http", "status": 503}),
+    Scenario("http-502-after", "resumed", {"kind": "http", "status": 502, "after": True}),
+    Scenario("garbage-after", "resumed", {"kind": "garbage", "after": True}),
+    Scenario("truncated-json-after", "resumed", {"kind": "truncated", "after": True}),
+    Scenario("throttled", "retried", {"kind": "code", "times": 3}),
+    Scenario("task-fails", "failed-then-retried", secret={"fail": True}),
+    Scenario("slower-than-the-deadline", "resumed-next-invocation", secret={"slow": 3.0},
+             env={"DEADLINE_MARGIN": "0.5"}),
+]  # fmt: skip
+
+
+def new_secret(cloud: LocalCloud, mode: Mode, scenario: Scenario) -> ExampleSecret:
+    name = f"faults/{mode.name}-{scenario.name}-{next(_names)}"
+    options = dict(mode.options)
+    slow = scenario.secret.get("slow")
+    if mode.provider == "uredis":
+        if slow:
+            options["apply_delay"] = slow
+        example = cloud.add_uredis_secret(name, **options)
+        if scenario.secret.get("fail"):
+            cloud.uredis.groups[example.details["groupId"]].fail_next_apply = True
+        return example
+    if slow:
+        options["task_duration"] = slow
+    example = cloud.add_tencent_secret(name, **options)
+    if scenario.secret.get("fail"):
+        cloud.tencent.instances[example.details["instanceId"]].fail_next_task = True
+    return example
+
+
+def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
+    if example.provider == "uredis":
+        return cloud.uredis.groups[example.details["groupId"]].password_changes
+    return cloud.tencent.instances[example.details["instanceId"]].password_changes
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+@pytest.mark.parametrize("mode", MODES, ids=[m.name for m in MODES])
+def test_provider_fault(
+    cloud: LocalCloud, mode: Mode, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable, setting in scenario.env.items():
+        monkeypatch.setenv(variable, setting)
+    example = new_secret(cloud, mode, scenario)
+    emulator = cloud.uredis if mode.provider == "uredis" else cloud.tencent
+    if scenario.fault:
+        options = dict(scenario.fault)
+        if options["kind"] == "code":
+            options["code"] = mode.throttle
+        emulator.inject(Fault(action=mode.change, **options))
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+    # A short step timeout for the slow case; the driver retries as Secrets Manager does.
+    step_timeout = 2.5 if "slow" in scenario.secret else 60.0
+
+    result = cloud.driver(mode.provider, step_timeout=step_timeout).rotate(example.arn)
+
+    assert result.succeeded, result.runs
+    failures = [run for run in result.runs if run.error]
+    if scenario.outcome in ("retried", "resumed"):
+        assert failures == [], "handled within the step"
+        assert result.attempts == 1
+    elif scenario.outcome == "failed-then-retried":
+        assert [f.step for f in failures] == ["setSecret"]
+        assert failures[0].outcome == "ChangeFailedError"
+        assert "fail" in (failures[0].error or "").lower()
+        assert result.attempts == 2
+    else:  # resumed by the next invocation
+        assert [f.outcome for f in failures] == ["DeadlineExceededError"]
+        assert "Secrets Manager's retry resumes it" in (failures[0].error or "")
+        resumed = next(r for r in result.runs if r.attempt == 2 and r.step == "setSecret")
+        assert resumed.outcome == "already-set"
+    assert applied_changes(cloud, example) == 1, "exactly one change, whatever happened"
+    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
+    assert not example.redis.accepts(old)
+
+
+def test_a_change_applied_late_without_notice_is_waited_for(cloud: LocalCloud) -> None:
+    """URedis answers Running at once but applies the password later: AUTH decides."""
+    example = cloud.add_uredis_secret(f"faults/silent-{next(_names)}", apply_delay=0.5)
+    cloud.uredis.groups[example.details["groupId"]].silent_delay = True
+    result = cloud.driver("uredis").rotate(example.arn)
+    assert result.succeeded, result.runs
+    assert result.attempts == 1
+    assert applied_changes(cloud, example) == 1
+    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
