@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_EC2_METADATA_DISABLED := true
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv demo up test test-fast lint build bench clean
+.PHONY: venv demo up test test-fast guarantees lint build bench clean
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -25,6 +25,11 @@ lint: venv
 
 test: lint
 	$(PY) -m pytest
+
+guarantees: venv
+	$(PY) -m pytest tests/e2e/test_crash_points.py tests/e2e/test_provider_faults.py \
+		tests/e2e/test_hostile_input.py tests/e2e/test_secrecy.py tests/e2e/test_concurrency.py \
+		tests/integration/test_api_tls.py tests/integration/test_redis_tls.py
 
 test-fast: venv
 	$(PY) -m pytest -m "unit"

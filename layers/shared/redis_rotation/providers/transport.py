@@ -87,6 +87,14 @@ class Transport:
             )
         except requests.Timeout:
             raise ProviderRetryableError(self.provider, action, "Timeout", "no answer") from None
+        except requests.exceptions.SSLError:
+            # Not retried: a certificate that does not verify will not start to.
+            raise ProviderError(
+                self.provider,
+                action,
+                "TLSError",
+                f"the certificate of {url.split('/')[2]} does not verify",
+            ) from None
         except requests.ConnectionError as exc:
             raise ProviderRetryableError(
                 self.provider, action, "ConnectionError", type(exc).__name__
