@@ -226,6 +226,8 @@ class LocalCloud:
 
     def stop(self) -> None:
         for server in self._redis:
+            server.terminate()
+        for server in self._redis:
             server.close()
         self.uredis.stop()
         self.tencent.stop()
