@@ -90,6 +90,7 @@ class LocalCloud:
         group_id: str | None = None,
         apply_delay: float = 0.0,
         apply_after_looks: int = 0,
+        replicas: int = 0,
         **extra: Any,
     ) -> ExampleSecret:
         public_key, private_key = "localcloud-public-key", random_password(length=40)
@@ -100,6 +101,9 @@ class LocalCloud:
         )
         password = random_password()
         redis = self.start_redis(password)
+        replica_servers = [self.start_redis(password) for _ in range(replicas)]
+        if replica_servers:
+            extra["readOnlyEndpoints"] = [{"host": r.host, "port": r.port} for r in replica_servers]
         group_id = group_id or f"uredis-{secrets.token_hex(4)}"
         self.uredis.add_group(
             Group(
@@ -109,6 +113,7 @@ class LocalCloud:
                 redis=redis,
                 apply_delay=apply_delay,
                 apply_after_looks=apply_after_looks,
+                replicas=replica_servers,
             )
         )
         value = {

@@ -48,6 +48,10 @@ class Group:
     apply_after_looks: int = 0
     # A provider that applies late *without* saying so: the state stays Running meanwhile.
     silent_delay: bool = False
+    # Read-only replicas, which take the master's password; ``stale_replicas`` leaves them
+    # behind (a replica the provider failed to update).
+    replicas: list[RedisServer] = field(default_factory=list, repr=False)
+    stale_replicas: bool = False
     _looks_left: int = field(default=0, repr=False)
     _pending: str = field(default="", repr=False)
     history: list[str] = field(default_factory=list, repr=False)  # every password applied
@@ -217,6 +221,8 @@ class URedisEmulator(ApiEmulator):
                 return
             if group.redis is not None:
                 group.redis.set_password(password)
+            for replica in [] if group.stale_replicas else group.replicas:
+                replica.set_password(password)
             group.has_password = bool(password)
             group.password_changes += 1
             group.history.append(password)

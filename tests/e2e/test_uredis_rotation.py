@@ -90,6 +90,37 @@ def test_throttling_is_retried_within_the_step(cloud: LocalCloud) -> None:
     assert changes(cloud, example) == 1
 
 
+def test_every_endpoint_must_accept_the_new_password(cloud: LocalCloud) -> None:
+    example = new_secret(cloud, replicas=2)
+    group = cloud.uredis.groups[example.details["groupId"]]
+    result = cloud.driver("uredis").rotate(example.arn)
+    assert result.succeeded, result.runs
+    new = cloud.value(example.arn, "AWSCURRENT")["password"]
+    assert len(cloud.value(example.arn, "AWSCURRENT")["readOnlyEndpoints"]) == 2
+    assert all(replica.accepts(new) for replica in [example.redis, *group.replicas])
+
+
+def test_a_replica_left_behind_stops_the_rotation_before_finish(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WAIT_SECONDS", "1")
+    example = new_secret(cloud, replicas=1)
+    group = cloud.uredis.groups[example.details["groupId"]]
+    group.stale_replicas = True
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+
+    result = cloud.driver("uredis", max_attempts=2, step_timeout=8).rotate(example.arn)
+
+    assert not result.succeeded
+    failed = {r.step for r in result.runs if r.error}
+    assert "finishSecret" not in {r.step for r in result.runs}, "never finished"
+    assert failed <= {"setSecret", "testSecret"}
+    assert group.replicas[0].accepts(old), "the replica still has the old password"
+    assert cloud.value(example.arn, "AWSCURRENT")["password"] == old
+    assert "AWSPENDING" in cloud.accepted_stages(example), "the master's password is kept"
+    assert changes(cloud, example) == 1
+
+
 def test_a_slave_is_refused_and_nothing_is_lost(cloud: LocalCloud) -> None:
     example = new_secret(cloud)
     cloud.uredis.groups[example.details["groupId"]].role = "slave"

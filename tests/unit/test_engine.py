@@ -81,7 +81,7 @@ def world(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> World:
     sm.add_version(TOKEN, ["AWSPENDING"], None)  # what RotateSecret leaves: no value yet
     redis = FakeRedis(password=CURRENT_PASSWORD)
 
-    def accepted(secret: RedisSecret, password: str, timeouts: object) -> bool:
+    def accepted(secret: RedisSecret, password: str, timeouts: object, **_: object) -> bool:
         redis.checks += 1
         if redis.unreachable:
             raise RedisUnreachableError("cannot reach Redis at 10.0.0.5:6379 (ConnectionError)")

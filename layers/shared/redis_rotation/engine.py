@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from redis_rotation import observability
 from redis_rotation.errors import (
     CredentialsSecretError,
     DeadlineExceededError,
@@ -165,7 +166,9 @@ class RotationEngine:
             raise RotationStateError(f"secret {event.secret_id}: AWSPENDING has no value")
         self._check_provider(pending)
         try:
-            self._wait_accepted(pending, self.deadline.sooner(self.settings.test_wait))
+            self._wait_accepted(
+                pending, self.deadline.sooner(self.settings.test_wait), everywhere=True
+            )
         except DeadlineExceededError:
             raise RedisAuthError(
                 f"{pending.label}: Redis does not accept the AWSPENDING password on every "
@@ -199,10 +202,7 @@ class RotationEngine:
                 return self._attempt_change(event, provider, current, pending)
             except ProviderRetryableError as exc:
                 last_error[:] = [exc.code]
-                self.log.warning(
-                    "provider call failed, will look again",
-                    extra={"provider_code": exc.code, "action": exc.action},
-                )
+                observability.provider_retry(exc)
                 return None
 
         try:
@@ -261,7 +261,8 @@ class RotationEngine:
         else:
             handle = provider.change_password(current, pending.password, None)
             self.log.info("change requested")
-        provider.wait_for_change(current, handle)
+        with observability.task_wait(provider.name):
+            provider.wait_for_change(current, handle)
         self._wait_accepted(pending, self.deadline)
         self.log.info("Redis accepts the new password")
         return "changed"
@@ -277,19 +278,35 @@ class RotationEngine:
     # -- Redis ---------------------------------------------------------------------------
 
     def _accepts(
-        self, secret: RedisSecret, password: str, *, tolerate_unreachable: bool = False
+        self,
+        secret: RedisSecret,
+        password: str,
+        *,
+        tolerate_unreachable: bool = False,
+        everywhere: bool = False,
     ) -> bool:
+        """Whether Redis accepts ``password``. By default only the primary endpoint is asked:
+        it is the instance the provider changes, so it tells whether a change took effect;
+        replicas follow, and testSecret waits for ``everywhere``."""
         try:
-            return password_accepted(secret, password, self.settings.redis_timeouts)
+            return password_accepted(
+                secret, password, self.settings.redis_timeouts, everywhere=everywhere
+            )
         except RedisUnreachableError:
             if tolerate_unreachable:
                 return False
             raise
 
-    def _wait_accepted(self, secret: RedisSecret, deadline: Deadline) -> None:
+    def _wait_accepted(
+        self, secret: RedisSecret, deadline: Deadline, *, everywhere: bool = False
+    ) -> None:
         poll(
             lambda: (
-                True if self._accepts(secret, secret.password, tolerate_unreachable=True) else None
+                True
+                if self._accepts(
+                    secret, secret.password, tolerate_unreachable=True, everywhere=everywhere
+                )
+                else None
             ),
             deadline=deadline,
             what=f"Redis to accept the new password of {secret.instance_id}",
@@ -358,6 +375,7 @@ class RotationEngine:
         return current, pending
 
     def _check_provider(self, secret: RedisSecret) -> None:
+        observability.bind(instance_id=secret.instance_id)
         if secret.provider != self.provider_name:
             raise SecretFormatError(
                 secret.label,

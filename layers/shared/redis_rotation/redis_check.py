@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from redis_rotation import observability
 from redis_rotation.errors import RedisUnreachableError
 
 if TYPE_CHECKING:
@@ -84,7 +85,9 @@ def endpoint_accepts(
     password" and "no route to Redis" are never confused.
     """
     options = _client_options(secret, timeouts)
-    if not _ping(endpoint, options, username=secret.username, password=password):
+    if not observability.redis_auth(
+        str(endpoint), lambda: _ping(endpoint, options, username=secret.username, password=password)
+    ):
         return False
     # A user without a password ("nopass") accepts *any* password given with a user name,
     # so AUTH alone proves nothing: the instance must also refuse a client that does not
@@ -92,6 +95,10 @@ def endpoint_accepts(
     return not _ping(endpoint, options)
 
 
-def password_accepted(secret: RedisSecret, password: str, timeouts: RedisTimeouts) -> bool:
-    """True only if every endpoint of ``secret`` accepts ``password``."""
-    return all(endpoint_accepts(secret, e, password, timeouts) for e in secret.endpoints)
+def password_accepted(
+    secret: RedisSecret, password: str, timeouts: RedisTimeouts, *, everywhere: bool = True
+) -> bool:
+    """True if every endpoint of ``secret`` accepts ``password`` (only the primary one, the
+    instance the provider changes, when ``everywhere`` is False)."""
+    endpoints = secret.endpoints if everywhere else secret.endpoints[:1]
+    return all(endpoint_accepts(secret, e, password, timeouts) for e in endpoints)
