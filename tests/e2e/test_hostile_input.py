@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,7 @@ class Case:
     event: Callable[[dict[str, Any]], Any] | None = None  # spoils the event
     credentials: str | None = None  # replaces the credentials secret's value
     env: dict[str, str] = field(default_factory=dict)
+    rotation_enabled: bool = True  # False: an AWSPENDING version put by hand, no RotateSecret
 
 
 CASES = [
@@ -75,6 +77,8 @@ CASES = [
          "'RotationToken' is not a string", event=lambda e: {**e, "RotationToken": ["x"]}),
     Case("event-unknown-token", "createSecret", RotationStateError, "has no stage for rotation",
          event=lambda e: {**e, "ClientRequestToken": "00000000-0000-4000-8000-000000000000"}),
+    Case("rotation-disabled", "createSecret", RotationStateError,
+         "does not have rotation enabled", rotation_enabled=False),
     Case("event-unknown-secret", "createSecret", RotationStateError,
          "ResourceNotFoundException", event=lambda e: {**e, "SecretId": "no/such/secret"}),
     # -- the current secret ----------------------------------------------------------------
@@ -220,7 +224,17 @@ def test_hostile_input_is_refused_and_changes_nothing(
     current_before = client.get_secret_value(SecretId=example.arn, VersionStage="AWSCURRENT")
 
     driver = cloud.driver(case.provider)
-    token = driver.start(example.arn)
+    if case.rotation_enabled:
+        token = driver.start(example.arn)
+    else:
+        token = str(uuid.uuid4())
+        client.put_secret_value(
+            SecretId=example.arn,
+            ClientRequestToken=token,
+            SecretString=json.dumps({**original, "password": "Pending-by-hand-1"}),
+            VersionStages=["AWSPENDING"],
+        )
+        assert not client.describe_secret(SecretId=example.arn).get("RotationEnabled")
     if case.pending is not None:
         value = case.pending(cloud.value(example.arn, "AWSCURRENT"))
         client.put_secret_value(
