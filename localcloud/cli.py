@@ -4,6 +4,7 @@ up      start everything, create an example secret per provider, print the endpo
         secret ids as one JSON object, and serve until interrupted.
 demo    start everything and run a full rotation per example secret, showing what happened.
 rotate  run one rotation against a running ``up`` (found through its state file).
+preflight  run ``python -m redis_rotation.preflight`` against a running ``up``.
 
 Passwords are never printed: the demo shows a short SHA-256 fingerprint of each.
 """
@@ -109,8 +110,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rotate(args: argparse.Namespace) -> int:
-    from localcloud.driver import RotationDriver
+def _running_cloud() -> dict[str, Any] | None:
+    """The state of a running ``up``, its environment applied to this process; or None."""
     from localcloud.secretsmanager import apply_environment
 
     if not STATE_FILE.exists():
@@ -118,10 +119,19 @@ def cmd_rotate(args: argparse.Namespace) -> int:
             f"no running local cloud ({STATE_FILE} is missing): run `make up` first",
             file=sys.stderr,
         )
-        return 2
-    state = json.loads(STATE_FILE.read_text())
-    quiet_functions(args.verbose)
+        return None
+    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
     apply_environment(state["environment"])
+    return state
+
+
+def cmd_rotate(args: argparse.Namespace) -> int:
+    from localcloud.driver import RotationDriver
+
+    quiet_functions(args.verbose)
+    state = _running_cloud()
+    if state is None:
+        return 2
     import boto3
 
     client = boto3.client("secretsmanager", endpoint_url=state["secretsManager"])
@@ -134,6 +144,14 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     result = driver.rotate(args.secret_id)
     print(json.dumps(_result_summary(result), indent=2))
     return 0 if result.succeeded else 1
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    if _running_cloud() is None:
+        return 2
+    from redis_rotation import preflight
+
+    return preflight.main([args.secret_id, *(["--verbose"] if args.verbose else [])])
 
 
 def _result_summary(result: RotationResult) -> dict[str, Any]:
@@ -213,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("demo", help="run a full rotation for each provider")
     rotate = commands.add_parser("rotate", help="rotate one secret on a running `up`")
     rotate.add_argument("secret_id")
+    check = commands.add_parser("preflight", help="check a secret on a running `up`")
+    check.add_argument("secret_id")
     args = parser.parse_args(argv)
-    handlers = {"up": cmd_up, "demo": cmd_demo, "rotate": cmd_rotate}
+    handlers = {"up": cmd_up, "demo": cmd_demo, "rotate": cmd_rotate, "preflight": cmd_preflight}
     return handlers[args.command](args)

@@ -22,7 +22,7 @@ find_python() {
 }
 
 stamp="$VENV/.requirements.sha256"
-want=$(cat requirements-dev.txt layers/shared/requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements-dev.txt layers/shared/requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi

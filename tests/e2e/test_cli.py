@@ -68,6 +68,11 @@ def test_up_serves_and_rotate_rotates_against_it(tmp_path: Path) -> None:
             "tested",
             "finished",
         ]
+
+        checked = localcloud("preflight", secret_id, cwd=tmp_path)
+
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.splitlines()[-1] == "Verdict: ready to rotate"
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=60)

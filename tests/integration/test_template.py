@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import uuid
 from collections.abc import Mapping
 from functools import cache
@@ -43,6 +44,14 @@ SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secre
 
 # Function logical id -> provider (the events/ folder and the FunctionName suffix).
 FUNCTIONS = {"URedisRotationFunction": "uredis", "TencentRotationFunction": "tencent"}
+LOG_GROUPS = {
+    "URedisRotationFunction": "URedisLogGroup",
+    "TencentRotationFunction": "TencentLogGroup",
+}
+ALARMS = {
+    "URedisRotationFunction": "URedisErrorsAlarm",
+    "TencentRotationFunction": "TencentErrorsAlarm",
+}
 CREDENTIALS_PARAMETER = {
     "URedisRotationFunction": "UredisCredentialsSecretArn",
     "TencentRotationFunction": "TencentCredentialsSecretArn",
@@ -68,6 +77,7 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 SECURITY_GROUPS = ["sg-0123456789abcdef0"]
 KMS = {"KmsKeyArn": KMS_KEY}
 VPC = {"SubnetIds": ",".join(SUBNETS), "SecurityGroupIds": ",".join(SECURITY_GROUPS)}
+ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:rotation-alerts"
 SCENARIOS: dict[str, dict[str, str]] = {
     "defaults": {},
     "kms": KMS,
@@ -309,21 +319,29 @@ def test_the_template_has_one_function_per_provider_and_one_layer() -> None:
     assert layers == {"SharedLayer"}
 
 
-def test_layer_is_built_by_sam_from_the_package_folder() -> None:
+def test_layer_is_built_by_its_makefile_without_botocore() -> None:
     layer = sam_template()["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/shared"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
-    # Without BuildArchitecture sam build makes an x86_64 layer whatever the functions run on.
-    assert layer["Metadata"] == {
-        "BuildMethod": "python3.13",
-        "BuildArchitecture": {"Ref": "Architecture"},
-    }
-    # SAM copies ContentUri into python/ itself: the package sits at its top level.
+    assert layer["Metadata"] == {"BuildMethod": "makefile"}
     content = ROOT / "layers" / "shared"
+    makefile = (content / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^build-SharedLayer:", makefile, re.MULTILINE)
+    assert "--platform any" in makefile, "pure-Python wheels: one layer for both architectures"
     assert (content / "redis_rotation" / "__init__.py").is_file()
-    assert (content / "requirements.txt").is_file()
-    assert not (content / "python").exists()
+    # The runtime provides boto3/botocore; aws-xray-sdk comes without its dependencies.
+    with_deps = _requirements(content / "requirements.txt")
+    without_deps = _requirements(content / "requirements-nodeps.txt")
+    assert {"aws-lambda-powertools", "redis", "requests", "fastjsonschema"} <= with_deps
+    assert without_deps == {"aws-xray-sdk", "wrapt"}
+    assert not (with_deps | without_deps) & {"boto3", "botocore"}
+    assert "--no-deps -r requirements-nodeps.txt" in makefile
+
+
+def _requirements(path: Path) -> set[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {line.split("==")[0] for line in lines if line and not line.startswith("#")}
 
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
@@ -340,7 +358,11 @@ def test_function_settings_with_default_parameters(
     assert properties["MemorySize"] == "256"
     assert properties["TracingConfig"] == {"Mode": "Active"}
     assert properties["Layers"] == [f"<AWS::Lambda::LayerVersion {_layer_id(rendered)}>"]
+    assert properties["LoggingConfig"] == {
+        "LogGroup": f"<AWS::Logs::LogGroup {LOG_GROUPS[function_id]}>"
+    }
     assert "VpcConfig" not in properties
+    assert "ReservedConcurrentExecutions" not in properties
     per_provider = {
         "uredis": {"PASSWORD_LENGTH": "32", "UREDIS_API_ENDPOINT": "https://api.ucloud.cn"},
         "tencent": {
@@ -353,6 +375,8 @@ def test_function_settings_with_default_parameters(
         "POWERTOOLS_SERVICE_NAME": "redis-rotation",
         "POWERTOOLS_METRICS_NAMESPACE": "RedisRotation",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+        "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
         **per_provider[provider],
     }
 
@@ -375,6 +399,107 @@ def test_vpc_config_only_when_subnets_are_given(rendered: dict[str, Any], functi
     }
 
 
+@pytest.mark.parametrize(("value", "expected"), [("0", None), ("5", "5")])
+def test_reserved_concurrency_only_when_asked(
+    rendered: dict[str, Any], value: str, expected: str | None
+) -> None:
+    deployed = Stack(rendered, {**REQUIRED_PARAMETERS, "ReservedConcurrency": value})
+    for function_id in FUNCTIONS:
+        assert deployed.properties(function_id).get("ReservedConcurrentExecutions") == expected
+
+
+@pytest.mark.parametrize("retention", [None, "7"])
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_each_function_logs_to_its_own_group_with_the_retention(
+    rendered: dict[str, Any], function_id: str, retention: str | None
+) -> None:
+    overrides = {"LogRetentionDays": retention} if retention else {}
+    deployed = Stack(rendered, {**REQUIRED_PARAMETERS, **overrides})
+    group = rendered["Resources"][LOG_GROUPS[function_id]]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    # The function's own (default) name: tools that derive it from the function find it.
+    assert deployed.properties(LOG_GROUPS[function_id]) == {
+        "LogGroupName": f"/aws/lambda/{STACK}-{FUNCTIONS[function_id]}",
+        "RetentionInDays": retention or "30",
+    }
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
+
+
+@pytest.mark.parametrize("topic", [None, ALARM_TOPIC])
+@pytest.mark.parametrize("function_id", FUNCTIONS)
+def test_each_function_has_an_errors_alarm_that_notifies_the_topic_if_any(
+    rendered: dict[str, Any], function_id: str, topic: str | None
+) -> None:
+    overrides = {"AlarmTopicArn": topic} if topic else {}
+    alarm = Stack(rendered, {**REQUIRED_PARAMETERS, **overrides}).properties(ALARMS[function_id])
+    actions = {"AlarmActions": [topic]} if topic else {}
+    assert alarm == {
+        "AlarmName": f"{STACK}-{FUNCTIONS[function_id]}-errors",
+        "AlarmDescription": alarm["AlarmDescription"],
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Errors",
+        # Ref of a function is its name: the alarm watches this very function.
+        "Dimensions": [{"Name": "FunctionName", "Value": f"<AWS::Lambda::Function {function_id}>"}],
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        **actions,
+    }
+    assert "Troubleshooting" in alarm["AlarmDescription"]
+
+
+def test_rotation_failed_rule_exists_only_with_a_topic(rendered: dict[str, Any]) -> None:
+    rule = rendered["Resources"]["RotationFailedRule"]
+    assert rule["Type"] == "AWS::Events::Rule"
+    without = Stack(rendered, REQUIRED_PARAMETERS)
+    assert without.conditions[rule["Condition"]] is False
+    deployed = Stack(rendered, {**REQUIRED_PARAMETERS, "AlarmTopicArn": ALARM_TOPIC})
+    assert deployed.conditions[rule["Condition"]] is True
+    properties = deployed.properties("RotationFailedRule")
+    assert properties["State"] == "ENABLED"
+    # Rotation outcomes are CloudTrail *service* events, not API calls.
+    assert properties["EventPattern"] == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS Service Event via CloudTrail"],
+        "detail": {
+            "eventSource": ["secretsmanager.amazonaws.com"],
+            "eventName": ["RotationFailed", "TestRotationFailed"],
+        },
+    }
+    (target,) = properties["Targets"]
+    assert target["Arn"] == ALARM_TOPIC
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"]["secret"] == "$.detail.additionalEventData.SecretId"
+    for name in transformer["InputPathsMap"]:
+        assert f"<{name}>" in transformer["InputTemplate"]
+    assert json.loads(transformer["InputTemplate"]).startswith("Secrets Manager reported")
+
+
+def test_the_application_can_be_published_to_the_serverless_repository() -> None:
+    """The Serverless Application Repository's rules for the metadata (its API reference),
+    checked here because `sam publish` is the first to enforce them."""
+    app = sam_template()["Metadata"]["AWS::ServerlessRepo::Application"]
+    assert re.fullmatch(r"[a-zA-Z0-9-]{1,140}", app["Name"])
+    assert re.fullmatch(r"[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?", app["Author"])
+    assert len(app["Author"]) <= 127
+    assert 1 <= len(app["Description"]) <= 256
+    assert len(app["Labels"]) <= 10
+    assert all(re.fullmatch(r"[a-zA-Z0-9+\-_:/@]{1,127}", label) for label in app["Labels"])
+    assert re.fullmatch(r"\d+\.\d+\.\d+", app["SemanticVersion"])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert app["SemanticVersion"] == project["version"], "one version for the package and the app"
+    for url in (app["HomePageUrl"], app["SourceCodeUrl"]):
+        assert url.startswith("https://")
+    # `sam package` uploads these files: they must exist in the repository.
+    assert (ROOT / app["ReadmeUrl"]).is_file()
+    license_text = (ROOT / app["LicenseUrl"]).read_text(encoding="utf-8")
+    assert app["SpdxLicenseId"] == "MIT"
+    assert license_text.startswith("MIT License")
+
+
 def test_every_environment_variable_is_read_by_the_code() -> None:
     """A renamed setting in config.py (or a typo in the template) fails here, not in AWS."""
     source = "\n".join(path.read_text(encoding="utf-8") for path in LAYER_PACKAGE.rglob("*.py"))
@@ -395,6 +520,9 @@ def test_outputs_name_both_functions_and_the_layer() -> None:
         "URedisRotationFunctionArn": {"Fn::GetAtt": ["URedisRotationFunction", "Arn"]},
         "TencentRotationFunctionArn": {"Fn::GetAtt": ["TencentRotationFunction", "Arn"]},
         "SharedLayerArn": {"Ref": "SharedLayer"},
+        "AlarmNames": {
+            "Fn::Join": [",", [{"Ref": "URedisErrorsAlarm"}, {"Ref": "TencentErrorsAlarm"}]]
+        },
     }
     assert all(output.get("Description") for output in outputs.values())
 

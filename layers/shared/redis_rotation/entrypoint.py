@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-
-from redis_rotation.errors import ConfigurationError, RotationError
+from redis_rotation import observability
+from redis_rotation.errors import ConfigurationError
+from redis_rotation.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,8 +22,7 @@ if TYPE_CHECKING:
 
     from redis_rotation.providers.base import ProviderFactory
 
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RedisRotation"))
+__all__ = ["lambda_handler_for", "logger", "metrics", "rotate", "tracer"]
 
 # Imported on demand so a function loads only its own provider's code.
 PROVIDERS: Mapping[str, str] = {
@@ -94,34 +92,23 @@ def lambda_handler_for(
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, str]]:
     """The decorated Lambda handler of one provider's function."""
 
-    @logger.inject_lambda_context(clear_state=True)
+    # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the
+    # RotationToken. Nothing a step returns is put in a trace.
+    @logger.inject_lambda_context(clear_state=True, log_event=False)
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
         step = str(event.get("Step", "unknown")) if isinstance(event, dict) else "unknown"
-        # Names only: the event's RotationToken is never logged.
-        logger.append_keys(
-            provider=provider_name,
-            step=step,
-            secret_id=event.get("SecretId") if isinstance(event, dict) else None,
-            token=event.get("ClientRequestToken") if isinstance(event, dict) else None,
-        )
-        # Each invocation starts clean: with metrics disabled nothing flushes the last one's.
-        metrics.clear_metrics()
-        metrics.add_dimension(name="Provider", value=provider_name)
-        try:
-            result = rotate(event, context, provider_name)
-        except RotationError as exc:
-            metrics.add_metric(name=f"{step}Failure", unit=MetricUnit.Count, value=1)
-            # Our own messages name fields and codes only, so they are safe to log.
-            logger.error("step failed", extra={"error": type(exc).__name__, "reason": str(exc)})
-            raise
-        except Exception as exc:
-            metrics.add_metric(name=f"{step}Failure", unit=MetricUnit.Count, value=1)
-            # Anything else may carry any text: only its type is logged.
-            logger.error("step failed unexpectedly", extra={"error": type(exc).__name__})
-            raise
-        metrics.add_metric(name=f"{step}Success", unit=MetricUnit.Count, value=1)
+        with observability.invocation(provider_name, event):
+            try:
+                result = rotate(event, context, provider_name)
+            except Exception as exc:
+                observability.step_result(step, exc)
+                raise
+            observability.step_result(step, None)
         logger.info("step done", extra={"outcome": result["Outcome"]})
         return result
 
-    return lambda_handler
+    # Tracer's decorator is typed as returning Any; the handler's own signature is the truth.
+    handler: Callable[[dict[str, Any], LambdaContext], dict[str, str]] = lambda_handler
+    return handler

@@ -21,6 +21,9 @@ class InstanceStatus:
     ready: bool  # may be changed now
     busy: bool  # a workflow (perhaps our own change) runs: wait and look again
     detail: str  # the provider's own words for the state, for logs and errors
+    # False when the provider has no call that looks without changing (Tencent API 2.0):
+    # ready/busy are then assumptions, and the change request itself will tell.
+    described: bool = True
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ method (``signatureMethod``, default HmacSHA256).
 from __future__ import annotations
 
 import json
-import logging
 import re
 import secrets
 import time
@@ -41,6 +40,7 @@ from redis_rotation.errors import (
     SecretFormatError,
     redact,
 )
+from redis_rotation.observability import logger
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.polling import poll
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus, ProviderContext
@@ -60,8 +60,6 @@ V3_MODIFY, V3_RESET = "ModifyInstancePassword", "ResetPassword"
 TASK_INFO, DESCRIBE = "DescribeTaskInfo", "DescribeInstances"
 # API 2.0's Nonce is an unsigned int; any positive value not used before will do.
 NONCE_BOUND = 2**32 - 1
-
-logger = logging.getLogger(__name__)
 
 TaskState = Literal["wait", "done", "failed"]
 # API 2.0 DescribeTaskInfo status -> (state, the documented meaning).
@@ -257,7 +255,9 @@ class TencentProvider:
         if ApiChoice.of(secret).version == "2.0":
             # No describe call in the seed's API: a busy instance answers the change itself
             # with 10702, which becomes InstanceBusyError.
-            return InstanceStatus(ready=True, busy=False, detail="not described (API 2.0)")
+            return InstanceStatus(
+                ready=True, busy=False, detail="not described (API 2.0)", described=False
+            )
         instance = call_retrying(lambda: self._describe_instance(secret), self.context.deadline)
         raw = instance.get("Status")
         status = raw if isinstance(raw, int) and not isinstance(raw, bool) else None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from redis_rotation import observability
 from redis_rotation.errors import ConfigurationError, ProviderError, ProviderRetryableError
 from redis_rotation.polling import Backoff, Deadline
 
@@ -63,6 +64,7 @@ class Transport:
             self._session.verify = True
         return self._session
 
+    @observability.timed_provider_call
     def post(
         self,
         url: str,
@@ -128,8 +130,9 @@ def call_retrying[T](
     while True:
         try:
             return call()
-        except ProviderRetryableError:
+        except ProviderRetryableError as exc:
             delay = next(delays)
             if deadline.remaining() <= delay:
                 raise
+            observability.provider_retry(exc)
             runtime.sleep(delay)
