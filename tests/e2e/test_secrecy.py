@@ -46,3 +46,23 @@ def test_encoded_forms_are_found_and_values_are_never_named() -> None:
     for form in ("p@ss w/rd+1", "p%40ss%20w%2Frd%2B1", "p%40ss+w%2Frd%2B1", "cEBzcyB3L3JkKzE"):
         assert leaks(f"... {form} ...", {secret}) == ["a 11-character value"]
     assert leaks("nothing here", {secret}) == []
+
+
+@pytest.mark.e2e
+def test_an_unexpected_exception_leaves_the_handler_without_its_text(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = cloud.add_uredis_secret(f"secrecy/unexpected-{id(monkeypatch)}")
+
+    def failing_test(self: RotationEngine, event: Any, stages: Any) -> str:
+        pending = self._read(event.secret_id, "AWSPENDING", event.token)
+        assert pending is not None
+        raise ValueError(f"library complaint about {pending.password}")  # quotes a secret
+
+    monkeypatch.setattr(RotationEngine, "test_secret", failing_test)
+    result = cloud.driver("uredis", max_attempts=1).rotate(example.arn)
+
+    (failure,) = [run for run in result.runs if run.error]
+    assert failure.outcome == "UnexpectedError"
+    assert failure.error == "testSecret failed with an unexpected ValueError"
+    assert cloud.value(example.arn, "AWSPENDING")["password"] not in (failure.error or "")

@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from redis_rotation import observability
-from redis_rotation.errors import ConfigurationError
+from redis_rotation.errors import ConfigurationError, RotationError, UnexpectedError
 from redis_rotation.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:
@@ -102,9 +102,16 @@ def lambda_handler_for(
         with observability.invocation(provider_name, event):
             try:
                 result = rotate(event, context, provider_name)
+            except RotationError as exc:
+                observability.step_result(step, exc)
+                raise  # our own messages name fields and codes, never values
             except Exception as exc:
                 observability.step_result(step, exc)
-                raise
+                # Anything else (a library's validation error can quote a parameter's value)
+                # leaves as its type alone: Lambda logs and traces a handler's exception text.
+                raise UnexpectedError(
+                    f"{step} failed with an unexpected {type(exc).__name__}"
+                ) from None
             observability.step_result(step, None)
         logger.info("step done", extra={"outcome": result["Outcome"]})
         return result

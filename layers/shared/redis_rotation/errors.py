@@ -83,6 +83,10 @@ class ChangeFailedError(ProviderError):
     """The provider accepted the change but its task failed."""
 
 
+class UnexpectedError(RotationError):
+    """Anything our code did not anticipate, reduced to its type: its text could quote values."""
+
+
 class DeadlineExceededError(RotationError):
     """A wait ran out of time before the function's own deadline; Secrets Manager retries."""
 
