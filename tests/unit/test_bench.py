@@ -1,0 +1,51 @@
+"""The bench's own bookkeeping (no measurement runs here: ``make bench`` does that)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cost, waiting
+from bench.__main__ import rows
+
+pytestmark = pytest.mark.unit
+
+
+def as_calls(needed: list[tuple[str, str, str, str]]) -> list[dict[str, str]]:
+    return [{"step": s, "kind": k, "name": c} for s, k, c, _ in needed]
+
+
+def test_aws_single_user_template_makes_fourteen_secrets_manager_calls() -> None:
+    assert sum(len(calls) for calls in cost.AWS_TEMPLATE.values()) == 14
+
+
+@pytest.mark.parametrize("mode", ["uredis", "tencent-2.0", "tencent-3.0-modify"])
+def test_a_rotation_making_only_the_needed_calls_has_no_surplus(mode: str) -> None:
+    calls = as_calls(cost.needed_calls(mode))
+    analysis = cost.analyse_calls(mode, calls)
+    assert analysis["surplus"] == []
+    assert analysis["missing"] == []
+    template = cost.compare_with_template(calls)
+    assert template["all_explained"]
+    assert template["ours"] == 13
+
+
+def test_an_extra_call_is_surplus_and_an_unknown_extra_read_is_unexplained() -> None:
+    calls = as_calls(cost.needed_calls("uredis"))
+    calls.append({"step": "testSecret", "kind": "secretsmanager", "name": "GetSecretValue X"})
+    assert [s["call"] for s in cost.analyse_calls("uredis", calls)["surplus"]] == [
+        "GetSecretValue X"
+    ]
+    assert not cost.compare_with_template(calls)["all_explained"]
+
+
+def test_the_waiting_allowance_is_a_fifth_of_the_duration_plus_a_second() -> None:
+    assert waiting.allowed_lag(0.0) == 1.0
+    assert waiting.allowed_lag(10.0) == 3.0
+
+
+def test_table_rows_say_whether_each_target_is_met() -> None:
+    measurement = {
+        "name": "size",
+        "targets": [{"name": "layer", "goal": "< 5 MB", "value": "2 MB", "met": True}],
+    }
+    assert rows([measurement]) == [("size", "layer", "< 5 MB", "2 MB", "yes")]
