@@ -44,7 +44,7 @@ STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 # between the provider finishing and us noticing is wasted Lambda time.
 STATUS_BACKOFF = Backoff(first=0.05, cap=1.0)
 # Retrying a whole change attempt after a provider fault spreads out further.
-ATTEMPT_BACKOFF = Backoff(first=0.25, cap=4.0)
+ATTEMPT_BACKOFF = Backoff(first=0.25, cap=2.0)
 
 
 @dataclass(frozen=True)
@@ -196,10 +196,14 @@ class RotationEngine:
         self, event: RotationEvent, provider: Provider, current: RedisSecret, pending: RedisSecret
     ) -> str:
         last_error: list[str] = []
+        attempts: list[int] = []
 
         def attempt() -> str | None:
+            # setSecret asked Redis just before the first attempt.
+            just_checked = not attempts
+            attempts.append(1)
             try:
-                return self._attempt_change(event, provider, current, pending)
+                return self._attempt_change(event, provider, current, pending, just_checked)
             except ProviderRetryableError as exc:
                 last_error[:] = [exc.code]
                 observability.provider_retry(exc)
@@ -218,7 +222,12 @@ class RotationEngine:
             ) from None
 
     def _attempt_change(
-        self, event: RotationEvent, provider: Provider, current: RedisSecret, pending: RedisSecret
+        self,
+        event: RotationEvent,
+        provider: Provider,
+        current: RedisSecret,
+        pending: RedisSecret,
+        just_checked: bool = False,
     ) -> str | None:
         status = provider.describe(current)
         if status.busy:
@@ -228,7 +237,10 @@ class RotationEngine:
         # invocation) may have changed the password, and a change that landed before that
         # answer is visible now. Asked before it, a change landing in between would be
         # missed and a second one issued.
-        if self._accepts(pending, pending.password, tolerate_unreachable=True):
+        # (A describe that asked the provider nothing (Tencent API 2.0) brings no news: right
+        # after setSecret's own check, asking again would only repeat it.)
+        news = status.described or not just_checked
+        if news and self._accepts(pending, pending.password, tolerate_unreachable=True):
             return "already-set"
         if not status.ready:
             raise InstanceStateError(
@@ -263,7 +275,9 @@ class RotationEngine:
             self.log.info("change requested")
         with observability.task_wait(provider.name):
             provider.wait_for_change(current, handle)
-        self._wait_accepted(pending, self.deadline)
+        # AUTH alone here: the full proof (a client without a password is refused too) is
+        # testSecret's, moments later; the checks that decide "already set" keep it.
+        self._wait_accepted(pending, self.deadline, require_refusal=False)
         self.log.info("Redis accepts the new password")
         return "changed"
 
@@ -284,13 +298,18 @@ class RotationEngine:
         *,
         tolerate_unreachable: bool = False,
         everywhere: bool = False,
+        require_refusal: bool = True,
     ) -> bool:
         """Whether Redis accepts ``password``. By default only the primary endpoint is asked:
         it is the instance the provider changes, so it tells whether a change took effect;
         replicas follow, and testSecret waits for ``everywhere``."""
         try:
             return password_accepted(
-                secret, password, self.settings.redis_timeouts, everywhere=everywhere
+                secret,
+                password,
+                self.settings.redis_timeouts,
+                everywhere=everywhere,
+                require_refusal=require_refusal,
             )
         except RedisUnreachableError:
             if tolerate_unreachable:
@@ -298,13 +317,22 @@ class RotationEngine:
             raise
 
     def _wait_accepted(
-        self, secret: RedisSecret, deadline: Deadline, *, everywhere: bool = False
+        self,
+        secret: RedisSecret,
+        deadline: Deadline,
+        *,
+        everywhere: bool = False,
+        require_refusal: bool = True,
     ) -> None:
         poll(
             lambda: (
                 True
                 if self._accepts(
-                    secret, secret.password, tolerate_unreachable=True, everywhere=everywhere
+                    secret,
+                    secret.password,
+                    tolerate_unreachable=True,
+                    everywhere=everywhere,
+                    require_refusal=require_refusal,
                 )
                 else None
             ),

@@ -77,9 +77,15 @@ def _ping(
 
 
 def endpoint_accepts(
-    secret: RedisSecret, endpoint: Endpoint, password: str, timeouts: RedisTimeouts
+    secret: RedisSecret,
+    endpoint: Endpoint,
+    password: str,
+    timeouts: RedisTimeouts,
+    *,
+    require_refusal: bool = True,
 ) -> bool:
-    """True if ``endpoint`` accepts ``password``; False if it refuses it.
+    """True if ``endpoint`` accepts ``password``; False if it refuses it. With
+    ``require_refusal`` (the full proof) it must also refuse a client without a password.
 
     Raises RedisUnreachableError when the endpoint cannot be asked at all, so that "wrong
     password" and "no route to Redis" are never confused.
@@ -92,13 +98,21 @@ def endpoint_accepts(
     # A user without a password ("nopass") accepts *any* password given with a user name,
     # so AUTH alone proves nothing: the instance must also refuse a client that does not
     # authenticate.
-    return not _ping(endpoint, options)
+    return not require_refusal or not _ping(endpoint, options)
 
 
 def password_accepted(
-    secret: RedisSecret, password: str, timeouts: RedisTimeouts, *, everywhere: bool = True
+    secret: RedisSecret,
+    password: str,
+    timeouts: RedisTimeouts,
+    *,
+    everywhere: bool = True,
+    require_refusal: bool = True,
 ) -> bool:
     """True if every endpoint of ``secret`` accepts ``password`` (only the primary one, the
     instance the provider changes, when ``everywhere`` is False)."""
     endpoints = secret.endpoints if everywhere else secret.endpoints[:1]
-    return all(endpoint_accepts(secret, e, password, timeouts) for e in endpoints)
+    return all(
+        endpoint_accepts(secret, e, password, timeouts, require_refusal=require_refusal)
+        for e in endpoints
+    )

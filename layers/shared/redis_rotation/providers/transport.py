@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # Idempotent calls (describe, task status) back off more gently than status polls: a
 # throttled fleet needs spreading out, not hammering.
-API_RETRY_BACKOFF = Backoff(first=0.25, cap=4.0)
+API_RETRY_BACKOFF = Backoff(first=0.25, cap=2.0)
 
 
 def _is_loopback(host: str) -> bool:
