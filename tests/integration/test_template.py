@@ -85,15 +85,17 @@ SCENARIOS: dict[str, dict[str, str]] = {
     "kms+vpc": {**KMS, **VPC},
 }
 
-MANAGED = "arn:aws:iam::aws:policy/"
-BASIC_MANAGED_POLICIES = {
-    f"{MANAGED}service-role/AWSLambdaBasicExecutionRole",
-    f"{MANAGED}AWSXrayWriteOnlyAccess",
-}
-VPC_MANAGED_POLICY = f"{MANAGED}service-role/AWSLambdaVPCAccessExecutionRole"
-# SAM attaches the VPC policy whenever VpcConfig is set, even to an Fn::If that resolves to
-# AWS::NoValue: it cannot evaluate conditions and keeps this for backward compatibility.
-SAM_VPC_POLICY_BUG = "aws/serverless-application-model#3502: ENI policy attached unconditionally"
+# The network-interface actions of AWS's AWSLambdaVPCAccessExecutionRole (v3). The roles are
+# explicit because SAM attaches that managed policy whenever VpcConfig is set, even to an
+# Fn::If that resolves to AWS::NoValue (aws/serverless-application-model#3502).
+ENI_ACTIONS = [
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+]
 
 
 # --- Loading and rendering --------------------------------------------------------------------
@@ -543,6 +545,17 @@ def test_role_policy_is_exactly_what_rotation_needs(
     deployed = stack(rendered, scenario)
     own_arn = deployed.function_arn(function_id)
     expected = [
+        # Its own log group only: GetAtt Arn of a log group ends in ":*" (its streams).
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [f"<{LOG_GROUPS[function_id]}.Arn>"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "Resource": ["*"],
+        },
         {
             "Effect": "Allow",
             "Action": [
@@ -575,10 +588,13 @@ def test_role_policy_is_exactly_what_rotation_needs(
                 },
             }
         )
+    if "SubnetIds" in SCENARIOS[scenario]:
+        expected.append({"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": ["*"]})
     expected.sort(key=lambda statement: json.dumps(statement, sort_keys=True))
     role = deployed.role_of(function_id)
     assert statements(role) == expected
-    assert set(role["ManagedPolicyArns"]) - {VPC_MANAGED_POLICY} == BASIC_MANAGED_POLICIES
+    # Nothing beyond the inline policy: no managed policy, no boundary, no other statement.
+    assert set(role) == {"Description", "AssumeRolePolicyDocument", "Policies"}
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {
             "Action": ["sts:AssumeRole"],
@@ -588,23 +604,38 @@ def test_role_policy_is_exactly_what_rotation_needs(
     ]
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        pytest.param(
-            scenario,
-            marks=[]
-            if "SubnetIds" in values
-            else [pytest.mark.xfail(strict=True, reason=SAM_VPC_POLICY_BUG)],
-        )
-        for scenario, values in SCENARIOS.items()
-    ],
-)
+def test_each_function_has_its_own_explicit_role_and_sam_makes_none(
+    rendered: dict[str, Any],
+) -> None:
+    roles = {
+        key for key, value in rendered["Resources"].items() if value["Type"] == "AWS::IAM::Role"
+    }
+    template = sam_template()["Resources"]
+    # The roles of template.yaml and no other: SAM generated no role of its own.
+    assert roles == {key for key, value in template.items() if value["Type"] == "AWS::IAM::Role"}
+    used = [rendered["Resources"][key]["Properties"]["Role"] for key in FUNCTIONS]
+    assert sorted(role["Fn::GetAtt"][0] for role in used) == sorted(roles)
+    assert len(roles) == len(FUNCTIONS)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_eni_permissions_only_inside_a_vpc(rendered: dict[str, Any], scenario: str) -> None:
     in_vpc = "SubnetIds" in SCENARIOS[scenario]
+    deployed = stack(rendered, scenario)
     for function_id in FUNCTIONS:
-        managed = stack(rendered, scenario).role_of(function_id)["ManagedPolicyArns"]
-        assert (VPC_MANAGED_POLICY in managed) == in_vpc
+        role = deployed.role_of(function_id)
+        ec2 = [
+            statement
+            for statement in statements(role)
+            if any(action.startswith("ec2:") for action in statement["Action"])
+        ]
+        if in_vpc:
+            assert ec2 == [{"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": ["*"]}]
+        else:
+            assert ec2 == []
+        # The managed VPC-access policy (or any other) would grant them regardless.
+        assert "ManagedPolicyArns" not in role
+        assert "PermissionsBoundary" not in role
 
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
