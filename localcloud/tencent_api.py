@@ -163,6 +163,16 @@ class Instance:
 
 
 @dataclass
+class _LookTask:
+    """A task that ends when the API has answered ``looks_left`` more requests."""
+
+    looks_left: int
+    instance: Instance
+    task: Task
+    password: str = field(repr=False)
+
+
+@dataclass
 class Task:
     task_id: int
     instance_id: str
@@ -192,7 +202,7 @@ class TencentEmulator(ApiEmulator):
         self._recent: dict[tuple[str, str], deque[float]] = {}
         self._nonces: dict[tuple[str, str], float] = {}
         self._timers: list[threading.Timer] = []
-        self._by_looks: dict[int, list[Any]] = {}  # task id -> [looks left, instance, password]
+        self._by_looks: dict[int, _LookTask] = {}  # tasks that end after N more requests
 
     def add_key(self, secret_id: str, secret_key: str, token: str | None = None) -> None:
         self.keys[secret_id] = (secret_key, token)
@@ -303,7 +313,9 @@ class TencentEmulator(ApiEmulator):
             self.tasks[task.task_id] = task
             instance.running_task = task.task_id
             if instance.task_looks > 0:
-                self._by_looks[task.task_id] = [instance.task_looks, instance, password]
+                self._by_looks[task.task_id] = _LookTask(
+                    instance.task_looks, instance, task, password
+                )
                 return task
             if instance.task_duration <= 0:
                 self._finish_task(instance, task, password)
@@ -318,11 +330,11 @@ class TencentEmulator(ApiEmulator):
 
     def on_request(self) -> None:
         with self.lock:
-            for task_id, entry in list(self._by_looks.items()):
-                entry[0] -= 1
-                if entry[0] == 0:
+            for task_id, pending in list(self._by_looks.items()):
+                pending.looks_left -= 1
+                if pending.looks_left == 0:
                     del self._by_looks[task_id]
-                    self._finish_task(entry[1], self.tasks[task_id], entry[2])
+                    self._finish_task(pending.instance, pending.task, pending.password)
 
     def _finish_task(self, instance: Instance, task: Task, password: str) -> None:
         with self.lock:
