@@ -104,10 +104,7 @@ def measure(repeats: int) -> dict[str, Any]:
         }
         secrets_manager_client()  # made once, before the threads (see bench.worker)
         client = cloud.sm.secrets_manager()
-        drivers = {
-            p: RotationDriver(client, cloud.handler(p), cloud.function_arn(p))
-            for p in ("uredis", "tencent")
-        }
+
         results: dict[str, list[dict[str, Any]]] = {f"{m}@{d:g}": [] for m, d in keys}
         polls = PollCounter()
         lock = threading.Lock()
@@ -118,7 +115,11 @@ def measure(repeats: int) -> dict[str, Any]:
             with lock:
                 results[f"{key[0]}@{key[1]:g}"].append(outcome)
 
-        with instrument(polls):
+        with instrument(polls) as seams:
+            drivers = {
+                p: RotationDriver(client, cloud.handler(p, seams), cloud.function_arn(p))
+                for p in ("uredis", "tencent")
+            }
             for _ in range(repeats):
                 threads = [threading.Thread(target=one, args=(key,), daemon=True) for key in keys]
                 for thread in threads:

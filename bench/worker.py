@@ -129,14 +129,21 @@ def cmd_cost(state: Mapping[str, Any], args: list[str]) -> dict[str, Any]:
         first = dict(metered.cpu)
         metered.reset()
 
+        from localcloud.cloud import LocalCloud
         from redis_rotation.entrypoint import secrets_manager_client
 
+        provider = secret["provider"]
         log = CallLog(metered, secret["arn"])
         events = secrets_manager_client().meta.events
         events.register("provide-client-params.secrets-manager", log.params, unique_id="bench")
         try:
-            with instrument(log):
-                rotate()
+            with instrument(log) as seams:
+                # The same handler, built with the instrument's seams for one rotation.
+                plain, metered.handler = metered.handler, LocalCloud.handler(provider, seams)
+                try:
+                    rotate()
+                finally:
+                    metered.handler = plain
         finally:
             events.unregister("provide-client-params.secrets-manager", unique_id="bench")
         outcomes = list(metered.outcomes)

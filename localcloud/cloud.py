@@ -7,13 +7,16 @@ import json
 import secrets
 import string
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localcloud.driver import Invoke, RotationDriver
 from localcloud.redis_server import RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
 from localcloud.tencent_api import Instance, TencentEmulator
 from localcloud.uredis_api import Group, URedisEmulator
+
+if TYPE_CHECKING:
+    from redis_rotation.seams import Seams
 
 FUNCTION_NAMES = {"uredis": "redis-rotation-uredis", "tencent": "redis-rotation-tencent"}
 UREDIS_REGION, UREDIS_ZONE = "cn-bj2", "cn-bj2-02"
@@ -186,17 +189,25 @@ class LocalCloud:
     # -- rotating --------------------------------------------------------------------------
 
     @staticmethod
-    def handler(provider: str) -> Invoke:
-        """The real Lambda handler of the provider's function, from the source tree."""
+    def handler(provider: str, seams: Seams | None = None) -> Invoke:
+        """The real Lambda handler of the provider's function, from the source tree, with
+        ``seams`` in place of the real HTTP poster and Redis probe if given."""
         from redis_rotation.entrypoint import lambda_handler_for
 
-        handler: Invoke = lambda_handler_for(provider)  # type: ignore[assignment]
+        handler: Invoke = lambda_handler_for(provider, seams)  # type: ignore[assignment]
         return handler
 
-    def driver(self, provider: str, invoke: Invoke | None = None, **options: Any) -> RotationDriver:
+    def driver(
+        self,
+        provider: str,
+        invoke: Invoke | None = None,
+        *,
+        seams: Seams | None = None,
+        **options: Any,
+    ) -> RotationDriver:
         return RotationDriver(
             self.sm.secrets_manager(),
-            invoke or self.handler(provider),
+            invoke or self.handler(provider, seams),
             self.function_arn(provider),
             function_name=FUNCTION_NAMES[provider],
             **options,

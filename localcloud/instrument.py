@@ -1,10 +1,12 @@
 """Sees every external call a rotation function makes in this process, on both sides.
 
 Three kinds of call: Secrets Manager (botocore's before-call / after-call events on the
-functions' own client), the provider API (``Transport.post``) and Redis (one connection
-attempt of the AUTH check). For each, the observer is told ``before`` the call is sent and
-``after`` it took effect but before its answer is used. The calls themselves are real; an
-observer may raise to stop the step right there, as a Lambda timeout would.
+functions' own client), the provider API (an ``HttpPoster``) and Redis (one connection
+attempt of the AUTH check, a ``RedisProbe``); the last two through the seams the functions
+are built with, so nothing in the layer is patched. For each, the observer is told
+``before`` the call is sent and ``after`` it took effect but before its answer is used.
+The calls themselves are real; an observer may raise to stop the step right there, as a
+Lambda timeout would.
 
 Used by the crash-at-every-point tests and by the benchmarks' call counts.
 """
@@ -12,10 +14,19 @@ Used by the crash-at-every-point tests and by the benchmarks' call counts.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from redis_rotation.seams import DEFAULT_SEAMS, Seams
+
+if TYPE_CHECKING:
+    from redis_rotation.polling import Deadline
+    from redis_rotation.providers.transport import HttpPoster
+    from redis_rotation.redis_check import RedisProbe, RedisTimeouts
+    from redis_rotation.secret import Endpoint, TlsSettings
 
 Side = Literal["before", "after"]
 Observer = Callable[["Call", Side], None]
@@ -49,14 +60,58 @@ class Recorder:
         return Counter(call.kind for call in self.calls)
 
 
-@contextlib.contextmanager
-def instrument(observer: Observer) -> Iterator[None]:
-    """Observe every external call of the rotation functions while the block runs."""
-    from redis_rotation import redis_check
-    from redis_rotation.entrypoint import secrets_manager_client
-    from redis_rotation.providers.transport import Transport
+class _ObservedPoster:
+    """An HttpPoster that tells the observer around each request of the real one."""
 
-    counter = iter(range(1, 1 << 62))
+    def __init__(self, inner: HttpPoster, observer: Observer, counter: Iterator[int]) -> None:
+        self.inner = inner
+        self.observer = observer
+        self.counter = counter
+
+    def post(self, url: str, *, action: str, **kwargs: Any) -> Any:
+        call = Call("provider", action, next(self.counter))
+        self.observer(call, "before")
+        answer = self.inner.post(url, action=action, **kwargs)
+        self.observer(call, "after")
+        return answer
+
+
+@dataclass(frozen=True)
+class _ObservedProbe:
+    """A RedisProbe that tells the observer around each connection attempt of the real one."""
+
+    inner: RedisProbe
+    observer: Observer
+    counter: Iterator[int]
+
+    def ping(
+        self,
+        endpoint: Endpoint,
+        *,
+        tls: TlsSettings,
+        timeouts: RedisTimeouts,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> bool:
+        call = Call("redis", "AUTH" if password else "PING", next(self.counter))
+        self.observer(call, "before")
+        answer = self.inner.ping(
+            endpoint, tls=tls, timeouts=timeouts, username=username, password=password
+        )
+        self.observer(call, "after")
+        return answer
+
+
+@contextlib.contextmanager
+def instrument(observer: Observer, base: Seams = DEFAULT_SEAMS) -> Iterator[Seams]:
+    """Observe every external call of the rotation functions while the block runs.
+
+    Secrets Manager calls are seen through botocore's events on the functions' shared
+    client; provider and Redis calls only by the functions built with the seams yielded
+    (``LocalCloud.handler(provider, seams)``)."""
+    from redis_rotation.entrypoint import secrets_manager_client
+
+    counter = itertools.count(1)
     pending: dict[int, Call] = {}
 
     def sm_before(model: Any, context: Any, **_: Any) -> None:
@@ -67,35 +122,17 @@ def instrument(observer: Observer) -> Iterator[None]:
     def sm_after(model: Any, context: Any, **_: Any) -> None:
         observer(pending.pop(id(context)), "after")
 
-    original_post = Transport.post
-    original_ping = redis_check._ping
-
-    def post(self: Transport, url: str, *, action: str, **kwargs: Any) -> Any:
-        call = Call("provider", action, next(counter))
-        observer(call, "before")
-        answer = original_post(self, url, action=action, **kwargs)
-        observer(call, "after")
-        return answer
-
-    def ping(endpoint: Any, options: Any, username: Any = None, password: Any = None) -> bool:
-        call = Call("redis", "AUTH" if password else "PING", next(counter))
-        observer(call, "before")
-        answer = original_ping(endpoint, options, username, password)
-        observer(call, "after")
-        return answer
+    def poster(provider: str, timeout: float, deadline: Deadline) -> HttpPoster:
+        return _ObservedPoster(base.http(provider, timeout, deadline), observer, counter)
 
     events = secrets_manager_client().meta.events
     events.register("before-call.secrets-manager", sm_before, unique_id="instrument-before")
     events.register("after-call.secrets-manager", sm_after, unique_id="instrument-after")
-    Transport.post = post  # type: ignore[method-assign]
-    redis_check._ping = ping
     try:
-        yield
+        yield Seams(http=poster, redis=_ObservedProbe(base.redis, observer, counter))
     finally:
         events.unregister("before-call.secrets-manager", unique_id="instrument-before")
         events.unregister("after-call.secrets-manager", unique_id="instrument-after")
-        Transport.post = original_post  # type: ignore[method-assign]
-        redis_check._ping = original_ping
 
 
 @dataclass

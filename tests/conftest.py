@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from localcloud.cloud import LocalCloud
 from localcloud.driver import Invoke
 from redis_rotation.polling import Deadline, Runtime
+from redis_rotation.seams import Seams
 
 # The functions read these; set before anything imports Powertools.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -159,8 +160,8 @@ def no_secret_leaks(
     errors: list[str] = []
     real_handler = LocalCloud.handler
 
-    def watched_handler(provider: str) -> Invoke:
-        inner = real_handler(provider)
+    def watched_handler(provider: str, seams: Seams | None = None) -> Invoke:
+        inner = real_handler(provider, seams)
 
         def invoke(event: dict[str, Any], context: Any) -> Any:
             if isinstance(event, dict) and isinstance(event.get("RotationToken"), str):

@@ -97,8 +97,8 @@ class ModeReport:
 def record_calls(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> list[Call]:
     example = new_secret(cloud, provider, options)
     recorder = Recorder()
-    with instrument(recorder):
-        result = cloud.driver(provider).rotate(example.arn)
+    with instrument(recorder) as seams:
+        result = cloud.driver(provider, seams=seams).rotate(example.arn)
     assert result.succeeded, result.runs
     assert result.attempts == 1
     return recorder.calls
@@ -116,8 +116,8 @@ def crash_once(
             watch.check(f"after {call.kind} {call.name} #{call.index}")
         crash(call, call_side)
 
-    with instrument(observe):
-        result = cloud.driver(provider, max_attempts=5).rotate(example.arn)
+    with instrument(observe) as seams:
+        result = cloud.driver(provider, seams=seams, max_attempts=5).rotate(example.arn)
     watch.check("at the end")
     current = cloud.value(example.arn, "AWSCURRENT")["password"]
     converged = result.succeeded and example.redis.accepts(current) and crash.fired is not None

@@ -5,14 +5,42 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
 
 import pytest
 
 from localcloud.cloud import LocalCloud
-from redis_rotation.engine import RotationEngine
 from redis_rotation.entrypoint import logger
+from redis_rotation.redis_check import REDIS_PROBE, RedisTimeouts
+from redis_rotation.seams import Seams
+from redis_rotation.secret import Endpoint, TlsSettings
 from tests.conftest import leaks, stored_secrets
+
+
+@dataclass
+class TamperedProbe:
+    """The real Redis probe, plus ``tamper`` run with the last password sent when the
+    anonymous half of the proof runs: that first happens in testSecret."""
+
+    tamper: Callable[[str], None]
+    last_password: str = ""
+
+    def ping(
+        self,
+        endpoint: Endpoint,
+        *,
+        tls: TlsSettings,
+        timeouts: RedisTimeouts,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> bool:
+        if password is None:
+            self.tamper(self.last_password)
+        else:
+            self.last_password = password
+        return REDIS_PROBE.ping(
+            endpoint, tls=tls, timeouts=timeouts, username=username, password=password
+        )
 
 
 @pytest.mark.e2e
@@ -21,20 +49,15 @@ from tests.conftest import leaks, stored_secrets
 def test_the_leak_check_sees_a_password_in_a_log_line(
     cloud: LocalCloud,
     function_output: Callable[[], str],
-    monkeypatch: pytest.MonkeyPatch,
     encode: Callable[[str], str],
 ) -> None:
     example = cloud.add_uredis_secret(f"secrecy/leaky-{id(encode)}")
-    real_test = RotationEngine.test_secret
 
-    def leaky_test(self: RotationEngine, event: Any, stages: Any) -> str:
-        pending = self._read(event.secret_id, "AWSPENDING", event.token)
-        assert pending is not None
-        logger.info("oops", extra={"detail": encode(pending.password)})  # the planted leak
-        return real_test(self, event, stages)
+    def leak(password: str) -> None:
+        logger.info("oops", extra={"detail": encode(password)})  # the planted leak
 
-    monkeypatch.setattr(RotationEngine, "test_secret", leaky_test)
-    assert cloud.driver("uredis").rotate(example.arn).succeeded
+    seams = Seams(redis=TamperedProbe(leak))
+    assert cloud.driver("uredis", seams=seams).rotate(example.arn).succeeded
 
     secrets = stored_secrets(cloud, {example.arn})
     assert leaks(function_output(), secrets) == ["a 32-character value"]
@@ -49,18 +72,14 @@ def test_encoded_forms_are_found_and_values_are_never_named() -> None:
 
 
 @pytest.mark.e2e
-def test_an_unexpected_exception_leaves_the_handler_without_its_text(
-    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    example = cloud.add_uredis_secret(f"secrecy/unexpected-{id(monkeypatch)}")
+def test_an_unexpected_exception_leaves_the_handler_without_its_text(cloud: LocalCloud) -> None:
+    example = cloud.add_uredis_secret("secrecy/unexpected")
 
-    def failing_test(self: RotationEngine, event: Any, stages: Any) -> str:
-        pending = self._read(event.secret_id, "AWSPENDING", event.token)
-        assert pending is not None
-        raise ValueError(f"library complaint about {pending.password}")  # quotes a secret
+    def complain(password: str) -> None:
+        raise ValueError(f"library complaint about {password}")  # quotes a secret
 
-    monkeypatch.setattr(RotationEngine, "test_secret", failing_test)
-    result = cloud.driver("uredis", max_attempts=1).rotate(example.arn)
+    seams = Seams(redis=TamperedProbe(complain))
+    result = cloud.driver("uredis", seams=seams, max_attempts=1).rotate(example.arn)
 
     (failure,) = [run for run in result.runs if run.error]
     assert failure.outcome == "UnexpectedError"

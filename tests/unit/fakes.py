@@ -14,10 +14,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from redis_rotation import passwords
-from redis_rotation.errors import ProviderError
+from redis_rotation.errors import ProviderError, RedisUnreachableError
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
-from redis_rotation.secret import RedisSecret
+from redis_rotation.redis_check import RedisTimeouts
+from redis_rotation.secret import Endpoint, RedisSecret, TlsSettings
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis-abc"
 
@@ -112,11 +113,28 @@ class FakeSecretsManager:
 
 @dataclass
 class FakeRedis:
-    """The password the instance accepts; ``unreachable`` makes every check fail to connect."""
+    """A RedisProbe: the password the instance accepts; ``unreachable`` makes every check
+    fail to connect. A client without a password is always refused."""
 
     password: str
     unreachable: bool = False
     checks: int = 0
+
+    def ping(
+        self,
+        endpoint: Endpoint,
+        *,
+        tls: TlsSettings,
+        timeouts: RedisTimeouts,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> bool:
+        if password is None:
+            return False  # the anonymous half of the proof: refused, as a real instance does
+        self.checks += 1
+        if self.unreachable:
+            raise RedisUnreachableError(f"cannot reach Redis at {endpoint} (ConnectionError)")
+        return password == self.password
 
 
 @dataclass
@@ -125,6 +143,7 @@ class FakeProvider:
 
     redis: FakeRedis
     name: str = "uredis"
+    credentials_schema: str = "credentials-uredis.schema.json"
     old_password_needed: bool = False
     statuses: list[InstanceStatus] = field(
         default_factory=lambda: [InstanceStatus(ready=True, busy=False, detail="Running")]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from redis_rotation import engine as engine_module
 from redis_rotation.config import Settings
 from redis_rotation.engine import RotationEngine
 from redis_rotation.errors import (
@@ -25,7 +24,7 @@ from redis_rotation.errors import (
     SecretFormatError,
 )
 from redis_rotation.providers.base import InstanceStatus
-from redis_rotation.secret import RedisSecret
+from redis_rotation.seams import Seams
 from tests.conftest import FakeClock
 from tests.unit.fakes import ARN, FakeProvider, FakeRedis, FakeSecretsManager
 
@@ -63,6 +62,7 @@ class World:
             client=self.sm,  # type: ignore[arg-type]
             settings=self.settings,
             deadline=self.clock.deadline(120),
+            seams=Seams(redis=self.redis),
         )
 
     def run(self, step: str, token: str = TOKEN, **extra: Any) -> str:
@@ -74,20 +74,12 @@ class World:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch, fake_clock: FakeClock) -> World:
+def world(fake_clock: FakeClock) -> World:
     sm = FakeSecretsManager(generated=[NEW_PASSWORD])
     sm.add_version("v-previous", ["AWSPREVIOUS"], {**SECRET, "password": PREVIOUS_PASSWORD})
     sm.add_version("v-current", ["AWSCURRENT"], SECRET)
     sm.add_version(TOKEN, ["AWSPENDING"], None)  # what RotateSecret leaves: no value yet
     redis = FakeRedis(password=CURRENT_PASSWORD)
-
-    def accepted(secret: RedisSecret, password: str, timeouts: object, **_: object) -> bool:
-        redis.checks += 1
-        if redis.unreachable:
-            raise RedisUnreachableError("cannot reach Redis at 10.0.0.5:6379 (ConnectionError)")
-        return password == redis.password
-
-    monkeypatch.setattr(engine_module, "password_accepted", accepted)
     return World(sm, redis, FakeProvider(redis), fake_clock, Settings(test_wait=30))
 
 

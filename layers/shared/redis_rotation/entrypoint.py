@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from redis_rotation.providers.base import ProviderFactory
+    from redis_rotation.seams import Seams
 
 __all__ = ["lambda_handler_for", "logger", "metrics", "rotate", "tracer"]
 
@@ -62,11 +63,14 @@ def rotate(
     *,
     client: SecretsManagerClient | None = None,
     env: Mapping[str, str] | None = None,
+    seams: Seams | None = None,
 ) -> dict[str, str]:
-    """Run one step; the engine and everything it builds live only for this call."""
+    """Run one step; the engine and everything it builds live only for this call.
+    ``seams`` replaces the real HTTP poster and Redis probe (tests, the local cloud)."""
     from redis_rotation.config import Settings
     from redis_rotation.engine import RotationEngine
     from redis_rotation.polling import Deadline, Runtime
+    from redis_rotation.seams import DEFAULT_SEAMS
 
     settings = Settings.from_env(os.environ if env is None else env)
     runtime = Runtime()
@@ -82,15 +86,16 @@ def rotate(
         settings=settings,
         deadline=Deadline.after(runtime, max(1.0, budget)),
         logger=logger,
+        seams=seams or DEFAULT_SEAMS,
     )
     outcome = engine.run(event)
     return {"Step": str(event.get("Step")), "Outcome": outcome}
 
 
 def lambda_handler_for(
-    provider_name: str,
+    provider_name: str, seams: Seams | None = None
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, str]]:
-    """The decorated Lambda handler of one provider's function."""
+    """The decorated Lambda handler of one provider's function (``seams``: see ``rotate``)."""
 
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the
     # RotationToken. Nothing a step returns is put in a trace.
@@ -101,7 +106,7 @@ def lambda_handler_for(
         step = str(event.get("Step", "unknown")) if isinstance(event, dict) else "unknown"
         with observability.invocation(provider_name, event):
             try:
-                result = rotate(event, context, provider_name)
+                result = rotate(event, context, provider_name, seams=seams)
             except RotationError as exc:
                 observability.step_result(step, exc)
                 raise  # our own messages name fields and codes, never values

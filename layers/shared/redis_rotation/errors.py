@@ -78,6 +78,18 @@ class CredentialsSecretError(RotationError):
 class OldPasswordRejectedError(ProviderError):
     """The provider refused the old password we sent (API that needs the old password)."""
 
+    @classmethod
+    def neither(cls, provider: str, label: str) -> OldPasswordRejectedError:
+        """Neither AWSCURRENT's nor AWSPREVIOUS's password worked as the old one."""
+        return cls(
+            provider,
+            "change",
+            "OldPasswordError",
+            f"{label}: the instance accepts neither the AWSCURRENT nor the AWSPREVIOUS "
+            "password as the old password; set its password to the AWSCURRENT value in the "
+            "provider's console, then rotate again",
+        )
+
 
 class ChangeFailedError(ProviderError):
     """The provider accepted the change but its task failed."""

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError
 
 from redis_rotation.config import Settings
-from redis_rotation.engine import CURRENT, PENDING, RotationEngine
+from redis_rotation.engine import RotationEngine
 from redis_rotation.entrypoint import provider_factory, secrets_manager_client
-from redis_rotation.errors import ConfigurationError, RotationError
+from redis_rotation.errors import RotationError
 from redis_rotation.observability import logger
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.redis_check import endpoint_accepts
+from redis_rotation.store import CURRENT, PENDING, SecretStore
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -49,10 +50,6 @@ class Check:
     detail: str
 
 
-def _no_provider(_: Any) -> Provider:
-    raise ConfigurationError("the secret has not been read yet")  # never reached
-
-
 class Preflight:
     """Runs the checks in order; a check whose input is missing is skipped, not failed."""
 
@@ -68,23 +65,23 @@ class Preflight:
         self.client = client
         self.settings = Settings.from_env(env)
         self.deadline = Deadline.after(Runtime(), timeout)
+        self.store = SecretStore(client, logging.getLogger(__name__))
 
-    def _engine(self, provider: str | None) -> RotationEngine:
-        # The engine's reads need no provider; its provider context does.
+    def _provider(self, name: str) -> Provider:
+        # The provider exactly as a rotation builds it.
         return RotationEngine(
-            provider_name=provider or "unknown",
-            provider_factory=provider_factory(provider) if provider else _no_provider,
+            provider_name=name,
+            provider_factory=provider_factory(name),
             client=self.client,
             settings=self.settings,
             deadline=self.deadline,
             logger=logging.getLogger(__name__),
-        )
+        ).provider()
 
     def run(self) -> Iterator[Check]:
-        engine = self._engine(None)
         try:
-            metadata = engine._describe(self.secret_id)
-            current = engine._read(self.secret_id, CURRENT)
+            metadata = self.store.describe(self.secret_id)
+            current = self.store.read(self.secret_id, CURRENT)
             if current is None:
                 raise RotationError(f"secret {self.secret_id} has no AWSCURRENT value")
         except RotationError as exc:
@@ -100,9 +97,8 @@ class Preflight:
             f"{current.instance_id}, {endpoints} endpoint{'s' if endpoints > 1 else ''}",
         )
         yield self._rotation(metadata)
-        engine = self._engine(current.provider)
-        provider = engine.provider_factory(engine._context())
-        credentials = self._credentials(engine, provider, current)
+        provider = self._provider(current.provider)
+        credentials = self._credentials(provider, current)
         yield credentials
         if credentials.verdict == "FAIL":
             yield Check("instance", "SKIP", "needs the provider's API keys")
@@ -136,12 +132,10 @@ class Preflight:
             )
         return Check("rotation", "PASS", f"{state}; no unfinished rotation{encryption}")
 
-    def _credentials(
-        self, engine: RotationEngine, provider: Provider, current: RedisSecret
-    ) -> Check:
-        schema = str(sys.modules[type(provider).__module__].CREDENTIALS_SCHEMA)
+    def _credentials(self, provider: Provider, current: RedisSecret) -> Check:
+        schema = provider.credentials_schema
         try:
-            engine._load_credentials(current.credentials_secret_id, schema)
+            self.store.load_credentials(current.credentials_secret_id, schema)
         except RotationError as exc:
             return Check("credentials", "FAIL", str(exc))
         return Check(

@@ -1,15 +1,20 @@
-"""Proving a password with a real Redis ``AUTH`` followed by ``PING``, on every endpoint."""
+"""Proving a password with a real Redis ``AUTH`` followed by ``PING``, on every endpoint.
+
+One connection attempt is a ``RedisProbe``: the real one speaks redis-py; tests and the
+local cloud's instrument pass in their own, so nothing patches this module.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis_rotation import observability
 from redis_rotation.errors import RedisUnreachableError
+from redis_rotation.polling import Backoff, Deadline, poll
 
 if TYPE_CHECKING:
-    from redis_rotation.secret import Endpoint, RedisSecret
+    from redis_rotation.secret import Endpoint, RedisSecret, TlsSettings
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,25 @@ class RedisTimeouts:
     socket: float = 5.0
 
 
-def _client_options(secret: RedisSecret, timeouts: RedisTimeouts) -> dict[str, Any]:
+class RedisProbe(Protocol):
+    """One connection attempt: AUTH (when given a password) and PING."""
+
+    def ping(
+        self,
+        endpoint: Endpoint,
+        *,
+        tls: TlsSettings,
+        timeouts: RedisTimeouts,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> bool:
+        """True on PONG; False if the server refuses the credentials (or the lack of them).
+
+        Raises RedisUnreachableError when the endpoint cannot be asked at all."""
+        ...
+
+
+def _client_options(tls: TlsSettings, timeouts: RedisTimeouts) -> dict[str, Any]:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
@@ -30,7 +53,6 @@ def _client_options(secret: RedisSecret, timeouts: RedisTimeouts) -> dict[str, A
         "single_connection_client": True,
         "protocol": 2,
     }
-    tls = secret.tls
     if tls.enabled:
         options["ssl"] = True
         options["ssl_cert_reqs"] = "required" if tls.verify else "none"
@@ -40,13 +62,30 @@ def _client_options(secret: RedisSecret, timeouts: RedisTimeouts) -> dict[str, A
     return options
 
 
+class RedisPyProbe:
+    """The real probe: a single-connection redis-py client, one attempt, RESP2."""
+
+    def ping(
+        self,
+        endpoint: Endpoint,
+        *,
+        tls: TlsSettings,
+        timeouts: RedisTimeouts,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> bool:
+        return _ping(endpoint, _client_options(tls, timeouts), username, password)
+
+
+REDIS_PROBE: RedisProbe = RedisPyProbe()
+
+
 def _ping(
     endpoint: Endpoint,
     options: dict[str, Any],
     username: str | None = None,
     password: str | None = None,
 ) -> bool:
-    """True on PONG; False if the server refuses the credentials (or the lack of them)."""
     import redis
 
     client = None
@@ -83,6 +122,7 @@ def endpoint_accepts(
     timeouts: RedisTimeouts,
     *,
     require_refusal: bool = True,
+    probe: RedisProbe = REDIS_PROBE,
 ) -> bool:
     """True if ``endpoint`` accepts ``password``; False if it refuses it. With
     ``require_refusal`` (the full proof) it must also refuse a client without a password.
@@ -90,15 +130,18 @@ def endpoint_accepts(
     Raises RedisUnreachableError when the endpoint cannot be asked at all, so that "wrong
     password" and "no route to Redis" are never confused.
     """
-    options = _client_options(secret, timeouts)
+    tls = secret.tls
     if not observability.redis_auth(
-        str(endpoint), lambda: _ping(endpoint, options, username=secret.username, password=password)
+        str(endpoint),
+        lambda: probe.ping(
+            endpoint, tls=tls, timeouts=timeouts, username=secret.username, password=password
+        ),
     ):
         return False
     # A user without a password ("nopass") accepts *any* password given with a user name,
     # so AUTH alone proves nothing: the instance must also refuse a client that does not
     # authenticate.
-    return not require_refusal or not _ping(endpoint, options)
+    return not require_refusal or not probe.ping(endpoint, tls=tls, timeouts=timeouts)
 
 
 def password_accepted(
@@ -108,11 +151,81 @@ def password_accepted(
     *,
     everywhere: bool = True,
     require_refusal: bool = True,
+    probe: RedisProbe = REDIS_PROBE,
 ) -> bool:
     """True if every endpoint of ``secret`` accepts ``password`` (only the primary one, the
     instance the provider changes, when ``everywhere`` is False)."""
     endpoints = secret.endpoints if everywhere else secret.endpoints[:1]
     return all(
-        endpoint_accepts(secret, e, password, timeouts, require_refusal=require_refusal)
+        endpoint_accepts(
+            secret, e, password, timeouts, require_refusal=require_refusal, probe=probe
+        )
         for e in endpoints
     )
+
+
+# Polls for a change to show start fast and stay frequent: the time between the provider
+# finishing and us noticing is wasted Lambda time.
+STATUS_BACKOFF = Backoff(first=0.05, cap=1.0)
+
+
+@dataclass(frozen=True)
+class RedisCheck:
+    """The engine's questions to Redis, through one probe with the function's timeouts."""
+
+    timeouts: RedisTimeouts
+    probe: RedisProbe = REDIS_PROBE
+
+    def accepts(
+        self,
+        secret: RedisSecret,
+        password: str,
+        *,
+        tolerate_unreachable: bool = False,
+        everywhere: bool = False,
+        require_refusal: bool = True,
+    ) -> bool:
+        """Whether Redis accepts ``password``. By default only the primary endpoint is
+        asked: it is the instance the provider changes, so it tells whether a change took
+        effect; replicas follow, and testSecret waits for ``everywhere``. Unreachable counts
+        as "no" when ``tolerate_unreachable``."""
+        try:
+            return password_accepted(
+                secret,
+                password,
+                self.timeouts,
+                everywhere=everywhere,
+                require_refusal=require_refusal,
+                probe=self.probe,
+            )
+        except RedisUnreachableError:
+            if tolerate_unreachable:
+                return False
+            raise
+
+    def wait_accepted(
+        self,
+        secret: RedisSecret,
+        deadline: Deadline,
+        *,
+        everywhere: bool = False,
+        require_refusal: bool = True,
+    ) -> None:
+        """Return once Redis accepts the secret's own password; DeadlineExceededError if not."""
+
+        def accepted() -> bool | None:
+            ok = self.accepts(
+                secret,
+                secret.password,
+                tolerate_unreachable=True,
+                everywhere=everywhere,
+                require_refusal=require_refusal,
+            )
+            return True if ok else None
+
+        poll(
+            accepted,
+            deadline=deadline,
+            what=f"Redis to accept the new password of {secret.instance_id}",
+            backoff=STATUS_BACKOFF,
+        )

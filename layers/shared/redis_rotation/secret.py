@@ -84,6 +84,9 @@ def _describe(exc: Any, instance: Any) -> tuple[str, str]:
         return child(str(extra[0])) if extra else path, "is not a known field"
     if definition is False:
         return path, "is not allowed for this provider"
+    if isinstance(definition, dict) and "errorMessage" in definition:
+        # A cross-field rule of the schema says itself what is wrong.
+        return path, str(definition["errorMessage"])
     if rule == "type":
         return path, f"must be of type {definition.get('type')}"
     if rule == "enum":
@@ -205,6 +208,23 @@ class RedisSecret:
             if self.data.get(name) != other.data.get(name):
                 return name
         return None
+
+    def require_same_instance(self, other: RedisSecret) -> None:
+        """Refuse ``other`` (AWSPENDING) unless it names the same instance as this one."""
+        mismatch = self.identity_mismatch(other)
+        if mismatch:
+            raise SecretFormatError(
+                other.label,
+                mismatch,
+                "differs from AWSCURRENT: refusing to change another instance",
+            )
+
+    def require_provider(self, name: str) -> None:
+        """Refuse a secret of another provider than the function's own ``name``."""
+        if self.provider != name:
+            raise SecretFormatError(
+                self.label, "provider", f"is '{self.provider}' but this function rotates '{name}'"
+            )
 
     def with_password(self, password: str, label: str) -> RedisSecret:
         return RedisSecret(label=label, data={**self.data, "password": password})

@@ -1,17 +1,23 @@
-"""What the engine needs from a provider, and what every provider shares."""
+"""What the engine needs from a provider, and the plumbing every provider shares: lazy
+credentials, redaction of what the provider echoes, and reply -> error mapping."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
+
+from redis_rotation.errors import PasswordPolicyError, ProviderError, redact
 
 if TYPE_CHECKING:
     from redis_rotation.config import Settings
     from redis_rotation.passwords import PasswordPolicy
     from redis_rotation.polling import Deadline
-    from redis_rotation.providers.transport import Transport
+    from redis_rotation.providers.transport import HttpPoster
     from redis_rotation.secret import RedisSecret
+
+# How much of a provider's own message an error quotes (after redaction).
+MESSAGE_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,7 @@ class InstanceStatus:
     ready: bool  # may be changed now
     busy: bool  # a workflow (perhaps our own change) runs: wait and look again
     detail: str  # the provider's own words for the state, for logs and errors
-    # False when the provider has no call that looks without changing (Tencent API 2.0):
+    # False when the provider has no call that asks without changing (Tencent API 2.0):
     # ready/busy are then assumptions, and the change request itself will tell.
     described: bool = True
 
@@ -39,7 +45,7 @@ class ProviderContext:
 
     settings: Settings
     deadline: Deadline
-    transport: Transport
+    transport: HttpPoster
     # (credentials secret id, schema file) -> the validated credentials object.
     load_credentials: Callable[[str, str], Mapping[str, str]]
 
@@ -48,6 +54,8 @@ class Provider(Protocol):
     """One managed-Redis provider. Methods raise the errors of ``redis_rotation.errors``."""
 
     name: str
+    # The schema file (in redis_rotation/schemas) its credentials secret must match.
+    credentials_schema: str
 
     def policy(self, secret: RedisSecret) -> PasswordPolicy:
         """The password rule the provider enforces for this secret's API."""
@@ -73,3 +81,71 @@ class Provider(Protocol):
 
 
 ProviderFactory = Callable[[ProviderContext], Provider]
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """What a documented error code means for the rotation. ``hint`` says what to do, with
+    ``{instance}``, ``{region}``, ``{credentials}`` and ``{policy}`` filled in."""
+
+    error: type[ProviderError] | type[PasswordPolicyError]
+    hint: str | None = None
+
+
+class ProviderBase:
+    """Shared plumbing. Subclasses set ``name`` and ``credentials_schema``."""
+
+    name: ClassVar[str]
+    credentials_schema: ClassVar[str]
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self._keys: Mapping[str, str] | None = None
+        # Every value this invocation sent or holds: never echoed back in an error.
+        self._redacted: list[str] = []
+
+    def credentials(self, secret: RedisSecret) -> Mapping[str, str]:
+        """The API keys, loaded on first use (a step that calls no API never reads them)."""
+        if self._keys is None:
+            keys = self.context.load_credentials(
+                secret.credentials_secret_id, self.credentials_schema
+            )
+            self.hide(*keys.values())
+            self._keys = keys
+        return self._keys
+
+    def hide(self, *values: str | None) -> None:
+        """Values (passwords, their encodings) to redact from provider messages."""
+        self._redacted.extend(v for v in values if v)
+
+    def redact(self, text: Any) -> str:
+        return redact(str(text or "")[:MESSAGE_LIMIT], self._redacted)
+
+    def fail(
+        self,
+        secret: RedisSecret,
+        action: str,
+        code: str,
+        message: Any,
+        rule: ErrorRule | None,
+    ) -> NoReturn:
+        """Raise the error ``rule`` maps the provider's ``code`` to (ProviderError if none)."""
+        said = self.redact(message)
+        if rule is None or rule.hint is None:
+            error = rule.error if rule is not None else ProviderError
+            text = said or "no message"
+        else:
+            error = rule.error
+            hint = rule.hint.format(
+                instance=secret.instance_id,
+                region=secret.region,
+                credentials=secret.credentials_secret_id,
+                policy=self.policy(secret).name,
+            )
+            text = f"{hint} ({said})" if said else hint
+        if issubclass(error, PasswordPolicyError):
+            raise error(f"{self.name} {action} failed with code {code}: {text}")
+        raise error(self.name, action, code, text)
+
+    def policy(self, secret: RedisSecret) -> PasswordPolicy:
+        raise NotImplementedError

@@ -1,5 +1,8 @@
 """HTTP to the provider APIs: HTTPS with certificate verification, typed failures, retries.
 
+Providers post through an ``HttpPoster``; ``Transport`` is the real one, and tests and the
+local cloud's instrument pass in their own (see ``redis_rotation.seams``).
+
 Plain HTTP is refused except to a loopback address (the local cloud). Failures become
 ``ProviderRetryableError`` (timeouts, resets, 5xx, unreadable bodies) or ``ProviderError``;
 their messages carry the status and the exception type, never a request parameter.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from redis_rotation import observability
@@ -22,6 +25,24 @@ if TYPE_CHECKING:
 # Idempotent calls (describe, task status) back off more gently than status polls: a
 # throttled fleet needs spreading out, not hammering.
 API_RETRY_BACKOFF = Backoff(first=0.25, cap=2.0)
+
+
+class HttpPoster(Protocol):
+    """POSTs one request to a provider API and returns the parsed JSON answer."""
+
+    def post(
+        self,
+        url: str,
+        *,
+        action: str,
+        data: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any: ...
+
+
+# (provider name, HTTP timeout, the invocation's deadline) -> a poster for one invocation.
+HttpPosterFactory = Callable[[str, float, Deadline], HttpPoster]
 
 
 def _is_loopback(host: str) -> bool:

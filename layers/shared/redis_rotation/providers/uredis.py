@@ -16,13 +16,17 @@ from redis_rotation.errors import (
     ConfigurationError,
     InstanceStateError,
     ProviderCredentialsError,
-    ProviderError,
     ProviderRetryableError,
-    redact,
 )
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.polling import poll
-from redis_rotation.providers.base import ChangeHandle, InstanceStatus, ProviderContext
+from redis_rotation.providers.base import (
+    ChangeHandle,
+    ErrorRule,
+    InstanceStatus,
+    ProviderBase,
+    ProviderContext,
+)
 from redis_rotation.providers.transport import call_retrying, endpoint_url
 from redis_rotation.providers.ucloud_sign import UCloudSigner
 from redis_rotation.secret import RedisSecret
@@ -30,9 +34,17 @@ from redis_rotation.secret import RedisSecret
 NAME = "uredis"
 CREDENTIALS_SCHEMA = "credentials-uredis.schema.json"
 
-# RetCodes (UCloud API summary): transient ones are retried, key problems never are.
-RETRYABLE_CODES = frozenset({110, 130, 150, 153})
-CREDENTIAL_CODES = frozenset({170, 171, 172, 174, 294, 295, 299, 20004})
+_RETRY = ErrorRule(ProviderRetryableError)
+_CREDENTIALS = ErrorRule(
+    ProviderCredentialsError,
+    "the API keys were refused: check the keys in {credentials} and their permissions",
+)
+# RetCodes (UCloud API summary): transient ones are retried, key problems never are; any
+# other code is a plain ProviderError.
+ERROR_RULES: Mapping[int, ErrorRule] = {
+    **dict.fromkeys((110, 130, 150, 153), _RETRY),
+    **dict.fromkeys((170, 171, 172, 174, 294, 295, 299, 20004), _CREDENTIALS),
+}
 
 READY_STATES = frozenset({"Running", "SetPasswordFail"})
 # States of a workflow in progress (DescribeUMem's documented list): wait, then look again.
@@ -58,13 +70,13 @@ BUSY_STATES = frozenset(
 )
 
 
-class URedisProvider:
+class URedisProvider(ProviderBase):
     name = NAME
+    credentials_schema = CREDENTIALS_SCHEMA
 
     def __init__(self, context: ProviderContext) -> None:
-        self.context = context
+        super().__init__(context)
         self._signer: UCloudSigner | None = None
-        self._redacted: list[str] = []
 
     # -- Provider protocol -----------------------------------------------------------------
 
@@ -96,7 +108,7 @@ class URedisProvider:
         if not new_password:
             raise ConfigurationError("refusing to send an empty URedis password")
         encoded = base64.b64encode(new_password.encode("ascii")).decode("ascii")
-        self._redacted.extend([new_password, encoded])
+        self.hide(new_password, encoded)
         params = {**self._location(secret), "GroupId": secret.instance_id, "Password": encoded}
         self._call(secret, "ModifyURedisGroupPassword", params)
         return ChangeHandle()
@@ -154,8 +166,7 @@ class URedisProvider:
 
     def _get_signer(self, secret: RedisSecret) -> UCloudSigner:
         if self._signer is None:
-            keys = self.context.load_credentials(secret.credentials_secret_id, CREDENTIALS_SCHEMA)
-            self._redacted.extend([keys["publicKey"], keys["privateKey"]])
+            keys = self.credentials(secret)
             self._signer = UCloudSigner(keys["publicKey"], keys["privateKey"])
         return self._signer
 
@@ -170,15 +181,5 @@ class URedisProvider:
         code = answer.get("RetCode")
         if code == 0:
             return answer
-        message = redact(str(answer.get("Message", ""))[:300], self._redacted)
-        if code in RETRYABLE_CODES:
-            raise ProviderRetryableError(NAME, action, str(code), message)
-        if code in CREDENTIAL_CODES:
-            raise ProviderCredentialsError(
-                NAME,
-                action,
-                str(code),
-                f"{message} (check the keys in {secret.credentials_secret_id} "
-                "and their permissions)",
-            )
-        raise ProviderError(NAME, action, str(code), message)
+        rule = ERROR_RULES.get(code) if isinstance(code, int) else None
+        self.fail(secret, action, str(code), answer.get("Message"), rule)

@@ -1,0 +1,141 @@
+"""Tencent Cloud Redis (CRS): API 2.0 ``ModfiyRedisPassword`` (the default) and API 3.0
+``ModifyInstancePassword`` / ``ResetPassword``. Every change answers with a task id, polled
+through ``DescribeTaskInfo`` until it succeeds or fails.
+
+The secret chooses the API (``apiVersion``, default "2.0") and, for 3.0, the change mode
+(``changeMode``: "modify" with the old password, or "reset"). The schema refuses fields of
+the other API. The API class is picked once per secret from ``APIS``, as botocore picks a
+signer class from a map; this module holds only what every API shares.
+
+How a retry learns about a change still in flight: nothing is remembered between
+invocations. The engine first tries the AWSPENDING password (done if it works), then asks
+``describe``: API 3.0's ``DescribeInstances`` reports Status 1 ("in a workflow") while the
+task runs. For API 2.0 Tencent documents no call that asks without changing, so
+``describe`` says "ready" and the change request itself tells: Tencent refuses a second
+change while one runs with 10702 (InstanceStatusAbnormal), mapped to
+``InstanceBusyError``. Either way the engine waits and asks again until the first task
+ends and the pending password works; a second change is only ever sent after the first
+one has finished without taking effect.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
+
+from redis_rotation.errors import ChangeFailedError, ConfigurationError
+from redis_rotation.passwords import PasswordPolicy
+from redis_rotation.polling import poll
+from redis_rotation.providers.base import (
+    ChangeHandle,
+    InstanceStatus,
+    ProviderBase,
+    ProviderContext,
+)
+from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TencentApi
+from redis_rotation.providers.tencent.errors import error_rule
+from redis_rotation.providers.tencent.v2 import TencentV2Api
+from redis_rotation.providers.tencent.v3 import TencentV3Modify, TencentV3Reset
+from redis_rotation.providers.transport import call_retrying
+from redis_rotation.secret import RedisSecret
+
+CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
+# (apiVersion, changeMode) -> the API class; the schema admits no other pair.
+APIS: Mapping[tuple[str, str], Callable[[TencentProvider], TencentApi]] = {
+    ("2.0", "modify"): TencentV2Api,
+    ("3.0", "modify"): TencentV3Modify,
+    ("3.0", "reset"): TencentV3Reset,
+}
+# API 2.0's Nonce is an unsigned int; any positive value not used before will do.
+NONCE_BOUND = 2**32 - 1
+
+
+def random_nonce() -> int:
+    return 1 + secrets.randbelow(NONCE_BOUND)
+
+
+class TencentProvider(ProviderBase):
+    name = NAME
+    credentials_schema = CREDENTIALS_SCHEMA
+
+    def __init__(
+        self,
+        context: ProviderContext,
+        *,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], int] = random_nonce,
+    ) -> None:
+        super().__init__(context)
+        # Wall clock for Timestamp (read once per request) and the Nonce source; injectable
+        # so that tests need not patch modules.
+        self.clock = clock
+        self.nonce = nonce
+        self._apis: dict[tuple[str, str], TencentApi] = {}
+
+    def api(self, secret: RedisSecret) -> TencentApi:
+        """The API class the secret chose, made once per choice."""
+        key = (secret.get("apiVersion") or "2.0", secret.get("changeMode") or "modify")
+        if key not in self._apis:
+            self._apis[key] = APIS[key](self)
+        return self._apis[key]
+
+    # -- Provider protocol -----------------------------------------------------------------
+
+    def policy(self, secret: RedisSecret) -> PasswordPolicy:
+        return self.api(secret).policy
+
+    def needs_old_password(self, secret: RedisSecret) -> bool:
+        return self.api(secret).needs_old_password
+
+    def describe(self, secret: RedisSecret) -> InstanceStatus:
+        return self.api(secret).describe(secret)
+
+    def change_password(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> ChangeHandle:
+        self.hide(new_password, old_password)
+        api = self.api(secret)
+        if api.needs_old_password and old_password is None:
+            raise ConfigurationError(f"Tencent {api.name} needs the old password")
+        return api.change(secret, new_password, old_password)
+
+    def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
+        task_id = handle.task_id
+        if task_id is None:
+            return  # nothing to poll: the engine's AUTH polling decides
+        api = self.api(secret)
+
+        def settled() -> bool | None:
+            state, detail, message = call_retrying(
+                lambda: api.task_state(secret, task_id), self.context.deadline
+            )
+            if state == "wait":
+                return None
+            if state == "done":
+                return True
+            note = f": {message}" if message else ""
+            raise ChangeFailedError(
+                NAME,
+                TASK_INFO,
+                detail,
+                f"task {task_id} changing the password of {secret.instance_id} ended "
+                f"'{detail}'{note}; the instance keeps its password and Secrets Manager's "
+                "retry will try again",
+            )
+
+        poll(settled, deadline=self.context.deadline, what=f"Tencent task {task_id}")
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def refuse(
+        self,
+        secret: RedisSecret,
+        action: str,
+        code: str,
+        description: str | None,
+        message: Any,
+    ) -> NoReturn:
+        """Raise what Tencent's error ``code`` (or API 2.0 ``codeDesc``) means."""
+        self.fail(secret, action, code, message, error_rule(code, description))

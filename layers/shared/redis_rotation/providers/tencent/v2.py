@@ -1,0 +1,103 @@
+"""Tencent API 2.0 (``https://redis.api.qcloud.com/v2/index.php``): ``ModfiyRedisPassword``
+and ``DescribeTaskInfo``, signed with HmacSHA256 or HmacSHA1."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from redis_rotation import passwords
+from redis_rotation.errors import ProviderError, ProviderRetryableError
+from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, task_handle
+from redis_rotation.providers.tencent_sign import TencentV2Signer
+from redis_rotation.providers.transport import endpoint_url
+
+if TYPE_CHECKING:
+    from redis_rotation.providers.tencent.provider import TencentProvider
+    from redis_rotation.secret import RedisSecret
+
+PATH = "/v2/index.php"
+CHANGE = "ModfiyRedisPassword"  # sic: the action's real name
+# DescribeTaskInfo status -> (state, the documented meaning).
+TASK_STATES: Mapping[int, tuple[TaskState, str]] = {
+    0: ("wait", "waiting"),
+    1: ("wait", "running"),
+    2: ("done", "succeeded"),
+    3: ("failed", "failed"),
+    -1: ("failed", "error"),
+}
+
+
+class TencentV2Api:
+    name = "API 2.0"
+    policy = passwords.TENCENT_V2
+    needs_old_password = True
+
+    def __init__(self, provider: TencentProvider) -> None:
+        self.provider = provider
+
+    def describe(self, secret: RedisSecret) -> InstanceStatus:
+        # No call that asks without changing: a busy instance answers the change itself
+        # with 10702, which becomes InstanceBusyError.
+        return InstanceStatus(
+            ready=True, busy=False, detail="not described (API 2.0)", described=False
+        )
+
+    def change(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> ChangeHandle:
+        params = {
+            "redisId": secret.instance_id,
+            "oldPassword": old_password or "",
+            "password": new_password,
+        }
+        return task_handle(self._call(secret, CHANGE, params).get("requestId"), CHANGE)
+
+    def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
+        raw: Any = self._call(secret, TASK_INFO, {"requestId": task_id}).get("status")
+        known = TASK_STATES.get(raw) if isinstance(raw, int) else None
+        if known is None:
+            raise ProviderError(
+                NAME, TASK_INFO, "UnknownTaskStatus", f"task {task_id} has status '{raw}'"
+            )
+        return known[0], known[1], ""
+
+    def _call(
+        self, secret: RedisSecret, action: str, params: Mapping[str, str]
+    ) -> Mapping[str, Any]:
+        provider = self.provider
+        url, host = endpoint_url(
+            secret.api_endpoint or provider.context.settings.tencent_v2_endpoint, PATH
+        )
+        keys = provider.credentials(secret)
+        signer = TencentV2Signer(
+            keys["secretId"],
+            keys["secretKey"],
+            secret.get("signatureMethod") or "HmacSHA256",
+            keys.get("token"),
+        )
+        fields = signer.add_auth(
+            http_method="POST",
+            host=host,
+            path=PATH,
+            params={"Action": action, **params},
+            region=secret.region,
+            timestamp=int(provider.clock()),
+            nonce=provider.nonce(),
+        )
+        # Decoded values: the transport form-encodes them, exactly once.
+        answer = provider.context.transport.post(url, action=action, data=fields)
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("code"), int):
+            raise ProviderRetryableError(NAME, action, "InvalidAnswer", "no code in the answer")
+        if answer["code"] == 0:
+            data = answer.get("data")
+            return data if isinstance(data, Mapping) else {}
+        description = answer.get("codeDesc")
+        provider.refuse(
+            secret,
+            action,
+            str(answer["code"]),
+            description if isinstance(description, str) else None,
+            answer.get("message"),
+        )

@@ -1,0 +1,173 @@
+"""Tencent API 3.0 (``https://redis.tencentcloudapi.com``, TC3-HMAC-SHA256):
+``ModifyInstancePassword`` (with the old password) or ``ResetPassword``, with
+``DescribeInstances`` for the state and ``DescribeTaskInfo`` for the change's task."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from redis_rotation import passwords
+from redis_rotation.errors import InstanceStateError, ProviderError, ProviderRetryableError
+from redis_rotation.passwords import PasswordPolicy
+from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, task_handle
+from redis_rotation.providers.tencent_sign import TC3Signer
+from redis_rotation.providers.transport import call_retrying, endpoint_url
+
+if TYPE_CHECKING:
+    from redis_rotation.providers.tencent.provider import TencentProvider
+    from redis_rotation.secret import RedisSecret
+
+VERSION = "2018-04-12"
+SERVICE = "redis"
+CONTENT_TYPE = "application/json"
+DESCRIBE = "DescribeInstances"
+TASK_STATES: Mapping[str, TaskState] = {
+    "preparing": "wait",
+    "running": "wait",
+    "succeed": "done",
+    "failed": "failed",
+    "error": "failed",
+}
+# DescribeInstances Status: 2 running; 1 (a workflow, perhaps our own task) and 0
+# (initialising) end by themselves; -2 and -3 need a person.
+BUSY_STATUSES = {1: "in a workflow", 0: "initialising"}
+DEAD_STATUSES = {
+    -2: "isolated (expired or in arrears): renew or restore it in the console, then rotate again",
+    -3: "pending deletion: point the secret at a live instance",
+}
+
+
+class TencentV3Api:
+    """What both 3.0 change modes share; a subclass says how the change is asked."""
+
+    name: str
+    policy: PasswordPolicy
+    needs_old_password: bool
+
+    def __init__(self, provider: TencentProvider) -> None:
+        self.provider = provider
+
+    def describe(self, secret: RedisSecret) -> InstanceStatus:
+        instance = call_retrying(
+            lambda: self._describe_instance(secret), self.provider.context.deadline
+        )
+        raw = instance.get("Status")
+        status = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        if status in DEAD_STATUSES:
+            raise InstanceStateError(
+                NAME,
+                DESCRIBE,
+                f"Status{status}",
+                f"instance {secret.instance_id} is {DEAD_STATUSES[status]}",
+            )
+        if instance.get("NoAuth") is True:
+            # Password-free: a rotated password would prove nothing (and AUTH checks fail).
+            raise InstanceStateError(
+                NAME,
+                DESCRIBE,
+                "NoAuth",
+                f"instance {secret.instance_id} is password-free (NoAuth); turn password "
+                "authentication on in the console, then rotate again",
+            )
+        if status == 2:
+            return InstanceStatus(ready=True, busy=False, detail="running")
+        if status in BUSY_STATUSES:
+            return InstanceStatus(ready=False, busy=True, detail=BUSY_STATUSES[status])
+        return InstanceStatus(ready=False, busy=False, detail=f"Status {raw}")
+
+    def change(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> ChangeHandle:
+        action, body = self.change_request(secret, new_password, old_password)
+        return task_handle(self.call(secret, action, body).get("TaskId"), action)
+
+    def change_request(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
+        response = self.call(secret, TASK_INFO, {"TaskId": int(task_id)})
+        raw = response.get("Status")
+        state = TASK_STATES.get(raw) if isinstance(raw, str) else None
+        if state is None:
+            raise ProviderError(
+                NAME, TASK_INFO, "UnknownTaskStatus", f"task {task_id} has status '{raw}'"
+            )
+        return state, str(raw), self.provider.redact(response.get("TaskMessage"))
+
+    def _describe_instance(self, secret: RedisSecret) -> Mapping[str, Any]:
+        response = self.call(secret, DESCRIBE, {"InstanceId": secret.instance_id})
+        for instance in response.get("InstanceSet") or []:
+            if isinstance(instance, Mapping) and instance.get("InstanceId") == secret.instance_id:
+                return instance
+        raise InstanceStateError(
+            NAME,
+            DESCRIBE,
+            "NotFound",
+            f"there is no instance {secret.instance_id} in region {secret.region}: check "
+            "instanceId and region",
+        )
+
+    def call(self, secret: RedisSecret, action: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        provider = self.provider
+        url, host = endpoint_url(
+            secret.api_endpoint or provider.context.settings.tencent_v3_endpoint
+        )
+        keys = provider.credentials(secret)
+        payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        headers = TC3Signer(
+            keys["secretId"], keys["secretKey"], SERVICE, keys.get("token")
+        ).add_auth(
+            host=host,
+            action=action,
+            version=VERSION,
+            region=secret.region,
+            payload=payload,
+            content_type=CONTENT_TYPE,
+            timestamp=int(provider.clock()),
+        )
+        answer = provider.context.transport.post(url, action=action, body=payload, headers=headers)
+        response = answer.get("Response") if isinstance(answer, Mapping) else None
+        if not isinstance(response, Mapping):
+            raise ProviderRetryableError(NAME, action, "InvalidAnswer", "no Response in the answer")
+        error = response.get("Error")
+        if error is None:
+            return response
+        if not isinstance(error, Mapping):
+            raise ProviderRetryableError(NAME, action, "InvalidAnswer", "malformed Error")
+        provider.refuse(
+            secret, action, str(error.get("Code", "Unknown")), None, error.get("Message")
+        )
+
+
+class TencentV3Modify(TencentV3Api):
+    name = "API 3.0 (modify)"
+    policy = passwords.TENCENT_V3_MODIFY
+    needs_old_password = True
+
+    def change_request(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        body = {
+            "InstanceId": secret.instance_id,
+            "OldPassword": old_password,
+            "Password": new_password,
+        }
+        return "ModifyInstancePassword", body
+
+
+class TencentV3Reset(TencentV3Api):
+    name = "API 3.0 (reset)"
+    policy = passwords.TENCENT_V3_RESET
+    needs_old_password = False
+
+    def change_request(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        # NoAuth=true would make the instance password-free: false, and said so.
+        body = {"InstanceId": secret.instance_id, "Password": new_password, "NoAuth": False}
+        return "ResetPassword", body
