@@ -10,7 +10,7 @@ import os
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 from localcloud.cloud import LocalCloud
 from localcloud.driver import Invoke
 from redis_rotation.polling import Deadline, Runtime
-from redis_rotation.seams import Seams
 
 # The functions read these; set before anything imports Powertools.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -29,6 +28,9 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Imported now, not first inside a test: Powertools' log handler keeps the sys.stdout it
 # sees at import, and a test's capture stream is closed when that test ends.
 import redis_rotation.entrypoint  # noqa: F401
+
+if TYPE_CHECKING:
+    from redis_rotation.seams import Seams
 
 
 @dataclass
