@@ -25,8 +25,7 @@ from redis_rotation.seams import DEFAULT_SEAMS, Seams
 if TYPE_CHECKING:
     from redis_rotation.polling import Deadline
     from redis_rotation.providers.transport import HttpPoster
-    from redis_rotation.redis_check import RedisProbe, RedisTimeouts
-    from redis_rotation.secret import Endpoint, TlsSettings
+    from redis_rotation.redis_check import RedisProbe, RedisTarget
 
 Side = Literal["before", "after"]
 Observer = Callable[["Call", Side], None]
@@ -84,20 +83,10 @@ class _ObservedProbe:
     observer: Observer
     counter: Iterator[int]
 
-    def ping(
-        self,
-        endpoint: Endpoint,
-        *,
-        tls: TlsSettings,
-        timeouts: RedisTimeouts,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> bool:
+    def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
         call = Call("redis", "AUTH" if password else "PING", next(self.counter))
         self.observer(call, "before")
-        answer = self.inner.ping(
-            endpoint, tls=tls, timeouts=timeouts, username=username, password=password
-        )
+        answer = self.inner.ping(target, username, password)
         self.observer(call, "after")
         return answer
 

@@ -11,9 +11,8 @@ import pytest
 
 from localcloud.cloud import LocalCloud
 from redis_rotation.entrypoint import logger
-from redis_rotation.redis_check import REDIS_PROBE, RedisTimeouts
+from redis_rotation.redis_check import REDIS_PROBE, RedisTarget
 from redis_rotation.seams import Seams
-from redis_rotation.secret import Endpoint, TlsSettings
 from tests.conftest import leaks, stored_secrets
 
 
@@ -25,22 +24,12 @@ class TamperedProbe:
     tamper: Callable[[str], None]
     last_password: str = ""
 
-    def ping(
-        self,
-        endpoint: Endpoint,
-        *,
-        tls: TlsSettings,
-        timeouts: RedisTimeouts,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> bool:
+    def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
         if password is None:
             self.tamper(self.last_password)
         else:
             self.last_password = password
-        return REDIS_PROBE.ping(
-            endpoint, tls=tls, timeouts=timeouts, username=username, password=password
-        )
+        return REDIS_PROBE.ping(target, username, password)
 
 
 @pytest.mark.e2e

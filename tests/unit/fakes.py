@@ -17,8 +17,8 @@ from redis_rotation import passwords
 from redis_rotation.errors import ProviderError, RedisUnreachableError
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
-from redis_rotation.redis_check import RedisTimeouts
-from redis_rotation.secret import Endpoint, RedisSecret, TlsSettings
+from redis_rotation.redis_check import RedisTarget
+from redis_rotation.secret import RedisSecret
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis-abc"
 
@@ -120,20 +120,14 @@ class FakeRedis:
     unreachable: bool = False
     checks: int = 0
 
-    def ping(
-        self,
-        endpoint: Endpoint,
-        *,
-        tls: TlsSettings,
-        timeouts: RedisTimeouts,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> bool:
+    def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
         if password is None:
             return False  # the anonymous half of the proof: refused, as a real instance does
         self.checks += 1
         if self.unreachable:
-            raise RedisUnreachableError(f"cannot reach Redis at {endpoint} (ConnectionError)")
+            raise RedisUnreachableError(
+                f"cannot reach Redis at {target.endpoint} (ConnectionError)"
+            )
         return password == self.password
 
 

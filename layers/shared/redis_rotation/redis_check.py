@@ -23,18 +23,19 @@ class RedisTimeouts:
     socket: float = 5.0
 
 
-class RedisProbe(Protocol):
-    """One connection attempt: AUTH (when given a password) and PING."""
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where one connection attempt goes, and how."""
 
-    def ping(
-        self,
-        endpoint: Endpoint,
-        *,
-        tls: TlsSettings,
-        timeouts: RedisTimeouts,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> bool:
+    endpoint: Endpoint
+    tls: TlsSettings
+    timeouts: RedisTimeouts
+
+
+class RedisProbe(Protocol):
+    """One connection attempt: AUTH (when given a password; no password: anonymous) + PING."""
+
+    def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
         """True on PONG; False if the server refuses the credentials (or the lack of them).
 
         Raises RedisUnreachableError when the endpoint cannot be asked at all."""
@@ -65,16 +66,9 @@ def _client_options(tls: TlsSettings, timeouts: RedisTimeouts) -> dict[str, Any]
 class RedisPyProbe:
     """The real probe: a single-connection redis-py client, one attempt, RESP2."""
 
-    def ping(
-        self,
-        endpoint: Endpoint,
-        *,
-        tls: TlsSettings,
-        timeouts: RedisTimeouts,
-        username: str | None = None,
-        password: str | None = None,
-    ) -> bool:
-        return _ping(endpoint, _client_options(tls, timeouts), username, password)
+    def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
+        options = _client_options(target.tls, target.timeouts)
+        return _ping(target.endpoint, options, username, password)
 
 
 REDIS_PROBE: RedisProbe = RedisPyProbe()
@@ -130,18 +124,15 @@ def endpoint_accepts(
     Raises RedisUnreachableError when the endpoint cannot be asked at all, so that "wrong
     password" and "no route to Redis" are never confused.
     """
-    tls = secret.tls
+    target = RedisTarget(endpoint, secret.tls, timeouts)
     if not observability.redis_auth(
-        str(endpoint),
-        lambda: probe.ping(
-            endpoint, tls=tls, timeouts=timeouts, username=secret.username, password=password
-        ),
+        str(endpoint), lambda: probe.ping(target, secret.username, password)
     ):
         return False
     # A user without a password ("nopass") accepts *any* password given with a user name,
     # so AUTH alone proves nothing: the instance must also refuse a client that does not
     # authenticate.
-    return not require_refusal or not probe.ping(endpoint, tls=tls, timeouts=timeouts)
+    return not require_refusal or not probe.ping(target, None, None)
 
 
 def password_accepted(

@@ -46,6 +46,7 @@ class TencentV3Api:
     name: str
     policy: PasswordPolicy
     needs_old_password: bool
+    action: str  # the change's API action
 
     def __init__(self, provider: TencentProvider) -> None:
         self.provider = provider
@@ -81,12 +82,10 @@ class TencentV3Api:
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
-        action, body = self.change_request(secret, new_password, old_password)
-        return task_handle(self.call(secret, action, body).get("TaskId"), action)
+        body = self.change_body(secret.instance_id, new_password, old_password)
+        return task_handle(self.call(secret, self.action, body).get("TaskId"), self.action)
 
-    def change_request(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
-    ) -> tuple[str, dict[str, Any]]:
+    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
         raise NotImplementedError
 
     def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
@@ -148,26 +147,18 @@ class TencentV3Modify(TencentV3Api):
     name = "API 3.0 (modify)"
     policy = passwords.TENCENT_V3_MODIFY
     needs_old_password = True
+    action = "ModifyInstancePassword"
 
-    def change_request(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
-    ) -> tuple[str, dict[str, Any]]:
-        body = {
-            "InstanceId": secret.instance_id,
-            "OldPassword": old_password,
-            "Password": new_password,
-        }
-        return "ModifyInstancePassword", body
+    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
+        return {"InstanceId": instance, "OldPassword": old, "Password": new}
 
 
 class TencentV3Reset(TencentV3Api):
     name = "API 3.0 (reset)"
     policy = passwords.TENCENT_V3_RESET
     needs_old_password = False
+    action = "ResetPassword"
 
-    def change_request(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
-    ) -> tuple[str, dict[str, Any]]:
+    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
         # NoAuth=true would make the instance password-free: false, and said so.
-        body = {"InstanceId": secret.instance_id, "Password": new_password, "NoAuth": False}
-        return "ResetPassword", body
+        return {"InstanceId": instance, "Password": new, "NoAuth": False}
