@@ -42,7 +42,8 @@ from urllib.parse import parse_qsl
 
 from localcloud.emulator import ApiEmulator, Request, Response
 from localcloud.redis_server import RedisServer
-from redis_rotation.providers.tencent_sign import parse_tc3_authorization, tc3_verify, v2_verify
+from localcloud.signatures.tc3 import parse_tc3_authorization, tc3_verify
+from localcloud.signatures.tencent_v2 import v2_verify
 
 V2_PATH, V3_PATH = "/v2/index.php", "/"
 V3_VERSION, V3_SERVICE = "2018-04-12", "redis"

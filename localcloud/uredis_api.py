@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from localcloud.emulator import ApiEmulator, Request, Response
 from localcloud.redis_server import RedisServer
-from redis_rotation.providers.ucloud_sign import verify
+from localcloud.signatures.ucloud import verify
 
 PASSWORD_RULE = re.compile(r"^[A-Za-z0-9_-]{6,36}$")
 EMULATOR_CODES = {"slave": 20105, "busy": 20106}

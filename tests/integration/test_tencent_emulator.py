@@ -32,9 +32,9 @@ from redis_rotation.errors import (
 from redis_rotation.polling import Deadline, Runtime, poll
 from redis_rotation.providers.base import ProviderContext
 from redis_rotation.providers.tencent import TencentProvider
-from redis_rotation.providers.tencent_sign import v2_signature, v2_string_to_sign
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import RedisSecret
+from redis_rotation.signing.tencent_v2 import v2_signature, v2_string_to_sign
 
 pytestmark = [
     pytest.mark.integration,

@@ -44,9 +44,10 @@ from redis_rotation.observability import logger
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.polling import poll
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus, ProviderContext
-from redis_rotation.providers.tencent_sign import TC3Signer, TencentV2Signer
 from redis_rotation.providers.transport import call_retrying, endpoint_url
 from redis_rotation.secret import RedisSecret
+from redis_rotation.signing.tc3 import TC3Signer
+from redis_rotation.signing.tencent_v2 import TencentV2Signer
 
 NAME = "tencent"
 CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
