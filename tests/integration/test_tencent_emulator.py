@@ -19,9 +19,9 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.redis.v20180412 import models
 from tencentcloud.redis.v20180412.redis_client import RedisClient
 
-from localcloud.emulator import Fault
+from localcloud.emulators.base import Fault
+from localcloud.emulators.tencent import V2_PATH, Instance, TencentEmulator
 from localcloud.redis_server import RedisServer
-from localcloud.tencent_api import V2_PATH, Instance, TencentEmulator
 from redis_rotation.config import Settings
 from redis_rotation.errors import (
     ChangeFailedError,

@@ -12,9 +12,9 @@ import pytest
 from ucloud.client import Client
 from ucloud.core.exc import RetCodeException
 
-from localcloud.emulator import Fault
+from localcloud.emulators.base import Fault
+from localcloud.emulators.uredis import EMULATOR_CODES, Group, URedisEmulator
 from localcloud.redis_server import RedisServer
-from localcloud.uredis_api import EMULATOR_CODES, Group, URedisEmulator
 from redis_rotation.config import Settings
 from redis_rotation.errors import (
     ChangeFailedError,
