@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from bench.common import MODES
 from localcloud.cloud import ExampleSecret, LocalCloud, random_password
+from localcloud.emulators.tencent import RATE_LIMIT, TencentEmulator
 from localcloud.redis_server import RedisServer
-from localcloud.tencent_api import RATE_LIMIT, TencentEmulator
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

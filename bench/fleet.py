@@ -26,7 +26,7 @@ import os
 from typing import Any
 
 from bench.common import CloudProcess, Measurement, Target, run_worker
-from localcloud.tencent_api import RATE_LIMIT
+from localcloud.emulators.tencent import RATE_LIMIT
 
 EFFICIENCY_TARGET = 0.8
 CHANGE_ACTIONS = {

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localcloud.driver import Invoke, RotationDriver
+from localcloud.emulators.tencent import Instance, TencentEmulator
+from localcloud.emulators.uredis import Group, URedisEmulator
 from localcloud.redis_server import RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
-from localcloud.tencent_api import Instance, TencentEmulator
-from localcloud.uredis_api import Group, URedisEmulator
 
 if TYPE_CHECKING:
     from redis_rotation.seams import Seams

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import LocalCloud
-from localcloud.emulator import Fault
+from localcloud.emulators.base import Fault
 from redis_rotation import observability
 from redis_rotation.errors import ProviderRetryableError
 

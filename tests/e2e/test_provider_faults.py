@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
-from localcloud.emulator import Fault
+from localcloud.emulators.base import Fault
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
-from localcloud.emulator import Fault
-from localcloud.tencent_api import Instance
+from localcloud.emulators.base import Fault
+from localcloud.emulators.tencent import Instance
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.driver import STEPS
-from localcloud.emulator import Fault
+from localcloud.emulators.base import Fault
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,6 @@
 """The URedis emulator is faithful (the official UCloud SDK is accepted by it), enforces the
-seed's rules, and our URedis provider maps its answers correctly over real HTTP."""
+rules the provider documents, and our URedis provider maps its answers correctly over real
+HTTP."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 from ucloud.client import Client
 from ucloud.core.exc import RetCodeException
 
-from localcloud.emulator import Fault
+from localcloud.emulators.base import Fault
+from localcloud.emulators.uredis import EMULATOR_CODES, Group, URedisEmulator
 from localcloud.redis_server import RedisServer
-from localcloud.uredis_api import EMULATOR_CODES, Group, URedisEmulator
 from redis_rotation.config import Settings
 from redis_rotation.errors import (
     ChangeFailedError,
@@ -136,7 +137,7 @@ def test_not_base64_is_refused(emulator: URedisEmulator, redis_server: RedisServ
 def test_empty_password_removes_the_password(
     emulator: URedisEmulator, redis_server: RedisServer
 ) -> None:
-    # The seed's rule, and the reason the rotation never sends an empty password.
+    # The rule the provider documents, and the reason the rotation never sends an empty password.
     sdk_client(emulator).modify_uredis_group_password({"GroupId": "uredis-master", "Password": ""})
     assert redis_server.accepts(None)
     assert emulator.groups["uredis-master"].has_password is False

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from localcloud.signatures.tc3 import tc3_verify
+from localcloud.signatures.tencent_v2 import v2_verify
 from redis_rotation import passwords
 from redis_rotation.config import Settings
 from redis_rotation.errors import (
@@ -30,7 +32,6 @@ from redis_rotation.errors import (
 )
 from redis_rotation.providers.base import ChangeHandle, ProviderContext
 from redis_rotation.providers.tencent import TencentProvider
-from redis_rotation.providers.tencent_sign import tc3_verify, v2_verify
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import RedisSecret, parse_secret
 from tests.conftest import FakeClock

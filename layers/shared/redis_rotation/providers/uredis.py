@@ -28,8 +28,8 @@ from redis_rotation.providers.base import (
     ProviderContext,
 )
 from redis_rotation.providers.transport import call_retrying, endpoint_url
-from redis_rotation.providers.ucloud_sign import UCloudSigner
 from redis_rotation.secret import RedisSecret
+from redis_rotation.signing.ucloud import UCloudSigner
 
 NAME = "uredis"
 CREDENTIALS_SCHEMA = "credentials-uredis.schema.json"

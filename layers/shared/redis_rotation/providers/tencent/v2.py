@@ -10,8 +10,8 @@ from redis_rotation import passwords
 from redis_rotation.errors import ProviderError, ProviderRetryableError
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, task_handle
-from redis_rotation.providers.tencent_sign import TencentV2Signer
 from redis_rotation.providers.transport import endpoint_url
+from redis_rotation.signing.tencent_v2 import TencentV2Signer
 
 if TYPE_CHECKING:
     from redis_rotation.providers.tencent.provider import TencentProvider

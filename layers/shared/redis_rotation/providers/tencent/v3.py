@@ -13,8 +13,8 @@ from redis_rotation.errors import InstanceStateError, ProviderError, ProviderRet
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, task_handle
-from redis_rotation.providers.tencent_sign import TC3Signer
 from redis_rotation.providers.transport import call_retrying, endpoint_url
+from redis_rotation.signing.tc3 import TC3Signer
 
 if TYPE_CHECKING:
     from redis_rotation.providers.tencent.provider import TencentProvider

@@ -5,8 +5,9 @@ Built from small pure steps so each can be tested on its own (the shape of botoc
 
     encode_params -> canonical_string -> signature
 
-``UCloudSigner.add_auth`` chains them and returns the form fields to POST; ``verify`` is
-the server side, for the local emulator.
+``UCloudSigner.add_auth`` chains them and returns the form fields to POST. The server
+side (``verify``, for the local emulator) is ``localcloud.signatures.ucloud``, built on
+these same steps.
 
 The value encoding follows ``ucloud.core.typesystem.encoder`` in ``ucloud-sdk-python3``
 (bool -> ``true``/``false``, integral float -> integer text, list -> ``Key.0``, dict ->
@@ -22,7 +23,6 @@ including the (base64, not encrypted) password of ``ModifyURedisGroupPassword``.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import math
 from collections.abc import Mapping
@@ -36,7 +36,6 @@ __all__ = [
     "encode_params",
     "encode_value",
     "signature",
-    "verify",
 ]
 
 logger = logging.getLogger(__name__)
@@ -141,13 +140,3 @@ class UCloudSigner:
         logger.debug("UCloud signing parameters %s", ",".join(sorted(fields)))
         fields[SIGNATURE_PARAM] = signature(canonical_string(fields), self._private_key)
         return fields
-
-
-def verify(params: Mapping[str, str], private_key: str) -> bool:
-    """Whether ``params`` (as received, PublicKey included) carry a valid Signature."""
-    given = params.get(SIGNATURE_PARAM)
-    if given is None:
-        return False
-    expected = signature(canonical_string(params), private_key)
-    # Bytes, because compare_digest refuses non-ASCII str and a client may send anything.
-    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))

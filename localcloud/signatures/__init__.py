@@ -1,0 +1,1 @@
+"""Server-side signature checks for the emulators, built on the layer's pure signing steps."""
