@@ -9,7 +9,6 @@ import logging
 import os
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
 from localcloud.driver import Invoke
-from redis_rotation.polling import Deadline, Runtime
+from tests.support.clock import FakeClock as FakeClock  # re-exported for older importers
 
 # The functions read these; set before anything imports Powertools.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -28,27 +27,6 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Imported now, not first inside a test: Powertools' log handler keeps the sys.stdout it
 # sees at import, and a test's capture stream is closed when that test ends.
 import redis_rotation.entrypoint  # noqa: F401
-
-
-@dataclass
-class FakeClock:
-    """Time that moves only when something sleeps: waits cost nothing and are counted."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def runtime(self) -> Runtime:
-        return Runtime(clock=self.clock, sleep=self.sleep, random=lambda: 0.5)
-
-    def deadline(self, seconds: float) -> Deadline:
-        return Deadline.after(self.runtime(), seconds)
 
 
 @pytest.fixture
