@@ -77,6 +77,19 @@ def summary_line(request: pytest.FixtureRequest) -> Callable[[str], None]:
     return lines.append
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # An xdist worker (it has workeroutput) prints no summary: its lines go to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["summary_lines"] = session.config.stash.get(SUMMARY_LINES, [])
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook, called in the controller only
+def pytest_testnodedown(node: Any, error: object) -> None:
+    lines = node.workeroutput.get("summary_lines", [])
+    node.config.stash.setdefault(SUMMARY_LINES, []).extend(lines)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     lines = config.stash.get(SUMMARY_LINES, [])
     if lines:
