@@ -23,8 +23,10 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# Two workers, each with its own local cloud; whole files per worker, so that a module's
+# fixtures (sam build, the TLS proxy) are made once.
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 guarantees: venv
 	$(PY) -m pytest tests/e2e/test_crash_points.py tests/e2e/test_provider_faults.py \

@@ -18,7 +18,6 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_DIR = ROOT / "layers" / "shared"
 FUNCTION_DIRS = {"uredis": ROOT / "functions" / "uredis", "tencent": ROOT / "functions" / "tencent"}
-HANDLER_MODULES = {"uredis": "uredis_handler", "tencent": "tencent_handler"}
 RESULTS_DIR = ROOT / "bench-results"
 
 # The provider modes of a rotation: (provider, options of LocalCloud.add_*_secret).
@@ -152,10 +151,6 @@ class LineChannel:
     def request(self, message: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         self.send(message)
         return self.receive(timeout)
-
-
-def fmt_seconds(value: float) -> str:
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
 class CloudProcess:

@@ -29,11 +29,6 @@ from bench.common import CloudProcess, Measurement, Target, run_worker
 from localcloud.emulators.tencent import RATE_LIMIT
 
 EFFICIENCY_TARGET = 0.8
-CHANGE_ACTIONS = {
-    "tencent-2.0": "ModfiyRedisPassword",
-    "tencent-3.0-modify": "ModifyInstancePassword",
-    "tencent-3.0-reset": "ResetPassword",
-}
 
 
 def _summary(result: dict[str, Any], report: dict[str, Any], rotations: int) -> dict[str, Any]:

@@ -9,7 +9,6 @@ import logging
 import os
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
 from localcloud.driver import Invoke
-from redis_rotation.polling import Deadline, Runtime
+from tests.support.clock import FakeClock
 
 # The functions read these; set before anything imports Powertools.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -31,27 +30,6 @@ import redis_rotation.entrypoint  # noqa: F401
 
 if TYPE_CHECKING:
     from redis_rotation.seams import Seams
-
-
-@dataclass
-class FakeClock:
-    """Time that moves only when something sleeps: waits cost nothing and are counted."""
-
-    now: float = 1000.0
-    sleeps: list[float] = field(default_factory=list)
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def runtime(self) -> Runtime:
-        return Runtime(clock=self.clock, sleep=self.sleep, random=lambda: 0.5)
-
-    def deadline(self, seconds: float) -> Deadline:
-        return Deadline.after(self.runtime(), seconds)
 
 
 @pytest.fixture
@@ -100,6 +78,19 @@ def summary_line(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Adds a line to the summary printed at the end of the run (e.g. the crash counts)."""
     lines = request.config.stash.setdefault(SUMMARY_LINES, [])
     return lines.append
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # An xdist worker (it has workeroutput) prints no summary: its lines go to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["summary_lines"] = session.config.stash.get(SUMMARY_LINES, [])
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook, called in the controller only
+def pytest_testnodedown(node: Any, error: object) -> None:
+    lines = node.workeroutput.get("summary_lines", [])
+    node.config.stash.setdefault(SUMMARY_LINES, []).extend(lines)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -1,8 +1,8 @@
 """The built artifact is what we test: ``sam build``'s output, run the way Lambda runs it.
 
 ``sam build`` runs once for this module, into a temporary folder. Each built function then
-runs in a process of its own (tests/e2e/built_runner.py) whose imports resolve only from
-the built function folder, the built layer and a folder holding what the Lambda runtime
+runs in a process of its own (tests/support/function_process.py) whose imports resolve only
+from the built function folder, the built layer and a folder holding what the Lambda runtime
 provides (boto3 and botocore's family, linked from the venv): not the source tree, not the
 venv's site-packages. Its environment is the one the built template gives the function
 (parameter defaults), plus the local cloud's endpoints, plus what Lambda sets: tracing is
@@ -17,40 +17,27 @@ secret's ARN and its real AWSPENDING version id (the files stay valid for
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import json
-import os
-import socket
-import subprocess
-import sys
 import sysconfig
-import threading
-import time
-import uuid
-import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.driver import STEPS, LambdaContext
 from tests.conftest import leaks, stored_secrets
+from tests.support.function_process import RUNNER, FunctionProcess, link_runtime_packages
+from tests.support.sam_build import FUNCTIONS, Build, sam_build, zipped_size
+from tests.support.tools import ROOT
+from tests.support.traces import TraceCollector
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-RUNNER = Path(__file__).with_name("built_runner.py")
-BIN = Path(sys.executable).parent
 
-FUNCTIONS = {"uredis": "URedisRotationFunction", "tencent": "TencentRotationFunction"}
-# What the python3.13 Lambda runtime provides besides the standard library.
-RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 # The layer's own packages: each must be imported from the built layer.
 LAYER_PACKAGES = (
     "redis_rotation",
@@ -63,263 +50,17 @@ LAYER_PACKAGES = (
 )
 MIB = 1024 * 1024
 LAYER_ZIP_BUDGET = 5 * MIB
-BUILD_TIMEOUT = 300
-REPLY_TIMEOUT = 120
-
-
-# --- sam build --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BuiltFunction:
-    provider: str
-    handler: str
-    code: Path
-    layer: Path  # the layer's python/ folder, /opt/python in Lambda
-    environment: dict[str, str]
-    name: str
-
-
-@dataclass(frozen=True)
-class Build:
-    root: Path
-    template: dict[str, Any]
-    seconds: float
-
-    def _value(self, node: Any) -> str:
-        """A template value with the parameters at their defaults (Ref is all it uses)."""
-        if isinstance(node, Mapping):
-            ((name, argument),) = node.items()
-            assert name == "Ref", f"{name} is not evaluated here"
-            return str(self.template["Parameters"][argument]["Default"])
-        return str(node)
-
-    def function(self, provider: str) -> BuiltFunction:
-        resources = self.template["Resources"]
-        properties = resources[FUNCTIONS[provider]]["Properties"]
-        (layer_ref,) = self.template["Globals"]["Function"]["Layers"]
-        layer = resources[layer_ref["Ref"]]["Properties"]["ContentUri"]
-        variables = {
-            **self.template["Globals"]["Function"]["Environment"]["Variables"],
-            **properties["Environment"]["Variables"],
-        }
-        return BuiltFunction(
-            provider=provider,
-            handler=properties["Handler"],
-            code=self.root / properties["CodeUri"],
-            layer=self.root / layer / "python",
-            environment={key: self._value(value) for key, value in variables.items()},
-            name=f"redis-rotation-built-{provider}",
-        )
-
-
-def _tool_environment(home: Path) -> dict[str, str]:
-    """sam build needs python3.13 on PATH (the venv's) and no AWS settings at all."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", HOME=str(home))
-    env.update(SAM_CLI_TELEMETRY="0")
-    return env
 
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    out = tmp_path_factory.mktemp("sam-build")
-    started = time.monotonic()
-    done = subprocess.run(
-        [
-            str(BIN / "sam"),
-            "build",
-            "--template-file",
-            str(ROOT / "template.yaml"),
-            "--build-dir",
-            str(out / "build"),
-            "--cache-dir",
-            str(out / "cache"),
-        ],
-        cwd=ROOT,
-        env=_tool_environment(out),
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    built = out / "build"
-    template = yaml.safe_load((built / "template.yaml").read_text(encoding="utf-8"))
-    return Build(built, template, time.monotonic() - started)
-
-
-def zipped_size(folder: Path) -> int:
-    """The size of the folder as `sam package` zips it (deflate), in bytes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder))
-    return len(buffer.getvalue())
-
-
-# --- the Lambda runtime, played ---------------------------------------------------------------
+    return sam_build(tmp_path_factory.mktemp("sam-build"))
 
 
 @pytest.fixture(scope="module")
 def runtime_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with only what the Lambda runtime provides, linked from the venv."""
-    site = tmp_path_factory.mktemp("lambda-runtime")
-    for name in RUNTIME_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None, name
-        if spec.submodule_search_locations:
-            source = Path(next(iter(spec.submodule_search_locations)))
-        else:
-            assert spec.origin is not None
-            source = Path(spec.origin)
-        (site / source.name).symlink_to(source)
-    return site
-
-
-class FunctionError(Exception):
-    """A built function's invocation failed; the message names the original type."""
-
-
-class TraceCollector:
-    """Plays the X-Ray daemon on a loopback UDP port: keeps every document sent to it."""
-
-    SENTINEL = b"end-of-test"
-
-    def __init__(self) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.address = "{}:{}".format(*self._socket.getsockname())
-        self.packets: list[str] = []
-        self._ended = threading.Event()
-        self._thread = threading.Thread(target=self._receive, daemon=True)
-        self._thread.start()
-
-    def _receive(self) -> None:
-        while True:
-            data = self._socket.recv(65536)
-            if data == self.SENTINEL:
-                self._ended.set()
-                return
-            self.packets.append(data.decode("utf-8"))
-
-    def finish(self) -> list[dict[str, Any]]:
-        """Every subsegment received, nested ones flattened. Packets on loopback arrive in
-        the order sent, so once our own sentinel is read, all of the functions' are in."""
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            sender.sendto(self.SENTINEL, self._socket.getsockname())
-        assert self._ended.wait(30), "the trace collector did not drain"
-        self._socket.close()
-        found: list[dict[str, Any]] = []
-        for packet in self.packets:
-            header, _, body = packet.partition("\n")
-            assert json.loads(header) == {"format": "json", "version": 1}
-            found.extend(_flatten(json.loads(body)))
-        return found
-
-
-def new_trace_header() -> str:
-    """What Lambda puts in _X_AMZN_TRACE_ID for a sampled invocation."""
-    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
-    return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=1"
-
-
-def _flatten(segment: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield segment
-    for child in segment.get("subsegments", []):
-        yield from _flatten(child)
-
-
-@dataclass
-class FunctionProcess:
-    """One built function, running in its own process, invoked like Lambda invokes it."""
-
-    function: BuiltFunction
-    process: subprocess.Popen[str]
-    replies: IO[str]
-    output: Path
-    rotation_tokens: list[str] = field(default_factory=list)
-
-    @classmethod
-    def start(
-        cls,
-        function: BuiltFunction,
-        runtime_site: Path,
-        cloud: LocalCloud,
-        traces: TraceCollector,
-        output: Path,
-    ) -> FunctionProcess:
-        environment = {
-            # Imports: the function, the layer (/opt/python), the runtime; nothing else.
-            "PYTHONPATH": os.pathsep.join(map(str, (function.code, function.layer, runtime_site))),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(output.parent),
-            # What Lambda sets: tracing on (the X-Ray SDK's own Lambda mode).
-            "LAMBDA_TASK_ROOT": str(function.code),
-            "AWS_LAMBDA_FUNCTION_NAME": function.name,
-            "AWS_XRAY_DAEMON_ADDRESS": traces.address,
-            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-            **cloud.sm.environment(),
-            **function.environment,
-        }
-        read_end, write_end = os.pipe()
-        with output.open("w") as sink:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-S",  # no site-packages: the venv's must not mask a missing dependency
-                    "-P",  # not the runner's folder either (the source tree)
-                    str(RUNNER),
-                    function.handler,
-                    function.name,
-                    str(write_end),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=environment,
-                text=True,
-                pass_fds=(write_end,),
-            )
-        os.close(write_end)
-        return cls(function, process, os.fdopen(read_end), output)
-
-    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        line = self.replies.readline()
-        assert line, f"the built function exited:\n{self.output.read_text()}"
-        reply: dict[str, Any] = json.loads(line)
-        return reply
-
-    def invoke(self, event: dict[str, Any], context: LambdaContext) -> Any:
-        """The driver's Invoke: the event goes to the built handler, its answer comes back."""
-        if isinstance(event.get("RotationToken"), str):
-            self.rotation_tokens.append(event["RotationToken"])
-        reply = self._ask(
-            {
-                "invoke": event,
-                "timeout": context.get_remaining_time_in_millis() / 1000.0,
-                "trace_id": new_trace_header(),
-            }
-        )
-        if "error" in reply:
-            raise FunctionError(f"{reply['error']['type']}: {reply['error']['message']}")
-        return reply["result"]
-
-    def modules(self) -> dict[str, str]:
-        modules: dict[str, str] = self._ask({"modules": True})["modules"]
-        return modules
-
-    def stop(self) -> str:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=REPLY_TIMEOUT)
-        self.replies.close()
-        return self.output.read_text(encoding="utf-8")
+    return link_runtime_packages(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 # --- the rotations, once ----------------------------------------------------------------------

@@ -56,11 +56,6 @@ def stage_passwords(cloud: LocalCloud, example: ExampleSecret) -> dict[str, str]
     return found
 
 
-def accepted_stages(cloud: LocalCloud, example: ExampleSecret) -> list[str]:
-    passwords = stage_passwords(cloud, example)
-    return [stage for stage, password in passwords.items() if example.redis.accepts(password)]
-
-
 @pytest.fixture(params=APIS.keys())
 def api(request: pytest.FixtureRequest) -> str:
     name: str = request.param
@@ -79,7 +74,7 @@ def new_secret(cloud: LocalCloud, api: str) -> Iterator[NewSecret]:
 
     yield make
     for example in made:
-        assert accepted_stages(cloud, example), (
+        assert cloud.accepted_stages(example), (
             f"{example.name}: Redis accepts none of AWSCURRENT, AWSPENDING, AWSPREVIOUS"
         )
 
@@ -151,7 +146,7 @@ def test_a_failed_task_fails_clearly_and_the_next_attempt_succeeds(
     assert (error.step, error.outcome) == ("setSecret", "ChangeFailedError")
     assert "ended 'failed'" in (error.error or "")
     assert example.redis.accepts(old), "nothing lost"
-    assert accepted_stages(cloud, example) == ["AWSCURRENT"]
+    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
 
     retried = cloud.driver("tencent").rotate(example.arn)
 

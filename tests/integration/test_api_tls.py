@@ -13,7 +13,7 @@ import pytest
 from redis_rotation.errors import ProviderError
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.providers.transport import Transport
-from tests.integration.test_redis_tls import make_pki
+from tests.support.pki import make_pki
 
 pytestmark = pytest.mark.integration
 

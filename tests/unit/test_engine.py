@@ -25,7 +25,7 @@ from redis_rotation.errors import (
 )
 from redis_rotation.providers.base import InstanceStatus
 from redis_rotation.seams import Seams
-from tests.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.unit.fakes import ARN, FakeProvider, FakeRedis, FakeSecretsManager
 
 pytestmark = pytest.mark.unit

@@ -25,8 +25,12 @@ POLICIES = [
 
 @pytest.fixture(scope="module")
 def secretsmanager() -> Iterator[object]:
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
+    # Neither reset nor cleared: moto's backends are per process, and the session's local
+    # cloud (a moto server in this process) keeps its secrets and functions in them.
+    mock = mock_aws()
+    mock.start(reset=False)
+    yield boto3.client("secretsmanager", region_name="us-east-1")
+    mock.stop(remove_data=False)
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)

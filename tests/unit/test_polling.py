@@ -9,7 +9,7 @@ import pytest
 from redis_rotation.errors import ConfigurationError, DeadlineExceededError
 from redis_rotation.polling import Backoff, poll
 from redis_rotation.providers.transport import endpoint_url
-from tests.conftest import FakeClock
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.unit
 

@@ -34,7 +34,7 @@ from redis_rotation.providers.base import ChangeHandle, ProviderContext
 from redis_rotation.providers.tencent import TencentProvider
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import RedisSecret, parse_secret
-from tests.conftest import FakeClock
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.unit
 

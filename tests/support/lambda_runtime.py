@@ -1,7 +1,7 @@
 """Plays the Lambda Python runtime for one function of the ``sam build`` output.
 
-Run by tests/e2e/test_built_artifact.py as
-``python -S -P built_runner.py <handler> <function name> <reply fd>`` with PYTHONPATH set
+Run by tests/support/function_process.py as
+``python -S -P lambda_runtime.py <handler> <function name> <reply fd>`` with PYTHONPATH set
 to the built function's folder, the built layer's ``python/`` folder and a folder holding
 only what the Lambda runtime itself provides (boto3 and botocore's family): ``-S`` keeps
 the development venv's site-packages out and ``-P`` keeps this file's folder (the source
