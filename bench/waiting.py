@@ -33,7 +33,7 @@ from bench.common import (
 )
 
 if TYPE_CHECKING:
-    from bench.cloudproc import BenchCloud, TimedRedisServer
+    from bench.cloudproc import TimedRedisServer
     from localcloud.cloud import ExampleSecret
     from localcloud.driver import LambdaContext, RotationDriver
     from localcloud.instrument import Call, Side
@@ -60,7 +60,7 @@ class PollCounter:
 
 
 def rotate_once(
-    cloud: BenchCloud, example: ExampleSecret, driver: RotationDriver, polls: PollCounter
+    example: ExampleSecret, driver: RotationDriver, polls: PollCounter
 ) -> dict[str, Any]:
     server: TimedRedisServer = example.redis  # type: ignore[assignment]
     applied_before = len(server.applied_at)
@@ -111,7 +111,7 @@ def measure(repeats: int) -> dict[str, Any]:
 
         def one(key: tuple[str, float]) -> None:
             example = examples[key]
-            outcome = rotate_once(cloud, example, drivers[example.provider], polls)
+            outcome = rotate_once(example, drivers[example.provider], polls)
             with lock:
                 results[f"{key[0]}@{key[1]:g}"].append(outcome)
 

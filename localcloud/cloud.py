@@ -92,7 +92,7 @@ class LocalCloud:
         *,
         group_id: str | None = None,
         apply_delay: float = 0.0,
-        apply_after_looks: int = 0,
+        apply_after_requests: int = 0,
         replicas: int = 0,
         **extra: Any,
     ) -> ExampleSecret:
@@ -115,7 +115,7 @@ class LocalCloud:
                 zone=UREDIS_ZONE,
                 redis=redis,
                 apply_delay=apply_delay,
-                apply_after_looks=apply_after_looks,
+                apply_after_requests=apply_after_requests,
                 replicas=replica_servers,
             )
         )
@@ -145,7 +145,7 @@ class LocalCloud:
         api_version: str = "2.0",
         change_mode: str | None = None,
         task_duration: float = 0.0,
-        task_looks: int = 0,
+        task_after_requests: int = 0,
         **extra: Any,
     ) -> ExampleSecret:
         secret_id, secret_key = "AKIDlocalcloud", random_password(length=32)
@@ -164,7 +164,7 @@ class LocalCloud:
                 redis,
                 password,
                 task_duration=task_duration,
-                task_looks=task_looks,
+                task_after_requests=task_after_requests,
             )
         )
         choice = {"apiVersion": api_version, **({"changeMode": change_mode} if change_mode else {})}

@@ -108,7 +108,7 @@ def instrument(observer: Observer, base: Seams = DEFAULT_SEAMS) -> Iterator[Seam
         pending[id(context)] = call
         observer(call, "before")
 
-    def sm_after(model: Any, context: Any, **_: Any) -> None:
+    def sm_after(context: Any, **_: Any) -> None:
         observer(pending.pop(id(context)), "after")
 
     def poster(provider: str, timeout: float, deadline: Deadline) -> HttpPoster:

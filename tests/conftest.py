@@ -88,7 +88,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook, called in the controller only
-def pytest_testnodedown(node: Any, error: object) -> None:
+def pytest_testnodedown(node: Any) -> None:
     lines = node.workeroutput.get("summary_lines", [])
     node.config.stash.setdefault(SUMMARY_LINES, []).extend(lines)
 

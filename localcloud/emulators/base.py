@@ -63,7 +63,7 @@ class ApiEmulator:
         self.calls: list[CallRecord] = []
         self.faults: list[Fault] = []
         self.seen_bodies: list[bytes] = []  # raw requests, for tests that inspect the wire
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- subclass interface --------------------------------------------------------------
@@ -130,59 +130,7 @@ class ApiEmulator:
         return "ok" if response.status == 200 else f"HTTP{response.status}"
 
     def start(self) -> ApiEmulator:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # request lines carry query strings: never printed
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path, _, query = self.path.partition("?")
-                request = Request(
-                    method=self.command,
-                    path=path,
-                    headers={k.lower(): v for k, v in self.headers.items()},
-                    body=body,
-                    query=query,
-                )
-                result = emulator.handle(request)
-                if isinstance(result, Fault):
-                    self._fail(result)
-                    return
-                payload = json.dumps(result.body).encode("utf-8")
-                self._send(result.status, payload, result.headers)
-
-            def _send(self, status: int, payload: bytes, headers: Mapping[str, str]) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _fail(self, fault: Fault) -> None:
-                if fault.kind == "http":
-                    self._send(fault.status, b'{"error": "injected"}', {})
-                elif fault.kind == "garbage":
-                    self._send(200, b"<html>502 Bad Gateway</html>", {})
-                elif fault.kind == "truncated":
-                    self._send(200, b'{"RetCode": 0, "Response": {"Ta', {})
-                else:  # "timeout" holds the connection; "reset" drops it at once
-                    if fault.kind == "timeout":
-                        time.sleep(fault.delay)
-                    self.close_connection = True
-                    self.connection.close()
-
-            do_GET = _serve
-            do_POST = _serve
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _EmulatorServer(self)
         # A short poll interval: shutdown() waits for it, and tests start many emulators.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -204,3 +152,71 @@ class ApiEmulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class _EmulatorServer(ThreadingHTTPServer):
+    """One emulator's loopback server: its handlers reach the emulator through it."""
+
+    daemon_threads = True
+
+    def __init__(self, emulator: ApiEmulator) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.emulator = emulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Turns HTTP into ``Request``s for the emulator, and its answers or faults back."""
+
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def emulator(self) -> ApiEmulator:
+        server = self.server
+        assert isinstance(server, _EmulatorServer)
+        return server.emulator
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # request lines carry query strings: never printed
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        path, _, query = self.path.partition("?")
+        request = Request(
+            method=self.command,
+            path=path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            query=query,
+        )
+        result = self.emulator.handle(request)
+        if isinstance(result, Fault):
+            self._fail(result)
+            return
+        payload = json.dumps(result.body).encode("utf-8")
+        self._send(result.status, payload, result.headers)
+
+    def _send(self, status: int, payload: bytes, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _fail(self, fault: Fault) -> None:
+        if fault.kind == "http":
+            self._send(fault.status, b'{"error": "injected"}', {})
+        elif fault.kind == "garbage":
+            self._send(200, b"<html>502 Bad Gateway</html>", {})
+        elif fault.kind == "truncated":
+            self._send(200, b'{"RetCode": 0, "Response": {"Ta', {})
+        else:  # "timeout" holds the connection; "reset" drops it at once
+            if fault.kind == "timeout":
+                time.sleep(fault.delay)
+            self.close_connection = True
+            self.connection.close()
+
+    do_GET = _serve
+    do_POST = _serve

@@ -29,10 +29,10 @@ LABELS = {"AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"}
 # change completes asynchronously, but after a fixed number of API requests rather than a
 # time: a crash can land while a change is in flight, and every run takes the same path, so
 # every recorded crash point is reached.
-V3 = {"api_version": "3.0", "task_looks": 2}
+V3 = {"api_version": "3.0", "task_after_requests": 2}
 MODES: list[tuple[str, str, dict[str, Any]]] = [
-    ("uredis", "uredis", {"apply_after_looks": 2}),
-    ("tencent-2.0", "tencent", {"api_version": "2.0", "task_looks": 2}),
+    ("uredis", "uredis", {"apply_after_requests": 2}),
+    ("tencent-2.0", "tencent", {"api_version": "2.0", "task_after_requests": 2}),
     ("tencent-3.0-modify", "tencent", {**V3, "change_mode": "modify"}),
     ("tencent-3.0-reset", "tencent", {**V3, "change_mode": "reset"}),
 ]

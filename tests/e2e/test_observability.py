@@ -162,9 +162,8 @@ def test_unreachable_redis_is_counted(
     assert sum(values[observability.REDIS_UNREACHABLE]) >= 1
 
 
-def test_nothing_is_recorded_outside_an_invocation(
-    cloud: LocalCloud, function_output: Callable[[], str]
-) -> None:
+@pytest.mark.usefixtures("cloud")  # the leak check watches tests that use the cloud
+def test_nothing_is_recorded_outside_an_invocation(function_output: Callable[[], str]) -> None:
     """The engine driven directly (the preflight command, tests) leaves no EMF on stdout."""
     observability.step_result("createSecret", None)
     observability.provider_retry(ProviderRetryableError("uredis", "DescribeUMem", "153", "busy"))

@@ -89,7 +89,7 @@ def password(cloud: LocalCloud, example: ExampleSecret, stage: str = "AWSCURRENT
 
 
 def test_rotation_changes_proves_and_stores_the_password(
-    cloud: LocalCloud, api: str, new_secret: NewSecret
+    cloud: LocalCloud, new_secret: NewSecret
 ) -> None:
     example = new_secret(task_duration=0.1)
     old = password(cloud, example)
@@ -133,7 +133,7 @@ def test_drift_to_the_previous_password_is_rotated_from(
 
 
 def test_a_failed_task_fails_clearly_and_the_next_attempt_succeeds(
-    cloud: LocalCloud, api: str, new_secret: NewSecret
+    cloud: LocalCloud, new_secret: NewSecret
 ) -> None:
     example = new_secret(task_duration=0.1)
     instance(cloud, example).fail_next_task = True
@@ -222,7 +222,7 @@ def test_throttling_is_retried_within_the_step(
 
 
 def test_function_output_never_contains_a_password_or_a_key(
-    cloud: LocalCloud, api: str, new_secret: NewSecret, function_output: Callable[[], str]
+    cloud: LocalCloud, new_secret: NewSecret, function_output: Callable[[], str]
 ) -> None:
     # Drift, a refused old password and a failed task: every path that logs or raises.
     example = new_secret()

@@ -114,7 +114,7 @@ def test_unknown_public_key_is_refused(emulator: URedisEmulator) -> None:
     "password",
     ["short", "x" * 37, "has space1", "bang!bang!", "点点点点点点"],
 )
-def test_passwords_that_break_the_seed_rule_are_refused(
+def test_passwords_that_break_the_documented_rule_are_refused(
     emulator: URedisEmulator, redis_server: RedisServer, password: str
 ) -> None:
     with pytest.raises(RetCodeException) as caught:
@@ -175,7 +175,7 @@ def test_delayed_change_passes_through_set_password(
 # -- our provider against the emulator --------------------------------------------------
 
 
-def provider_for(emulator: URedisEmulator, keys: dict[str, str] | None = None) -> URedisProvider:
+def provider_for(keys: dict[str, str] | None = None) -> URedisProvider:
     deadline = Deadline.after(Runtime(), 10)
     context = ProviderContext(
         settings=Settings(),
@@ -205,7 +205,7 @@ def secret_for(emulator: URedisEmulator, group: str = "uredis-master") -> RedisS
 
 def test_provider_changes_and_waits(emulator: URedisEmulator, redis_server: RedisServer) -> None:
     emulator.groups["uredis-master"].apply_delay = 0.2
-    provider, secret = provider_for(emulator), secret_for(emulator)
+    provider, secret = provider_for(), secret_for(emulator)
     assert provider.describe(secret).ready
     handle = provider.change_password(secret, "Rotated_password_3", None)
     provider.wait_for_change(secret, handle)
@@ -217,29 +217,29 @@ def test_provider_changes_and_waits(emulator: URedisEmulator, redis_server: Redi
 
 def test_provider_refuses_a_slave(emulator: URedisEmulator) -> None:
     with pytest.raises(InstanceStateError, match="is a slave"):
-        provider_for(emulator).describe(secret_for(emulator, "uredis-slave"))
+        provider_for().describe(secret_for(emulator, "uredis-slave"))
 
 
 def test_provider_reports_an_unknown_group(emulator: URedisEmulator) -> None:
     with pytest.raises(InstanceStateError, match="not found"):
-        provider_for(emulator).describe(secret_for(emulator, "uredis-nope"))
+        provider_for().describe(secret_for(emulator, "uredis-nope"))
 
 
 def test_provider_retries_throttling_on_reads(emulator: URedisEmulator) -> None:
     emulator.inject(Fault("code", action="DescribeUMem", code=153, times=2))
-    assert provider_for(emulator).describe(secret_for(emulator)).ready
+    assert provider_for().describe(secret_for(emulator)).ready
     assert emulator.count("DescribeUMem", "153") == 2
 
 
 def test_provider_does_not_retry_a_change_itself(emulator: URedisEmulator) -> None:
     emulator.inject(Fault("code", action="ModifyURedisGroupPassword", code=153))
     with pytest.raises(ProviderRetryableError, match="code 153"):
-        provider_for(emulator).change_password(secret_for(emulator), "Rotated_password_3", None)
+        provider_for().change_password(secret_for(emulator), "Rotated_password_3", None)
     assert emulator.count("ModifyURedisGroupPassword", None) == 1
 
 
 def test_provider_signature_error_is_a_credentials_error(emulator: URedisEmulator) -> None:
-    provider = provider_for(emulator, {"publicKey": PUBLIC, "privateKey": "wrong"})
+    provider = provider_for({"publicKey": PUBLIC, "privateKey": "wrong"})
     with pytest.raises(ProviderCredentialsError, match="code 171") as caught:
         provider.describe(secret_for(emulator))
     assert "wrong" not in str(caught.value)
@@ -248,7 +248,7 @@ def test_provider_signature_error_is_a_credentials_error(emulator: URedisEmulato
 def test_provider_reports_a_failed_change(emulator: URedisEmulator) -> None:
     group = emulator.groups["uredis-master"]
     group.apply_delay, group.fail_next_apply = 0.1, True
-    provider, secret = provider_for(emulator), secret_for(emulator)
+    provider, secret = provider_for(), secret_for(emulator)
     handle = provider.change_password(secret, "Rotated_password_3", None)
     with pytest.raises(ChangeFailedError, match="SetPasswordFail"):
         provider.wait_for_change(secret, handle)
@@ -258,4 +258,4 @@ def test_provider_reports_a_failed_change(emulator: URedisEmulator) -> None:
 def test_transport_faults_are_retryable(emulator: URedisEmulator, kind: str) -> None:
     emulator.inject(Fault(kind, action="ModifyURedisGroupPassword"))  # type: ignore[arg-type]
     with pytest.raises(ProviderRetryableError):
-        provider_for(emulator).change_password(secret_for(emulator), "Rotated_password_3", None)
+        provider_for().change_password(secret_for(emulator), "Rotated_password_3", None)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import yaml  # type: ignore[import-untyped]
@@ -167,28 +167,47 @@ class Stack:
             return node
         if len(node) == 1:
             (name, args), *_ = node.items()
-            if name == "Ref":
-                if args == "AWS::NoValue":
-                    return _NO_VALUE
-                if args in self.values:
-                    return self.values[args]
-                return f"<{self.resources[args]['Type']} {args}>"
-            if name == "Fn::If":
-                return self.resolve(args[1] if self.conditions[args[0]] else args[2])
-            if name == "Fn::Sub":
-                text, variables = (args, {}) if isinstance(args, str) else args
-                return self._sub(text, variables)
-            if name == "Fn::Join":
-                return str(args[0]).join(str(part) for part in self.resolve(args[1]))
-            if name == "Fn::GetAtt":
-                logical_id, attribute = args
-                if self.resources[logical_id]["Type"] == "AWS::Lambda::Function":
-                    assert attribute == "Arn"
-                    return self.function_arn(logical_id)
-                return f"<{logical_id}.{attribute}>"
+            intrinsic = self._INTRINSICS.get(name)
+            if intrinsic is not None:
+                return intrinsic(self, args)
             assert not name.startswith("Fn::"), f"{name} is not evaluated by this test"
         resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+    # -- the intrinsic functions the template uses, each given its arguments ------------
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self.values:
+            return self.values[name]
+        return f"<{self.resources[name]['Type']} {name}>"
+
+    def _fn_if(self, args: list[Any]) -> Any:
+        return self.resolve(args[1] if self.conditions[args[0]] else args[2])
+
+    def _fn_sub(self, args: str | list[Any]) -> str:
+        text, variables = (args, {}) if isinstance(args, str) else args
+        return self._sub(text, variables)
+
+    def _fn_join(self, args: list[Any]) -> str:
+        return str(args[0]).join(str(part) for part in self.resolve(args[1]))
+
+    def _fn_get_att(self, args: list[str]) -> str:
+        logical_id, attribute = args
+        if self.resources[logical_id]["Type"] == "AWS::Lambda::Function":
+            assert attribute == "Arn"
+            return self.function_arn(logical_id)
+        return f"<{logical_id}.{attribute}>"
+
+    # Plain functions, not bound methods: the table is built once, with the class.
+    _INTRINSICS: ClassVar[Mapping[str, Callable[[Stack, Any], Any]]] = {
+        "Ref": _ref,
+        "Fn::If": _fn_if,
+        "Fn::Sub": _fn_sub,
+        "Fn::Join": _fn_join,
+        "Fn::GetAtt": _fn_get_att,
+    }
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         properties: dict[str, Any] = self.resolve(self.resources[logical_id]["Properties"])

@@ -69,8 +69,8 @@ def test_violations_are_described_without_the_password(
         assert password not in str(caught.value)
 
 
-def test_seed_examples_fit_the_tencent_v2_rule() -> None:
-    # The seed's own example passwords (ModfiyRedisPassword request example).
+def test_documented_examples_fit_the_tencent_v2_rule() -> None:
+    # Tencent's own example passwords (ModfiyRedisPassword request example).
     assert passwords.TENCENT_V2.violation("49A2d!e@f12e") is None
     assert passwords.TENCENT_V2.violation("12D3E@!r5ed") is None
 

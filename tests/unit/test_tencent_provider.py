@@ -215,7 +215,7 @@ def test_fields_of_the_other_api_are_refused(
 # -- API 2.0 requests ------------------------------------------------------------------------
 
 
-def test_v2_change_is_the_seeds_request(make: Make) -> None:
+def test_v2_change_is_the_documented_request(make: Make) -> None:
     harness = make({"ModfiyRedisPassword": [v2_ok({"requestId": 11966})]}, nonce=lambda: 4242)
     handle = harness.provider.change_password(secret(V2), NEW, CURRENT)
     assert handle == ChangeHandle(task_id="11966")

@@ -47,8 +47,8 @@ def provider_factory(name: str) -> ProviderFactory:
 def _client_for(endpoint: str | None) -> SecretsManagerClient:
     import boto3
 
-    # boto3 itself honours AWS_ENDPOINT_URL_SECRETS_MANAGER (the local cloud's endpoint).
-    return boto3.client("secretsmanager")
+    # The local cloud's endpoint, from AWS_ENDPOINT_URL_SECRETS_MANAGER; None in AWS.
+    return boto3.client("secretsmanager", endpoint_url=endpoint or None)
 
 
 def secrets_manager_client() -> SecretsManagerClient:

@@ -109,8 +109,8 @@ UREDIS = PasswordPolicy(
 )
 
 # Tencent API 2.0 ModfiyRedisPassword: 8-16, at least two of letters, digits, specials.
-# The seed disagrees with itself on '*' (its rule text leaves it out, its 11058 description
-# lists it): leaving it out satisfies both readings.
+# Tencent's API 2.0 documentation disagrees with itself on '*' (its rule text leaves it
+# out, its 11058 description lists it): leaving it out satisfies both readings.
 TENCENT_V2 = PasswordPolicy(
     name="Tencent API 2.0 (8-16, two of letters/digits/specials !@#%^())",
     min_length=8,

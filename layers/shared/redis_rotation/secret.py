@@ -57,45 +57,64 @@ def secret_schema() -> dict[str, Any]:
     return _schema("secret.schema.json")
 
 
-def _describe(exc: Any, instance: Any) -> tuple[str, str]:
-    """Turn a fastjsonschema error into (field path, problem) without the offending value."""
-    path = ".".join(str(p) for p in exc.path[1:])
-    rule = exc.rule
-    definition = exc.definition
-    node: Any = instance
-    for part in exc.path[1:]:
+def _node_at(instance: Any, parts: list[Any]) -> Any:
+    """The value at a fastjsonschema path (array items are named by their index text)."""
+    node = instance
+    for part in parts:
         if isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
-            node = node[int(part)]  # fastjsonschema names array items by their index text
+            node = node[int(part)]
         elif isinstance(node, dict):
             node = node.get(part)
         else:
-            node = None
+            return None
+    return node
 
-    def child(name: str) -> str:
-        return f"{path}.{name}" if path else name
 
-    if rule == "required" and isinstance(node, dict):
+def _bad_key(rule: str, definition: Any, node: Any) -> tuple[str | None, str] | None:
+    """For a rule about an object's keys: (the key to name, problem). Keys are field names,
+    not secret values, so they may be shown."""
+    if not isinstance(node, dict):
+        return None
+    if rule == "required":
         missing = [k for k in definition.get("required", []) if k not in node]
-        return child(missing[0]) if missing else path, "is required"
-    if rule == "additionalProperties" and isinstance(node, dict):
+        return (missing[0] if missing else None), "is required"
+    if rule == "additionalProperties":
         known = set(definition.get("properties", {}))
-        extra = sorted(k for k in node if k not in known)
-        # The key itself is shown; keys are field names, not secret values.
-        return child(str(extra[0])) if extra else path, "is not a known field"
+        extra = sorted(str(k) for k in node if k not in known)
+        return (extra[0] if extra else None), "is not a known field"
+    return None
+
+
+_BOUNDS = ("minLength", "maxLength", "minimum", "maximum", "maxItems", "minItems")
+
+
+def _problem(rule: str, definition: Any) -> str:
+    """What a value breaks, in words that never quote it."""
     if definition is False:
-        return path, "is not allowed for this provider"
+        return "is not allowed for this provider"
     if isinstance(definition, dict) and "errorMessage" in definition:
         # A cross-field rule of the schema says itself what is wrong.
-        return path, str(definition["errorMessage"])
+        return str(definition["errorMessage"])
     if rule == "type":
-        return path, f"must be of type {definition.get('type')}"
+        return f"must be of type {definition.get('type')}"
     if rule == "enum":
-        return path, f"must be one of {definition.get('enum')}"
-    if rule in ("minLength", "maxLength", "minimum", "maximum", "maxItems", "minItems"):
-        return path, f"breaks {rule}={definition.get(rule)}"
+        return f"must be one of {definition.get('enum')}"
+    if rule in _BOUNDS:
+        return f"breaks {rule}={definition.get(rule)}"
     if rule == "pattern":
-        return path, "has characters or a form that is not allowed"
-    return path, f"breaks the schema rule '{rule}'"
+        return "has characters or a form that is not allowed"
+    return f"breaks the schema rule '{rule}'"
+
+
+def _describe(exc: Any, instance: Any) -> tuple[str, str]:
+    """Turn a fastjsonschema error into (field path, problem) without the offending value."""
+    parts = list(exc.path[1:])
+    path = ".".join(str(p) for p in parts)
+    key = _bad_key(exc.rule, exc.definition, _node_at(instance, parts))
+    if key is not None:
+        name, problem = key
+        return (f"{path}.{name}" if path else name) if name else path, problem
+    return path, _problem(exc.rule, exc.definition)
 
 
 def validate(document: Any, schema_name: str, label: str) -> None:

@@ -27,7 +27,7 @@ class Instance:
     task_duration: float = 0.0  # seconds a password task runs before it ends
     # Or, deterministically: the task ends when the API has answered this many more requests
     # (a task poll, a describe, a refused second change: every request answered counts).
-    task_looks: int = 0
+    task_after_requests: int = 0
     fail_next_task: bool = False  # the next task ends "failed" and changes nothing
     running_task: int | None = None
     password_changes: int = 0  # applied changes, for "exactly one change" assertions
@@ -110,9 +110,9 @@ class TencentCloud:
             )
             self.tasks[task.task_id] = task
             instance.running_task = task.task_id
-            if instance.task_looks > 0:
+            if instance.task_after_requests > 0:
                 self._after_requests[task.task_id] = _TaskAfterRequests(
-                    instance.task_looks, instance, task, password
+                    instance.task_after_requests, instance, task, password
                 )
                 return task
             if instance.task_duration <= 0:

@@ -116,21 +116,8 @@ class V3Api:
         return request.headers.get("x-tc-action", "")
 
     def serve(self, request: Request) -> Response:
-        headers = request.headers
-        action = headers.get("x-tc-action", "")
-        if request.method != "POST":
-            return v3_error("InvalidParameter", "the emulator serves API 3.0 as POST JSON")
-        if action not in V3_ACTIONS:
-            return v3_error("InvalidAction", f"the action '{action}' does not exist")
-        if headers.get("x-tc-version") != V3_VERSION:
-            return v3_error("NoSuchVersion", f"redis has version {V3_VERSION}")
-        if not headers.get("content-type", "").startswith("application/json"):
-            return v3_error("InvalidParameter", "the Content-Type must be application/json")
-        if self.throttled("3.0", action):
-            return v3_error("RequestLimitExceeded", "request limit exceeded (per second)")
-        problem = self._auth(request)
-        if problem is None and not headers.get("x-tc-region"):
-            problem = "MissingParameter", "the header X-TC-Region is missing"
+        action = self.action_of(request)
+        problem = self._reject(request, action)
         if problem is not None:
             return v3_error(*problem)
         try:
@@ -142,12 +129,34 @@ class V3Api:
         problem = check_params(action, params)
         if problem is not None:
             return v3_error(*problem)
-        region = headers["x-tc-region"]
+        region = request.headers["x-tc-region"]
         if action == "DescribeInstances":
             return self._describe(params, region)
         if action == "DescribeTaskInfo":
             return self._task_info(params)
         return self._change(action, params, region)
+
+    def _reject(self, request: Request, action: str) -> Problem | None:
+        """Why the request is refused before its body is read, or None.
+
+        The order matters: a request refused by an earlier check is neither counted by
+        the rate limit nor authenticated.
+        """
+        headers = request.headers
+        if request.method != "POST":
+            return "InvalidParameter", "the emulator serves API 3.0 as POST JSON"
+        if action not in V3_ACTIONS:
+            return "InvalidAction", f"the action '{action}' does not exist"
+        if headers.get("x-tc-version") != V3_VERSION:
+            return "NoSuchVersion", f"redis has version {V3_VERSION}"
+        if not headers.get("content-type", "").startswith("application/json"):
+            return "InvalidParameter", "the Content-Type must be application/json"
+        if self.throttled("3.0", action):
+            return "RequestLimitExceeded", "request limit exceeded (per second)"
+        problem = self._auth(request)
+        if problem is None and not headers.get("x-tc-region"):
+            return "MissingParameter", "the header X-TC-Region is missing"
+        return problem
 
     def _auth(self, request: Request) -> Problem | None:
         headers = request.headers

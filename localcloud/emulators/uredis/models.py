@@ -24,7 +24,7 @@ class Group:
     apply_delay: float = 0.0  # seconds spent in SetPassword before the change lands
     # Or, deterministically: the change lands when the API has answered this many more
     # requests (a describe, a refused second change: every request answered counts).
-    apply_after_looks: int = 0
+    apply_after_requests: int = 0
     # A provider that applies late *without* saying so: the state stays Running meanwhile.
     silent_delay: bool = False
     # Read-only replicas, which take the master's password; ``stale_replicas`` leaves them
@@ -67,9 +67,9 @@ class URedisGroups:
     def change_password(self, group: Group, password: str) -> None:
         """Start the change: it lands now, after ``apply_delay`` or after N requests."""
         with self.lock:
-            if group.apply_after_looks > 0:
+            if group.apply_after_requests > 0:
                 group.state = "SetPassword"
-                group._requests_left, group._pending = group.apply_after_looks, password
+                group._requests_left, group._pending = group.apply_after_requests, password
             elif group.apply_delay > 0:
                 group.state = "Running" if group.silent_delay else "SetPassword"
                 timer = threading.Timer(group.apply_delay, self._apply, (group, password))

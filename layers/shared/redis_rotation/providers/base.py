@@ -3,6 +3,7 @@ credentials, redaction of what the provider echoes, and reply -> error mapping."
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
@@ -92,8 +93,9 @@ class ErrorRule:
     hint: str | None = None
 
 
-class ProviderBase:
-    """Shared plumbing. Subclasses set ``name`` and ``credentials_schema``."""
+class ProviderBase(ABC):
+    """Shared plumbing, and the Provider protocol's methods for subclasses to override.
+    Subclasses set ``name`` and ``credentials_schema``."""
 
     name: ClassVar[str]
     credentials_schema: ClassVar[str]
@@ -147,5 +149,19 @@ class ProviderBase:
             raise error(f"{self.name} {action} failed with code {code}: {text}")
         raise error(self.name, action, code, text)
 
-    def policy(self, secret: RedisSecret) -> PasswordPolicy:
-        raise NotImplementedError
+    @abstractmethod
+    def policy(self, secret: RedisSecret) -> PasswordPolicy: ...
+
+    def needs_old_password(self, secret: RedisSecret) -> bool:  # noqa: ARG002 (a default)
+        return False
+
+    @abstractmethod
+    def describe(self, secret: RedisSecret) -> InstanceStatus: ...
+
+    @abstractmethod
+    def change_password(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> ChangeHandle: ...
+
+    @abstractmethod
+    def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None: ...

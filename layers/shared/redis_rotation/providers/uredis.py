@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, override
 
 from redis_rotation import passwords
 from redis_rotation.errors import (
@@ -80,12 +80,11 @@ class URedisProvider(ProviderBase):
 
     # -- Provider protocol -----------------------------------------------------------------
 
+    @override
     def policy(self, secret: RedisSecret) -> PasswordPolicy:
         return passwords.UREDIS
 
-    def needs_old_password(self, secret: RedisSecret) -> bool:
-        return False
-
+    @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         group = call_retrying(lambda: self._describe_group(secret), self.context.deadline)
         state = str(group.get("State", "Unknown"))
@@ -100,6 +99,7 @@ class URedisProvider(ProviderBase):
             )
         return InstanceStatus(ready=state in READY_STATES, busy=state in BUSY_STATES, detail=state)
 
+    @override
     def change_password(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -113,6 +113,7 @@ class URedisProvider(ProviderBase):
         self._call(secret, "ModifyURedisGroupPassword", params)
         return ChangeHandle()
 
+    @override
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
         def settled() -> bool | None:
             group = call_retrying(lambda: self._describe_group(secret), self.context.deadline)

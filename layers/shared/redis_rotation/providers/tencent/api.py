@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Literal
 
 from redis_rotation.observability import logger
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 
 if TYPE_CHECKING:
     from redis_rotation.passwords import PasswordPolicy
+    from redis_rotation.providers.tencent.provider import TencentProvider
     from redis_rotation.secret import RedisSecret
 
 NAME = "tencent"
@@ -17,22 +19,27 @@ TASK_INFO = "DescribeTaskInfo"
 TaskState = Literal["wait", "done", "failed"]
 
 
-class TencentApi(Protocol):
-    """One Tencent API (and change mode) for one secret."""
+class TencentApi(ABC):
+    """One Tencent API (and change mode), for the provider that made it."""
 
     name: str
     policy: PasswordPolicy
     needs_old_password: bool
 
+    def __init__(self, provider: TencentProvider) -> None:
+        self.provider = provider
+
+    @abstractmethod
     def describe(self, secret: RedisSecret) -> InstanceStatus: ...
 
+    @abstractmethod
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle: ...
 
+    @abstractmethod
     def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
         """(state, the provider's word for it, its message, redacted)."""
-        ...
 
 
 def task_handle(task_id: Any, action: str) -> ChangeHandle:

@@ -57,7 +57,7 @@ _CLOCK = ErrorRule(
     "the request's timestamp was refused (more than 5 minutes off): check the system clock",
 )
 
-# Keyed by API 2.0 code, API 2.0 codeDesc (the seed's "Error Message") and API 3.0 code.
+# Keyed by API 2.0 code, API 2.0 codeDesc (the documented "Error Message") and API 3.0 code.
 ERROR_RULES: Mapping[str, ErrorRule] = {
     **dict.fromkeys(
         ("10502", "OldPasswordError", "InvalidParameterValue.PasswordError"), _OLD_REFUSED

@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, override
 
 from redis_rotation.errors import ChangeFailedError, ConfigurationError
 from redis_rotation.passwords import PasswordPolicy
@@ -83,15 +83,19 @@ class TencentProvider(ProviderBase):
 
     # -- Provider protocol -----------------------------------------------------------------
 
+    @override
     def policy(self, secret: RedisSecret) -> PasswordPolicy:
         return self.api(secret).policy
 
+    @override
     def needs_old_password(self, secret: RedisSecret) -> bool:
         return self.api(secret).needs_old_password
 
+    @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         return self.api(secret).describe(secret)
 
+    @override
     def change_password(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -101,6 +105,7 @@ class TencentProvider(ProviderBase):
             raise ConfigurationError(f"Tencent {api.name} needs the old password")
         return api.change(secret, new_password, old_password)
 
+    @override
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
         task_id = handle.task_id
         if task_id is None:

@@ -4,17 +4,16 @@ and ``DescribeTaskInfo``, signed with HmacSHA256 or HmacSHA1."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, override
 
 from redis_rotation import passwords
 from redis_rotation.errors import ProviderError, ProviderRetryableError
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
-from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, task_handle
+from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, TencentApi, task_handle
 from redis_rotation.providers.transport import endpoint_url
 from redis_rotation.signing.tencent_v2 import TencentV2Signer
 
 if TYPE_CHECKING:
-    from redis_rotation.providers.tencent.provider import TencentProvider
     from redis_rotation.secret import RedisSecret
 
 PATH = "/v2/index.php"
@@ -29,14 +28,12 @@ TASK_STATES: Mapping[int, tuple[TaskState, str]] = {
 }
 
 
-class TencentV2Api:
+class TencentV2Api(TencentApi):
     name = "API 2.0"
     policy = passwords.TENCENT_V2
     needs_old_password = True
 
-    def __init__(self, provider: TencentProvider) -> None:
-        self.provider = provider
-
+    @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         # No call that asks without changing: a busy instance answers the change itself
         # with 10702, which becomes InstanceBusyError.
@@ -44,6 +41,7 @@ class TencentV2Api:
             ready=True, busy=False, detail="not described (API 2.0)", described=False
         )
 
+    @override
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -54,6 +52,7 @@ class TencentV2Api:
         }
         return task_handle(self._call(secret, CHANGE, params).get("requestId"), CHANGE)
 
+    @override
     def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
         raw: Any = self._call(secret, TASK_INFO, {"requestId": task_id}).get("status")
         known = TASK_STATES.get(raw) if isinstance(raw, int) else None

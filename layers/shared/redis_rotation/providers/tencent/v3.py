@@ -5,19 +5,19 @@
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, override
 
 from redis_rotation import passwords
 from redis_rotation.errors import InstanceStateError, ProviderError, ProviderRetryableError
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
-from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, task_handle
+from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, TencentApi, task_handle
 from redis_rotation.providers.transport import call_retrying, endpoint_url
 from redis_rotation.signing.tc3 import TC3Signer
 
 if TYPE_CHECKING:
-    from redis_rotation.providers.tencent.provider import TencentProvider
     from redis_rotation.secret import RedisSecret
 
 VERSION = "2018-04-12"
@@ -40,7 +40,7 @@ DEAD_STATUSES = {
 }
 
 
-class TencentV3Api:
+class TencentV3Api(TencentApi):
     """What both 3.0 change modes share; a subclass says how the change is asked."""
 
     name: str
@@ -48,9 +48,7 @@ class TencentV3Api:
     needs_old_password: bool
     action: str  # the change's API action
 
-    def __init__(self, provider: TencentProvider) -> None:
-        self.provider = provider
-
+    @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         instance = call_retrying(
             lambda: self._describe_instance(secret), self.provider.context.deadline
@@ -79,15 +77,17 @@ class TencentV3Api:
             return InstanceStatus(ready=False, busy=True, detail=BUSY_STATUSES[status])
         return InstanceStatus(ready=False, busy=False, detail=f"Status {raw}")
 
+    @override
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
         body = self.change_body(secret.instance_id, new_password, old_password)
         return task_handle(self.call(secret, self.action, body).get("TaskId"), self.action)
 
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]: ...
 
+    @override
     def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
         response = self.call(secret, TASK_INFO, {"TaskId": int(task_id)})
         raw = response.get("Status")
@@ -149,6 +149,7 @@ class TencentV3Modify(TencentV3Api):
     needs_old_password = True
     action = "ModifyInstancePassword"
 
+    @override
     def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
         return {"InstanceId": instance, "OldPassword": old, "Password": new}
 
@@ -159,6 +160,7 @@ class TencentV3Reset(TencentV3Api):
     needs_old_password = False
     action = "ResetPassword"
 
+    @override
     def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
         # NoAuth=true would make the instance password-free: false, and said so.
         return {"InstanceId": instance, "Password": new, "NoAuth": False}
