@@ -27,6 +27,18 @@ def random_password(alphabet: str = string.ascii_letters + string.digits, length
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+Grant = dict[str, Any]
+
+
+def grant_for(name: str, instance: str, region: str, allowed: list[RedisServer]) -> Grant:
+    """One grant of a credentials secret: the secret ``name`` may change ``instance`` and
+    send passwords to the ``allowed`` servers besides the addresses the provider reports."""
+    grant: Grant = {"secrets": [name], "instances": [instance], "region": region}
+    if allowed:
+        grant["redisAddresses"] = [f"{r.host}:{r.port}" for r in allowed]
+    return grant
+
+
 @dataclass
 class ExampleSecret:
     name: str
@@ -43,6 +55,8 @@ class LocalCloud:
         self.tencent = TencentEmulator()
         self.secrets: dict[str, ExampleSecret] = {}
         self.credentials: dict[str, str] = {}  # provider -> credentials secret ARN
+        self.grants: dict[str, list[Grant]] = {}  # provider -> its credentials' grants
+        self.api_keys: dict[str, dict[str, str]] = {}  # provider -> its (one) API key pair
         self.function_arns: dict[str, str] = {}
         self._redis: list[RedisServer] = []
 
@@ -64,12 +78,22 @@ class LocalCloud:
 
     # -- resources -------------------------------------------------------------------------
 
-    def _credentials_secret(self, provider: str, value: dict[str, str]) -> str:
+    def _credentials_secret(self, provider: str, keys: dict[str, str], grant: Grant) -> str:
+        """The provider's one credentials secret, its binding widened by ``grant``: as the
+        keys' owner would, each secret is granted its own instance and nothing else."""
+        grants = self.grants.setdefault(provider, [])
+        grants.append(grant)
+        value = {**keys, "grants": grants, "apiEndpoints": [self.api_endpoints()[provider]]}
+        client = self.sm.secrets_manager()
         if provider not in self.credentials:
-            created = self.sm.secrets_manager().create_secret(
+            created = client.create_secret(
                 Name=f"localcloud/{provider}-api-keys", SecretString=json.dumps(value)
             )
             self.credentials[provider] = created["ARN"]
+        else:
+            client.put_secret_value(
+                SecretId=self.credentials[provider], SecretString=json.dumps(value)
+            )
         return self.credentials[provider]
 
     def function_arn(self, provider: str) -> str:
@@ -96,18 +120,22 @@ class LocalCloud:
         replicas: int = 0,
         **extra: Any,
     ) -> ExampleSecret:
-        public_key, private_key = "localcloud-public-key", random_password(length=40)
-        if "uredis" not in self.credentials:
-            self.uredis.add_key(public_key, private_key)
-        credentials = self._credentials_secret(
-            "uredis", {"publicKey": public_key, "privateKey": private_key}
-        )
+        if "uredis" not in self.api_keys:
+            keys = {"publicKey": "localcloud-public-key", "privateKey": random_password(length=40)}
+            self.uredis.add_key(keys["publicKey"], keys["privateKey"])
+            self.api_keys["uredis"] = keys
         password = random_password()
         redis = self.start_redis(password)
         replica_servers = [self.start_redis(password) for _ in range(replicas)]
         if replica_servers:
             extra["readOnlyEndpoints"] = [{"host": r.host, "port": r.port} for r in replica_servers]
         group_id = group_id or f"uredis-{secrets.token_hex(4)}"
+        # DescribeUMem reports the master's address; the replicas are allowed by the grant.
+        credentials = self._credentials_secret(
+            "uredis",
+            self.api_keys["uredis"],
+            grant_for(name, group_id, UREDIS_REGION, replica_servers),
+        )
         self.uredis.add_group(
             Group(
                 group_id=group_id,
@@ -148,15 +176,19 @@ class LocalCloud:
         task_after_requests: int = 0,
         **extra: Any,
     ) -> ExampleSecret:
-        secret_id, secret_key = "AKIDlocalcloud", random_password(length=32)
-        if "tencent" not in self.credentials:
-            self.tencent.add_key(secret_id, secret_key)
-        credentials = self._credentials_secret(
-            "tencent", {"secretId": secret_id, "secretKey": secret_key}
-        )
+        if "tencent" not in self.api_keys:
+            keys = {"secretId": "AKIDlocalcloud", "secretKey": random_password(length=32)}
+            self.tencent.add_key(keys["secretId"], keys["secretKey"])
+            self.api_keys["tencent"] = keys
         password = random_password(length=16)
         redis = self.start_redis(password)
         instance_id = instance_id or f"crs-{secrets.token_hex(4)}"
+        # API 2.0 reports no addresses: the grant allows the instance's own.
+        credentials = self._credentials_secret(
+            "tencent",
+            self.api_keys["tencent"],
+            grant_for(name, instance_id, TENCENT_REGION, [redis] if api_version == "2.0" else []),
+        )
         self.tencent.add_instance(
             Instance(
                 instance_id,

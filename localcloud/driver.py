@@ -1,10 +1,11 @@
 """Plays Secrets Manager's part in a rotation, against the moto server.
 
-RotateSecret creates the empty AWSPENDING version; then the rotation function is invoked
-for the four steps with the version id as ClientRequestToken and an opaque RotationToken.
-When a step fails, the whole rotation is run again with the same token, as Secrets
-Manager does; after success AWSPENDING is removed from the new version, as AWS's backend
-does once finishSecret returns.
+RotateSecret creates the empty AWSPENDING version (or, refused while an earlier rotation
+is unfinished, that rotation is continued); then the rotation function is invoked for the
+four steps with the version id as ClientRequestToken and an opaque RotationToken. When a
+step fails, the whole rotation is run again with the same token, as Secrets Manager does;
+after success AWSPENDING is removed from the new version, as AWS's backend does once
+finishSecret returns.
 """
 
 from __future__ import annotations
@@ -82,23 +83,38 @@ class RotationDriver:
         self.function_name = function_name
 
     def start(self, secret_id: str) -> str:
-        """RotateSecret; or, when an earlier rotation is unfinished, its token (a retry)."""
-        stages = self.client.describe_secret(SecretId=secret_id).get("VersionIdsToStages", {})
-        for version, labels in stages.items():
-            if "AWSPENDING" in labels and "AWSCURRENT" in labels:
-                # The state finishSecret leaves; AWS clears it itself, moto does not.
-                self.client.update_secret_version_stage(
-                    SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=version
-                )
-            elif "AWSPENDING" in labels:
-                return version
-        response = self.client.rotate_secret(
-            SecretId=secret_id,
-            ClientRequestToken=str(uuid.uuid4()),
-            RotationLambdaARN=self.function_arn,
-            RotationRules={"AutomaticallyAfterDays": 30},
-        )
+        """RotateSecret's new AWSPENDING version; or, when Secrets Manager refuses it
+        because an earlier rotation is unfinished ("That rotation will be continued"), the
+        version of that rotation (a retry)."""
+        try:
+            response = self.client.rotate_secret(
+                SecretId=secret_id,
+                ClientRequestToken=str(uuid.uuid4()),
+                RotationLambdaARN=self.function_arn,
+                RotationRules={"AutomaticallyAfterDays": 30},
+            )
+        except self.client.exceptions.InvalidRequestException:
+            unfinished = [
+                version
+                for version, labels in self._stages(secret_id).items()
+                if "AWSPENDING" in labels and "AWSCURRENT" not in labels
+            ]
+            if not unfinished:
+                raise
+            return unfinished[0]
         return str(response["VersionId"])
+
+    def finish(self, secret_id: str, token: str) -> None:
+        """What AWS does once finishSecret returns: AWSPENDING leaves the rotation's version,
+        whatever other labels it has (moto leaves it in place)."""
+        if "AWSPENDING" in self._stages(secret_id).get(token, []):
+            self.client.update_secret_version_stage(
+                SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
+            )
+
+    def _stages(self, secret_id: str) -> dict[str, list[str]]:
+        described = self.client.describe_secret(SecretId=secret_id)
+        return {k: list(v) for k, v in described.get("VersionIdsToStages", {}).items()}
 
     def run_step(self, secret_id: str, token: str, step: str, rotation_token: str) -> Any:
         event = {
@@ -122,8 +138,6 @@ class RotationDriver:
             except Exception as exc:  # Secrets Manager retries whatever the failure was
                 runs.append(StepRun(attempt, step, type(exc).__name__, str(exc)))
                 continue
-            self.client.update_secret_version_stage(
-                SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
-            )
+            self.finish(secret_id, token)
             return RotationResult(secret_id, token, True, runs)
         return RotationResult(secret_id, token, False, runs)

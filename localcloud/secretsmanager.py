@@ -27,6 +27,11 @@ class SecretsManagerServer:
 
         from moto.server import ThreadedMotoServer
 
+        from localcloud import moto_fidelity
+
+        # Before the first request: moto then answers as AWS does where a rotation depends
+        # on it (see moto_fidelity).
+        moto_fidelity.apply()
         # werkzeug's access log would print every request line of the moto server.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

@@ -130,7 +130,8 @@ def stored_secrets(cloud: LocalCloud, secret_ids: set[str]) -> set[str]:
             try:
                 answer = client.get_secret_value(SecretId=secret_id, VersionId=version["VersionId"])
                 document = json.loads(answer["SecretString"])
-            except (ClientError, ValueError):  # the empty AWSPENDING stub; hostile strings
+            # The empty AWSPENDING stub; hostile strings; hostile nesting ("[[[[...").
+            except (ClientError, ValueError, RecursionError):
                 continue
             if isinstance(document, dict):
                 values.update(str(document[f]) for f in SECRET_FIELDS if document.get(f))

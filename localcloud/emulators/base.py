@@ -3,7 +3,8 @@ every call, and fault injection.
 
 A fault fires either *before* the call takes effect (the provider never saw it) or *after*
 (the provider applied it, but its answer is lost or broken): the two sides of every call a
-crash-safe rotation must survive.
+crash-safe rotation must survive. The "echo" fault answers with an error whose message
+quotes fields of the request, as some provider messages do: the functions must redact them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+from urllib.parse import unquote_plus
 
-FaultKind = Literal["code", "http", "timeout", "reset", "garbage", "truncated"]
+FaultKind = Literal["code", "http", "timeout", "reset", "garbage", "truncated", "echo"]
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Fault:
     status: int = 503
     delay: float = 0.0  # for "timeout": how long to hold the connection before closing
     times: int = 1
+    # For "echo" (an error with provider code ``code``): the request's fields (form or JSON
+    # parameters, or headers) its message quotes, in this order, as sent and decoded.
+    echo: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,37 @@ class Response:
 
 
 @dataclass(frozen=True)
+class Echo:
+    """One "echo" answer: the decoded values of the fields it quoted, and its message."""
+
+    values: Mapping[str, str]
+    message: str
+
+
+def request_fields(request: Request) -> dict[str, tuple[str, str]]:
+    """Every field of ``request`` as (sent, decoded): headers, form parameters (query and
+    form body, sent URL-encoded) and the top-level strings of a JSON body (sent escaped)."""
+    fields = {name: (value, value) for name, value in request.headers.items()}
+    body = request.body.decode("utf-8", "replace")
+    parsed: Any = None
+    if body.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+    if isinstance(parsed, dict):
+        for key, value in parsed.items():
+            if isinstance(value, str):
+                fields[str(key)] = (json.dumps(value)[1:-1], value)
+        body = ""
+    for raw in (request.query, body):
+        for pair in raw.split("&") if raw else ():
+            key, _, value = pair.partition("=")
+            fields[unquote_plus(key)] = (value, unquote_plus(value))
+    return fields
+
+
+@dataclass(frozen=True)
 class CallRecord:
     action: str
     outcome: str  # "ok", a provider error code, or the fault kind
@@ -63,6 +99,7 @@ class ApiEmulator:
         self.calls: list[CallRecord] = []
         self.faults: list[Fault] = []
         self.seen_bodies: list[bytes] = []  # raw requests, for tests that inspect the wire
+        self.echoes: list[Echo] = []  # what each "echo" fault quoted
         self._server: _EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -124,7 +161,24 @@ class ApiEmulator:
             self._record(action, fault.kind if fault.kind != "code" else str(fault.code))
         if fault.kind == "code":
             return self.error(request, fault.code or "", "injected fault")
+        if fault.kind == "echo":
+            return self.error(request, fault.code or "", self._echo(request, fault.echo))
         return fault
+
+    def _echo(self, request: Request, names: tuple[str, ...]) -> str:
+        """The message of an "echo" fault: each named field as sent (and decoded, if that
+        differs), recorded so that a test knows what the functions were shown."""
+        fields = request_fields(request)
+        # Header names arrive lower-cased (see _Handler._serve).
+        quoted = {n: fields.get(n) or fields.get(n.lower()) or ("", "") for n in names}
+        parts = [
+            f"{name}={sent}" + (f" (decoded: {decoded})" if decoded != sent else "")
+            for name, (sent, decoded) in quoted.items()
+        ]
+        message = "the request was refused: " + "; ".join(parts)
+        with self.lock:
+            self.echoes.append(Echo({n: d for n, (_, d) in quoted.items()}, message))
+        return message
 
     def outcome_of(self, response: Response) -> str:
         return "ok" if response.status == 200 else f"HTTP{response.status}"

@@ -7,10 +7,10 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from botocore.exceptions import ClientError
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.driver import RotationResult
-from redis_rotation.errors import RotationStateError
 
 pytestmark = pytest.mark.e2e
 
@@ -22,15 +22,13 @@ def test_a_second_rotation_while_one_is_in_progress_is_refused(cloud: LocalCloud
     driver = cloud.driver("uredis")
     first = driver.start(example.arn)
     driver.run_step(example.arn, first, "createSecret", "r" * 40)
-    # A second RotateSecret moves AWSPENDING to its own version (moto does; AWS refuses the
-    # call outright): either way the first rotation's token is no longer AWSPENDING.
-    second = cloud.sm.secrets_manager().rotate_secret(
-        SecretId=example.arn, RotationLambdaARN=cloud.function_arn("uredis")
-    )["VersionId"]
-    assert second != first
-
-    with pytest.raises(RotationStateError, match="is not AWSPENDING"):
-        driver.run_step(example.arn, first, "setSecret", "r" * 40)
+    # AWS refuses a second RotateSecret while one is unfinished (the local cloud does too);
+    # the first rotation keeps its AWSPENDING version.
+    with pytest.raises(ClientError, match="A previous rotation isn't complete"):
+        cloud.sm.secrets_manager().rotate_secret(
+            SecretId=example.arn, RotationLambdaARN=cloud.function_arn("uredis")
+        )
+    assert "AWSPENDING" in cloud.stages(example.arn)[first]
 
     assert cloud.uredis.groups[example.details["groupId"]].password_changes == 0
     assert cloud.accepted_stages(example) == ["AWSCURRENT"]

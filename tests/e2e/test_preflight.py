@@ -66,6 +66,7 @@ ALL_PASS = {
     "secret": "PASS",
     "rotation": "PASS",
     "credentials": "PASS",
+    "binding": "PASS",
     "instance": "PASS",
     "policy": "PASS",
     "auth": "PASS",
@@ -105,19 +106,24 @@ def test_a_slave_fails_the_instance_check(cloud: LocalCloud) -> None:
     example = cloud.add_uredis_secret(name("slave"))
     cloud.uredis.groups[example.details["groupId"]].role = "slave"
     checks = checked(cloud, example.arn)
-    assert verdicts(checks) == {**ALL_PASS, "instance": "FAIL"}
+    assert verdicts(checks) == {**ALL_PASS, "instance": "FAIL", "auth": "SKIP"}
     assert "is a slave" in checks["instance"].detail
 
 
 @pytest.mark.parametrize("provider", ["uredis", "tencent"])
 def test_an_absent_instance_fails_the_instance_check(cloud: LocalCloud, provider: str) -> None:
     example: ExampleSecret
+    # Granted by the keys' owner, but gone from the provider.
     if provider == "uredis":
-        example = cloud.add_uredis_secret(name("absent"), groupId="uredis-gone")
+        example = cloud.add_uredis_secret(name("absent"), group_id="uredis-gone")
+        del cloud.uredis.groups["uredis-gone"]
     else:
-        example = cloud.add_tencent_secret(name("absent"), api_version="3.0", instanceId="crs-gone")
+        example = cloud.add_tencent_secret(
+            name("absent"), api_version="3.0", instance_id="crs-gone"
+        )
+        del cloud.tencent.instances["crs-gone"]
     checks = checked(cloud, example.arn)
-    assert verdicts(checks) == {**ALL_PASS, "instance": "FAIL"}
+    assert verdicts(checks) == {**ALL_PASS, "instance": "FAIL", "auth": "SKIP"}
     assert "gone" in checks["instance"].detail
     assert "not found" in checks["instance"].detail or "no instance" in checks["instance"].detail
 
@@ -147,7 +153,13 @@ def test_a_malformed_secret_fails_and_skips_the_rest(
 def test_a_missing_credentials_secret_fails_and_skips_the_instance(cloud: LocalCloud) -> None:
     example = cloud.add_uredis_secret(name("no-keys"), credentialsSecretId="preflight/no-such")
     checks = checked(cloud, example.arn)
-    assert verdicts(checks) == {**ALL_PASS, "credentials": "FAIL", "instance": "SKIP"}
+    assert verdicts(checks) == {
+        **ALL_PASS,
+        "credentials": "FAIL",
+        "binding": "SKIP",
+        "instance": "SKIP",
+        "auth": "SKIP",
+    }
     assert "ResourceNotFoundException" in checks["credentials"].detail
 
 
@@ -202,7 +214,7 @@ def test_the_command_prints_a_verdict_per_check_and_exits_by_it(cloud: LocalClou
     assert passed.returncode == 0, passed.stdout + passed.stderr
     lines = passed.stdout.splitlines()
     assert lines[0] == f"Preflight of {ready.arn} (reads only, changes nothing)"
-    assert [line.split()[0] for line in lines[1:-1]] == ["PASS"] * 6
+    assert [line.split()[0] for line in lines[1:-1]] == ["PASS"] * 7
     assert lines[-1] == "Verdict: ready to rotate"
     assert failed.returncode == 1
     assert "FAIL  instance" in failed.stdout

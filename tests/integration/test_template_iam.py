@@ -17,6 +17,7 @@ from tests.support.cloudformation import (
     REGION,
     REQUIRED_PARAMETERS,
     SCENARIOS,
+    SECRET_NAME_PREFIX,
     SECRETS,
     sam_template,
     stack,
@@ -49,6 +50,8 @@ def test_role_policy_is_exactly_what_rotation_needs(
 ) -> None:
     deployed = stack(rendered, scenario)
     own_arn = deployed.function_arn(function_id)
+    # Any secret, or with SecretNamePrefix only those whose name starts with it.
+    prefix = SCENARIOS[scenario].get("SecretNamePrefix", "")
     expected = [
         # Its own log group only: GetAtt Arn of a log group ends in ":*" (its streams).
         {
@@ -69,7 +72,7 @@ def test_role_policy_is_exactly_what_rotation_needs(
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:UpdateSecretVersionStage",
             ],
-            "Resource": [f"{SECRETS}:*"],
+            "Resource": [f"{SECRETS}:{prefix}*"],
             # Only secrets whose rotation function is this very function.
             "Condition": {
                 "StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": own_arn}
@@ -143,11 +146,12 @@ def test_eni_permissions_only_inside_a_vpc(rendered: dict[str, Any], scenario: s
         assert "PermissionsBoundary" not in role
 
 
+@pytest.mark.parametrize("scenario", ["defaults", "prefix"])
 @pytest.mark.parametrize("function_id", FUNCTIONS)
 def test_secrets_manager_may_invoke_from_this_account_only(
-    rendered: dict[str, Any], function_id: str
+    rendered: dict[str, Any], function_id: str, scenario: str
 ) -> None:
-    deployed = stack(rendered, "defaults")
+    deployed = stack(rendered, scenario)
     own_arn = deployed.function_arn(function_id)
     permissions = [
         deployed.properties(key)
@@ -155,12 +159,37 @@ def test_secrets_manager_may_invoke_from_this_account_only(
         if value["Type"] == "AWS::Lambda::Permission"
         and deployed.resolve(value["Properties"]["FunctionName"]) == own_arn
     ]
-    # Not SourceArn: one function rotates many secrets.
+    # Without a prefix no SourceArn: one function rotates many secrets. With one, only the
+    # secrets whose name starts with it (Lambda compares SourceArn with StringLike).
+    source = {"SourceArn": f"{SECRETS}:{SECRET_NAME_PREFIX}*"} if scenario == "prefix" else {}
     assert permissions == [
         {
             "FunctionName": own_arn,
             "Action": "lambda:InvokeFunction",
             "Principal": "secretsmanager.amazonaws.com",
             "SourceAccount": ACCOUNT,
+            **source,
         }
     ]
+
+
+def test_the_prefix_narrows_invoke_and_role_to_the_same_secrets(rendered: dict[str, Any]) -> None:
+    """The pattern Secrets Manager may invoke for is the one the roles may touch: a secret
+    the function may be invoked for but cannot read would only fail, and the reverse would
+    grant more than needed."""
+    deployed = stack(rendered, "prefix")
+    for function_id in FUNCTIONS:
+        (permission,) = [
+            deployed.properties(key)
+            for key, value in rendered["Resources"].items()
+            if value["Type"] == "AWS::Lambda::Permission"
+            and deployed.resolve(value["Properties"]["FunctionName"])
+            == deployed.function_arn(function_id)
+        ]
+        rotated = [
+            statement["Resource"]
+            for statement in statements(deployed.role_of(function_id))
+            if "secretsmanager:PutSecretValue" in statement["Action"]
+        ]
+        assert rotated == [[permission["SourceArn"]]]
+        assert permission["SourceArn"] == f"{SECRETS}:redis/prod/*"

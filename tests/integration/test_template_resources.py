@@ -279,6 +279,61 @@ def test_outputs_name_both_functions_and_the_layer() -> None:
     assert all(output.get("Description") for output in outputs.values())
 
 
+ENDPOINT_PARAMETERS = ("UredisApiEndpoint", "TencentApiEndpoint", "TencentApi3Endpoint")
+GOOD_ENDPOINTS = [
+    "https://api.ucloud.cn",
+    "https://redis.tencentcloudapi.com",
+    "https://api-1.internal.example:8443",
+    "http://127.0.0.1:8080",  # a local emulator (the functions allow plain HTTP to loopback)
+    "http://localhost",
+]
+BAD_ENDPOINTS = [
+    "http://api.ucloud.cn",  # plain HTTP off loopback
+    "http://127.0.0.1.evil.example",
+    "http://localhost.evil.example:80",
+    "https://user@api.ucloud.cn",  # userinfo
+    "https://user:pw@api.ucloud.cn",
+    "https://api.ucloud.cn\\@evil.example",  # backslash
+    "https://evil.example\\",
+    "https://api.ucloud.cn/",  # a path, even "/"
+    "https://api.ucloud.cn/v2/index.php",
+    "https://api.ucloud.cn?Action=x",  # query
+    "https://api.ucloud.cn#fragment",
+    "https://api.ucloud.cn:",  # an empty or too long port
+    "https://api.ucloud.cn:123456",
+    "https://-api.ucloud.cn",
+    "https://api ucloud.cn",
+    "https://api.ucloud.cn\n",  # a trailing newline ("$" alone would let it through)
+    " https://api.ucloud.cn",
+    "https://",
+    "ftp://api.ucloud.cn",
+    "HTTPS://api.ucloud.cn",
+]
+
+
+@pytest.mark.parametrize("parameter", ENDPOINT_PARAMETERS)
+def test_api_endpoint_parameters_take_a_scheme_host_and_port_only(parameter: str) -> None:
+    spec = sam_template()["Parameters"][parameter]
+    # CloudFormation matches AllowedPattern against the whole value (Java's matches()).
+    pattern = re.compile(spec["AllowedPattern"])
+    assert pattern.fullmatch(spec["Default"])
+    accepted = [value for value in GOOD_ENDPOINTS if pattern.fullmatch(value)]
+    assert accepted == GOOD_ENDPOINTS
+    assert [value for value in BAD_ENDPOINTS if pattern.fullmatch(value)] == []
+    assert spec["ConstraintDescription"]
+
+
+def test_the_secret_name_prefix_is_a_plain_name_start_or_empty() -> None:
+    spec = sam_template()["Parameters"]["SecretNamePrefix"]
+    assert spec["Default"] == ""
+    pattern = re.compile(spec["AllowedPattern"])
+    for good in ("", "redis/prod/", "team_a+b=c.d@e-f"):
+        assert pattern.fullmatch(good), good
+    # Wildcards would widen the ARN pattern; spaces and ":" are not in secret names.
+    for bad in ("*", "redis/*", "redis?", "a b", "arn:aws:x"):
+        assert not pattern.fullmatch(bad), bad
+
+
 def test_every_parameter_is_described() -> None:
     parameters = sam_template()["Parameters"]
     assert all(len(spec.get("Description", "")) >= 20 for spec in parameters.values())

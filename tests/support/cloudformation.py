@@ -49,13 +49,17 @@ REQUIRED_PARAMETERS = {
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
 SECURITY_GROUPS = ["sg-0123456789abcdef0"]
+SECRET_NAME_PREFIX = "redis/prod/"
 KMS = {"KmsKeyArn": KMS_KEY}
 VPC = {"SubnetIds": ",".join(SUBNETS), "SecurityGroupIds": ",".join(SECURITY_GROUPS)}
+PREFIX = {"SecretNamePrefix": SECRET_NAME_PREFIX}
 SCENARIOS: dict[str, dict[str, str]] = {
     "defaults": {},
     "kms": KMS,
     "vpc": VPC,
     "kms+vpc": {**KMS, **VPC},
+    "prefix": PREFIX,
+    "kms+vpc+prefix": {**KMS, **VPC, **PREFIX},
 }
 
 

@@ -18,9 +18,23 @@ from redis_rotation.errors import ProviderError, RedisUnreachableError
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 from redis_rotation.redis_check import RedisTarget
-from redis_rotation.secret import RedisSecret
+from redis_rotation.secret import Endpoint, RedisSecret
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis-abc"
+NAME = "redis-abc"
+# The credentials secret "keys": the engine's unit tests' secret may change uredis-abc.
+KEYS = {
+    "publicKey": "unit-public",
+    "privateKey": "unit-private",
+    "grants": [
+        {
+            "secrets": [NAME],
+            "instances": ["uredis-abc"],
+            "region": "cn-bj2",
+            "redisAddresses": ["10.0.0.5:6379"],
+        }
+    ],
+}
 
 
 def client_error(code: str, operation: str) -> ClientError:
@@ -33,6 +47,8 @@ class FakeSecretsManager:
     rotation_enabled: bool | None = True
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     generated: list[str] = field(default_factory=list)  # passwords to hand out, in order
+    # Other secrets (the credentials secret): id -> SecretString.
+    others: dict[str, str] = field(default_factory=lambda: {"keys": json.dumps(KEYS)})
 
     def add_version(self, version: str, stages: list[str], value: dict[str, Any] | None) -> None:
         for other in self.versions.values():
@@ -58,6 +74,7 @@ class FakeSecretsManager:
         self.calls.append(("DescribeSecret", kwargs))
         result: dict[str, Any] = {
             "ARN": ARN,
+            "Name": NAME,
             "VersionIdsToStages": {v: list(d["stages"]) for v, d in self.versions.items()},
         }
         if self.rotation_enabled is not None:
@@ -66,6 +83,8 @@ class FakeSecretsManager:
 
     def get_secret_value(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(("GetSecretValue", kwargs))
+        if kwargs["SecretId"] in self.others:
+            return {"SecretString": self.others[kwargs["SecretId"]]}
         version_id, stage = kwargs.get("VersionId"), kwargs.get("VersionStage")
         for vid, data in self.versions.items():
             if version_id not in (None, vid) or (stage and stage not in data["stages"]):
@@ -152,6 +171,9 @@ class FakeProvider:
 
     def needs_old_password(self, secret: RedisSecret) -> bool:
         return self.old_password_needed
+
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
+        return None  # as Tencent API 2.0: only the grant allows addresses
 
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         self.calls.append(("describe", None))

@@ -15,6 +15,7 @@ from redis_rotation.errors import (
     DeadlineExceededError,
     InstanceBusyError,
     InstanceStateError,
+    NotPermittedError,
     OldPasswordRejectedError,
     PasswordPolicyError,
     ProviderCredentialsError,
@@ -218,16 +219,22 @@ def test_set_is_idempotent_when_the_pending_password_already_works(world: World)
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("host", "10.0.0.6"), ("groupId", "uredis-other"), ("region", "cn-sh2"), ("port", 6380)],
+    ("field", "value", "error", "named"),
+    [
+        ("host", "10.0.0.6", NotPermittedError, "host"),
+        ("groupId", "uredis-other", NotPermittedError, "groupId"),
+        ("region", "cn-sh2", NotPermittedError, "region"),
+        ("port", 6380, NotPermittedError, "host"),  # 10.0.0.5:6380 is not allowed
+        ("tls", {"enabled": True}, RotationStateError, "tls"),  # allowed, but not AWSCURRENT's
+    ],
 )
 def test_set_refuses_a_pending_secret_for_another_instance(
-    world: World, field: str, value: Any
+    world: World, field: str, value: Any, error: type[Exception], named: str
 ) -> None:
     world.with_pending(**{field: value})
-    with pytest.raises(SecretFormatError, match=f"field '{field}' differs from AWSCURRENT"):
+    with pytest.raises(error, match=f"field '{named}'"):
         world.run("setSecret")
-    assert world.provider.calls == []
+    assert world.provider.count("change") == 0
     assert world.redis.password == CURRENT_PASSWORD
 
 
@@ -340,6 +347,7 @@ def test_test_without_a_pending_value_is_refused(world: World) -> None:
 
 def test_finish_moves_current_and_previous(world: World) -> None:
     world.with_pending()
+    world.redis.password = NEW_PASSWORD  # setSecret's change landed
     assert world.run("finishSecret") == "finished"
     assert world.sm.stages_of(TOKEN) == ["AWSPENDING", "AWSCURRENT"]
     assert world.sm.stages_of("v-current") == ["AWSPREVIOUS"]
@@ -348,10 +356,20 @@ def test_finish_moves_current_and_previous(world: World) -> None:
 def test_finish_copes_with_a_secret_that_has_no_current_version(world: World) -> None:
     world.with_pending()
     world.sm.versions["v-current"]["stages"] = []
+    world.redis.password = NEW_PASSWORD
     assert world.run("finishSecret") == "finished"
     assert "AWSCURRENT" in world.sm.stages_of(TOKEN)
     move = next(kwargs for name, kwargs in world.sm.calls if name == "UpdateSecretVersionStage")
     assert "RemoveFromVersionId" not in move
+
+
+def test_finish_proves_the_password_before_promoting_it(world: World) -> None:
+    # A direct invoke right after createSecret: the instance never got the new password.
+    world.with_pending()
+    with pytest.raises(RedisAuthError, match="refusing to make it AWSCURRENT"):
+        world.run("finishSecret")
+    assert world.sm.count("UpdateSecretVersionStage") == 0
+    assert world.sm.stages_of("v-current") == ["AWSCURRENT"]
 
 
 def test_every_read_names_the_version_stage(world: World) -> None:

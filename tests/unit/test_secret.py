@@ -108,10 +108,11 @@ def test_unparseable_secrets(text: str | None, problem: str) -> None:
     assert caught.value.__cause__ is None
 
 
-def test_identity_mismatch_names_the_first_differing_field() -> None:
+def test_edited_field_names_the_first_differing_field_but_the_password() -> None:
     current = parse(VALID)
-    assert current.identity_mismatch(parse({**VALID, "password": "other-pass"})) is None
-    assert current.identity_mismatch(parse({**VALID, "host": "10.0.0.6"})) == "host"
+    assert current.edited_field(parse({**VALID, "password": "other-pass"})) is None
+    assert current.edited_field(parse({**VALID, "host": "10.0.0.6"})) == "host"
+    assert current.edited_field(parse({**VALID, "tls": {"enabled": True}})) == "tls"
 
 
 def test_readme_documents_every_schema_field() -> None:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from redis_rotation.errors import ConfigurationError
 from redis_rotation.redis_check import RedisTimeouts
 
+_DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
+
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number") from None
+    # ASCII only: float() would also read other scripts' digits ("٣") and "nan"/"inf".
+    if not _DECIMAL.fullmatch(raw):
+        raise ConfigurationError(f"{name} must be a number")
+    value = float(raw)
     if not low <= value <= high:
         raise ConfigurationError(f"{name} must be between {low:g} and {high:g}")
     return value
+
+
+# PASSWORD_LENGTH is at most 36 (passwords.py checks the range); four digits are plenty.
+MAX_LENGTH_DIGITS = 4
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,15 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         length = env.get("PASSWORD_LENGTH")
         if length not in (None, ""):
-            if not str(length).isdigit():
-                raise ConfigurationError("PASSWORD_LENGTH must be a whole number")
-            password_length: int | None = int(str(length))
+            text = str(length)
+            # str.isdigit alone admits "²" (int() then fails) and "٣٢" (int() reads 32); and
+            # thousands of digits make int() itself fail. ASCII digits, a few, and nothing else.
+            if not (text.isascii() and text.isdigit() and len(text) <= MAX_LENGTH_DIGITS):
+                raise ConfigurationError(
+                    "PASSWORD_LENGTH must be a whole number "
+                    f"(ASCII digits 0-9, at most {MAX_LENGTH_DIGITS} of them)"
+                )
+            password_length: int | None = int(text)
         else:
             password_length = None
         defaults = cls()

@@ -11,10 +11,10 @@ is the store's, Redis the check's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from redis_rotation import observability
+from redis_rotation import observability, versions
 from redis_rotation.errors import (
     DeadlineExceededError,
     InstanceStateError,
@@ -24,6 +24,7 @@ from redis_rotation.errors import (
     RotationStateError,
 )
 from redis_rotation.event import Outcome, RotationEvent
+from redis_rotation.gate import Gate
 from redis_rotation.polling import Backoff, Deadline, poll
 from redis_rotation.providers.base import Provider, ProviderContext, ProviderFactory
 from redis_rotation.redis_check import RedisCheck
@@ -36,8 +37,7 @@ if TYPE_CHECKING:
     from redis_rotation.config import Settings
     from redis_rotation.secret import RedisSecret
 
-# Retrying a whole change attempt after a provider fault spreads out further than the
-# status polls (redis_check.STATUS_BACKOFF).
+# Whole change attempts after a provider fault back off further than status polls.
 ATTEMPT_BACKOFF = Backoff(first=0.25, cap=2.0)
 
 
@@ -67,10 +67,12 @@ class RotationEngine:
     def run(self, raw_event: Any) -> Outcome:
         """Run the event's step; returns what happened in a word, for logs and tests."""
         event = RotationEvent.parse(raw_event)
-        stages = event.stages(self.store.describe(event.secret_id))
+        metadata = self.store.describe(event.secret_id)
+        stages = event.stages(metadata)
         if CURRENT in stages[event.token]:
             self.log.info("version is already AWSCURRENT: nothing to do")
             return "already-current"
+        self.bind(metadata)
         step: Callable[[RotationEvent], Outcome] = {
             "createSecret": self.create_secret,
             "setSecret": self.set_secret,
@@ -79,18 +81,21 @@ class RotationEngine:
         }[event.step]
         return step(event)
 
-    def provider(self) -> Provider:
-        """The provider for this invocation, with its own HTTP poster and deadline."""
-        return self.provider_factory(
+    def bind(self, metadata: Mapping[str, Any]) -> None:
+        """Build this invocation's provider and the gate for the secret that DescribeSecret
+        described (its name and ARN are the secret's identity in the keys' owner's grants).
+        Keys reach the provider only through the gate, for a secret it admitted."""
+        self.provider = self.provider_factory(
             ProviderContext(
                 settings=self.settings,
                 deadline=self.deadline,
                 transport=self.seams.http(
                     self.provider_name, self.settings.http_timeout, self.deadline
                 ),
-                load_credentials=self.store.load_credentials,
+                load_credentials=lambda sid, schema: self.gate.keys(sid, schema),
             )
         )
+        self.gate = Gate.of(self.store, self.provider_name, self.provider, metadata)
 
     # -- the four steps ------------------------------------------------------------------
 
@@ -98,12 +103,12 @@ class RotationEngine:
         current = self.store.read(event.secret_id, CURRENT)
         if current is None:
             raise RotationStateError(f"secret {event.secret_id} has no AWSCURRENT value")
-        self._check_provider(current)
-        policy = self.provider().policy(current)
+        self.gate.admit(current)
+        policy = self.provider.policy(current)
         length = policy.length(self.settings.password_length)
         existing = self.store.read(event.secret_id, PENDING, event.token)
         if existing is not None:
-            self._check_provider(existing)
+            self.gate.admit(existing)
             self.log.info("AWSPENDING already has a value: kept")
             return "kept"
         password = self.store.random_password(policy, length)
@@ -113,32 +118,47 @@ class RotationEngine:
         return "created"
 
     def set_secret(self, event: RotationEvent) -> Outcome:
-        current, pending = self._current_and_pending(event)
-        provider = self.provider()
+        current, pending, grant = versions.current_and_pending(self.store, self.gate, event)
+        provider = self.provider
         provider.policy(current).check(pending.password, f"{pending.label}: field 'password'")
+        self.gate.check_addresses(provider, pending, grant)
         if self.redis.accepts(pending, pending.password):
             self.log.info("Redis already accepts the AWSPENDING password: nothing to change")
             return "already-set"
+        versions.refuse_edits(event, provider, current, pending)
         return self._change(event, provider, current, pending)
 
     def test_secret(self, event: RotationEvent) -> Outcome:
-        pending = self.store.read_required(event.secret_id, PENDING, event.token)
-        self._check_provider(pending)
+        target, pending = versions.target(self.store, self.gate, self.provider, event)
         try:
             self.redis.wait_accepted(
-                pending, self.deadline.sooner(self.settings.test_wait), everywhere=True
+                target, self.deadline.sooner(self.settings.test_wait), everywhere=True
             )
         except DeadlineExceededError:
             raise RedisAuthError(
                 f"{pending.label}: Redis does not accept the AWSPENDING password on every "
-                f"endpoint ({', '.join(map(str, pending.endpoints))})"
+                f"endpoint ({', '.join(map(str, target.endpoints))})"
             ) from None
         self.log.info("Redis accepts the AWSPENDING password on every endpoint")
         return "tested"
 
     def finish_secret(self, event: RotationEvent, current_version: str | None) -> Outcome:
-        self.store.move_current(event.secret_id, event.token, current_version)
-        self.log.info("moved AWSCURRENT to the new version")
+        target, pending = versions.target(self.store, self.gate, self.provider, event)
+        # Proof before promotion: a direct invoke cannot make AWSCURRENT a password the
+        # instance never got.
+        if not self.redis.accepts(target, pending.password, require_refusal=False):
+            raise RedisAuthError(
+                f"{pending.label}: Redis does not accept the AWSPENDING password: refusing to "
+                "make it AWSCURRENT"
+            )
+        if target is pending:
+            self.store.move_current(event.secret_id, event.token, current_version)
+            self.log.info("moved AWSCURRENT to the new version")
+        else:
+            # AWSCURRENT was edited during the rotation: the edit is kept, with the new
+            # password, as a version of its own (idempotent: its token derives from ours).
+            self.store.put_current(event.secret_id, versions.carried_token(event.token), target)
+            self.log.info("stored the edited AWSCURRENT with the new password")
         return "finished"
 
     # -- setSecret's change, safe to re-run ----------------------------------------------
@@ -227,17 +247,3 @@ class RotationEngine:
         self.redis.wait_accepted(pending, self.deadline, require_refusal=False)
         self.log.info("Redis accepts the new password")
         return "changed"
-
-    # -- what the steps check ------------------------------------------------------------
-
-    def _current_and_pending(self, event: RotationEvent) -> tuple[RedisSecret, RedisSecret]:
-        current = self.store.read_required(event.secret_id, CURRENT)
-        pending = self.store.read_required(event.secret_id, PENDING, event.token)
-        self._check_provider(current)
-        self._check_provider(pending)
-        current.require_same_instance(pending)
-        return current, pending
-
-    def _check_provider(self, secret: RedisSecret) -> None:
-        observability.bind(instance_id=secret.instance_id)
-        secret.require_provider(self.provider_name)

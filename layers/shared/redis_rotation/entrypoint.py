@@ -103,7 +103,10 @@ def lambda_handler_for(
     @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-        step = str(event.get("Step", "unknown")) if isinstance(event, dict) else "unknown"
+        # Again at each invocation: a library's level lowered since import is raised again.
+        observability.quiet_libraries()
+        # One of the four steps or "unknown": it names a metric and goes into the messages.
+        step = observability.known_step(event.get("Step") if isinstance(event, dict) else None)
         with observability.invocation(provider_name, event):
             try:
                 result = rotate(event, context, provider_name, seams=seams)

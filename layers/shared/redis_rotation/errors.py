@@ -7,6 +7,9 @@ comes from outside (a provider's error message) goes through ``redact`` first.
 
 from __future__ import annotations
 
+import base64
+import json
+import urllib.parse
 from collections.abc import Iterable
 
 
@@ -18,6 +21,18 @@ class ConfigurationError(RotationError):
     """The function's own configuration (environment variables) is wrong."""
 
 
+# The longest field name an error quotes: a key of a hostile secret may be kilobytes long.
+FIELD_LIMIT = 100
+
+
+def _quotable(name: str) -> str:
+    """A field name as an error may quote it: printable ASCII, bounded. A key of the secret
+    may hold anything (a lone surrogate, a newline, kilobytes of text); escaped, it can
+    neither break a log line or the runtime's error JSON, nor forge a line of its own."""
+    text = name[:FIELD_LIMIT].encode("unicode_escape").decode("ascii")
+    return text + "..." if len(name) > FIELD_LIMIT else text
+
+
 class SecretFormatError(RotationError):
     """A secret value does not match the schema. ``field`` is a JSON path like ``tls.enabled``."""
 
@@ -25,8 +40,12 @@ class SecretFormatError(RotationError):
         self.secret_label = secret_label
         self.field = field
         self.problem = problem
-        where = f"field '{field}'" if field else "the secret"
+        where = f"field '{_quotable(field)}'" if field else "the secret"
         super().__init__(f"{secret_label}: {where} {problem}")
+
+
+class NotPermittedError(RotationError):
+    """The secret asks for something the keys' owner's binding does not allow."""
 
 
 class RotationStateError(RotationError):
@@ -103,8 +122,37 @@ class DeadlineExceededError(RotationError):
     """A wait ran out of time before the function's own deadline; Secrets Manager retries."""
 
 
+def _encoded_forms(value: str) -> set[str]:
+    """The forms in which a provider may echo ``value``: as is, base64 (padded or not,
+    standard or URL-safe), URL-encoded (quote, quote_plus) and JSON-escaped; and each
+    base64 form URL-encoded and JSON-escaped too (a base64 password in a form body)."""
+    # surrogatepass: a value may hold a lone surrogate; its forms must still be computed.
+    raw = value.encode("utf-8", "surrogatepass")
+    standard = base64.b64encode(raw).decode("ascii")
+    url_safe = base64.urlsafe_b64encode(raw).decode("ascii")
+    forms: set[str] = set()
+    for form in (value, standard, standard.rstrip("="), url_safe, url_safe.rstrip("=")):
+        forms.update(
+            (
+                form,
+                urllib.parse.quote(form, safe="", errors="surrogatepass"),
+                urllib.parse.quote(form, errors="surrogatepass"),  # "/" left as is
+                urllib.parse.quote_plus(form, errors="surrogatepass"),
+                json.dumps(form)[1:-1],
+                json.dumps(form, ensure_ascii=False)[1:-1],
+            )
+        )
+    return {form for form in forms if form}
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of any secret value in ``text`` (longest first)."""
-    for value in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(value, "***")
+    """Replace every occurrence of any secret value in ``text``, in any of its common
+    encodings (``_encoded_forms``); the longest forms first, so that no part of a longer
+    form is left behind once a shorter one inside it is replaced."""
+    forms: set[str] = set()
+    for value in secrets:
+        if value:
+            forms |= _encoded_forms(value)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
     return text

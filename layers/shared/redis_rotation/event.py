@@ -10,6 +10,8 @@ from redis_rotation.errors import RotationStateError
 from redis_rotation.store import CURRENT, PENDING, Stages
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+# Secrets Manager's longest SecretId (an ARN or a name) and ClientRequestToken.
+MAX_ID_LENGTH = 2048
 
 # What a step did, in a word: returned by the handler, logged, and read by tests.
 Outcome = Literal[
@@ -33,6 +35,14 @@ class RotationEvent:
             value = event.get(name)
             if not isinstance(value, str) or not value:
                 raise RotationStateError(f"the event field '{name}' is missing or not a string")
+            # Secrets Manager's ids and tokens are printable ASCII; anything else is never
+            # echoed into an error, a log line or a metric.
+            if not (value.isascii() and value.isprintable()):
+                raise RotationStateError(f"the event field '{name}' is not printable ASCII")
+            if name != "Step" and len(value) > MAX_ID_LENGTH:
+                raise RotationStateError(
+                    f"the event field '{name}' is longer than {MAX_ID_LENGTH} characters"
+                )
             values[name] = value
         if values["Step"] not in STEPS:
             raise RotationStateError(

@@ -3,7 +3,8 @@
 Powertools' Logger, Metrics and Tracer are built here, once, at import: they are the only
 objects the layer builds at import time. The engine, the providers, the transport and the
 Redis check call the few functions below at the points worth watching; none of them holds
-or passes around a Powertools object.
+or passes around a Powertools object. Import also raises the level of the libraries that
+log values at DEBUG (``quiet_libraries``), and the handler raises it again per invocation.
 
 What goes through here is names, ids, provider codes, counts and durations. No caller
 hands over a secret value, no function's return value is put in a trace, and exception
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -42,8 +45,68 @@ REDIS_AUTH_ATTEMPTS = "RedisAuthAttempts"
 REDIS_AUTH_REFUSED = "RedisAuthRefused"
 REDIS_UNREACHABLE = "RedisUnreachable"
 
+# The rotation steps, the only words a metric name or a log key takes from the event: any
+# other Step (a hostile one may be kilobytes long) is "unknown". event.STEPS, repeated so
+# that this module, imported by every other, depends on errors.py alone (a test compares).
+KNOWN_STEPS = frozenset({"createSecret", "setSecret", "testSecret", "finishSecret"})
+UNKNOWN_STEP = "unknown"
+
+# Libraries that log values at DEBUG: botocore logs Secrets Manager's request and response
+# bodies (SecretString, PutSecretValue's new password), urllib3 and requests the URLs they
+# call, the X-Ray SDK the trace entities it sends; boto3, s3transfer and redis-py log
+# through the same door. They are held at INFO (see quiet_libraries).
+VALUE_LOGGING_LIBRARIES = (
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "requests",
+    "redis",
+    "aws_xray_sdk",
+)
+
+
+def known_step(step: object) -> str:
+    """The event's Step if it is one of the four, else "unknown"."""
+    return step if isinstance(step, str) and step in KNOWN_STEPS else UNKNOWN_STEP
+
+
+def _serialize(record: Mapping[str, Any]) -> str:
+    # Powertools writes non-ASCII text as is (ensure_ascii=False): a lone surrogate from a
+    # secret's key or an event field then fails the stream write itself (UnicodeEncodeError)
+    # and the line is lost. Escaped to ASCII, every line can be written to any stream.
+    return json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=True)
+
+
+def quiet_libraries() -> None:
+    """Hold VALUE_LOGGING_LIBRARIES (and any of their child loggers given a level of its
+    own) at INFO or above, whatever the root logger's level.
+
+    Why levels, not a filter: Lambda's ApplicationLogLevel=DEBUG lowers the root logger, and
+    a library logger left at NOTSET inherits it; a filter on ``botocore`` would not see the
+    records of ``botocore.endpoint`` (filters do not apply to propagated records), and one on
+    a handler would have to be on every handler, Lambda's own included. A level on the
+    library's logger stops the record before it is made. Called at import and again at
+    every invocation, so that a level lowered later (boto3.set_stream_logger, a debugging
+    session) is raised again before the next step runs.
+    """
+    manager = logging.Logger.manager
+    for name in list(manager.loggerDict):
+        if name.split(".", 1)[0] in VALUE_LOGGING_LIBRARIES:
+            child = manager.loggerDict[name]
+            # NOTSET children inherit from the library's logger, raised below.
+            if isinstance(child, logging.Logger) and logging.NOTSET < child.level < logging.INFO:
+                child.setLevel(logging.INFO)
+    for name in VALUE_LOGGING_LIBRARIES:
+        library = logging.getLogger(name)
+        if library.level < logging.INFO:
+            library.setLevel(logging.INFO)
+
+
+quiet_libraries()
+
 # Service name, log level and namespace come from POWERTOOLS_* (the template's Globals).
-logger = Logger()
+logger = Logger(json_serializer=_serialize)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_NAMESPACE))
 # Only what the functions call through: botocore (Secrets Manager; the X-Ray SDK records no
 # Secrets Manager parameters, the service is not on its allow-list) and requests (provider
@@ -86,7 +149,7 @@ def invocation(provider: str, event: Any) -> Iterator[None]:
     fields: Mapping[str, Any] = event if isinstance(event, Mapping) else {}
     keys = {
         "provider": provider,
-        "step": str(fields.get("Step", "unknown")),
+        "step": known_step(fields.get("Step")),
         "secret_id": _text(fields.get("SecretId")),
         "token": _text(fields.get("ClientRequestToken")),
     }
@@ -109,9 +172,11 @@ def _text(value: Any) -> str | None:
 
 
 def step_result(step: str, error: BaseException | None) -> None:
-    """Count the step's success or failure; log the failure's type (and our own reason)."""
+    """Count the step's success or failure; log the failure's type (and our own reason).
+    A ``step`` not one of the four is counted as "unknown": a metric name is at most 255
+    characters, and Powertools refuses a longer one before the failure is logged."""
     template = STEP_FAILURE if error is not None else STEP_SUCCESS
-    _add_metric(template.format(step=step), MetricUnit.Count, 1)
+    _add_metric(template.format(step=known_step(step)), MetricUnit.Count, 1)
     if error is None:
         return
     if isinstance(error, RotationError):

@@ -18,21 +18,6 @@ from redis_rotation.errors import SecretFormatError
 
 PROVIDERS = ("uredis", "tencent")
 
-# What identifies the instance: the pending secret must match the current one on all of
-# these, or setSecret would change the password of one instance and store it for another.
-IDENTITY_FIELDS = (
-    "provider",
-    "host",
-    "port",
-    "region",
-    "zone",
-    "projectId",
-    "groupId",
-    "instanceId",
-    "apiEndpoint",
-    "credentialsSecretId",
-)
-
 # A secret value is at most 64 KiB in Secrets Manager; refuse anything larger before parsing.
 MAX_SECRET_BYTES = 65536
 
@@ -126,6 +111,9 @@ def validate(document: Any, schema_name: str, label: str) -> None:
     except fastjsonschema.JsonSchemaValueException as exc:
         field_path, problem = _describe(exc, document)
         raise SecretFormatError(label, field_path, problem) from None
+    except RecursionError:
+        # A document nested just short of the parser's limit can exhaust the stack here.
+        raise SecretFormatError(label, "", "is nested too deeply") from None
 
 
 def load_json_object(secret_string: str | None, label: str) -> dict[str, Any]:
@@ -141,6 +129,9 @@ def load_json_object(secret_string: str | None, label: str) -> dict[str, Any]:
         raise SecretFormatError(
             label, "", f"is not valid JSON (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        # "[[[[..." fits in 64 KiB and exhausts the decoder's stack: a format error too.
+        raise SecretFormatError(label, "", "is nested too deeply") from None
     if not isinstance(document, dict):
         raise SecretFormatError(label, "", "must be a JSON object")
     return document
@@ -221,22 +212,13 @@ class RedisSecret:
             ca_certificate=raw.get("caCertificate"),
         )
 
-    def identity_mismatch(self, other: RedisSecret) -> str | None:
-        """The first identity field on which ``other`` differs, or None."""
-        for name in IDENTITY_FIELDS:
-            if self.data.get(name) != other.data.get(name):
+    def edited_field(self, other: RedisSecret) -> str | None:
+        """The first field other than the password on which ``other`` differs, or None.
+        Every such field decides where a password goes or which instance is changed."""
+        for name in sorted(set(self.data) | set(other.data)):
+            if name != "password" and self.data.get(name) != other.data.get(name):
                 return name
         return None
-
-    def require_same_instance(self, other: RedisSecret) -> None:
-        """Refuse ``other`` (AWSPENDING) unless it names the same instance as this one."""
-        mismatch = self.identity_mismatch(other)
-        if mismatch:
-            raise SecretFormatError(
-                other.label,
-                mismatch,
-                "differs from AWSCURRENT: refusing to change another instance",
-            )
 
     def require_provider(self, name: str) -> None:
         """Refuse a secret of another provider than the function's own ``name``."""

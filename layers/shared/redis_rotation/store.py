@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from redis_rotation.binding import BINDING_FIELDS, Binding
 from redis_rotation.errors import CredentialsSecretError, RotationStateError, SecretFormatError
 from redis_rotation.secret import RedisSecret, load_json_object, parse_secret, validate
 
@@ -23,6 +25,15 @@ if TYPE_CHECKING:
 CURRENT, PENDING, PREVIOUS = "AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"
 
 Stages = Mapping[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A credentials secret: the API keys, and the keys' owner's binding for them."""
+
+    secret_id: str
+    keys: Mapping[str, str] = field(repr=False)
+    binding: Binding
 
 
 def error_code(exc: ClientError) -> str:
@@ -127,8 +138,18 @@ class SecretStore:
             request["RemoveFromVersionId"] = from_version
         self.client.update_secret_version_stage(**request)
 
-    def load_credentials(self, secret_id: str, schema_name: str) -> Mapping[str, str]:
-        """The provider's API keys from their own secret, validated against ``schema_name``."""
+    def put_current(self, secret_id: str, token: str, value: RedisSecret) -> None:
+        """A new version labelled AWSCURRENT (AWSPREVIOUS moves to the one it leaves)."""
+        self.client.put_secret_value(
+            SecretId=secret_id,
+            ClientRequestToken=token,
+            SecretString=value.to_json(),
+            VersionStages=[CURRENT],
+        )
+
+    def load_credentials(self, secret_id: str, schema_name: str) -> Credentials:
+        """The provider's API keys and their binding from their own secret, validated
+        against ``schema_name``."""
         from botocore.exceptions import ClientError
 
         name = f"credentials secret {secret_id}"
@@ -141,4 +162,5 @@ class SecretStore:
             validate(document, schema_name, name)
         except SecretFormatError as exc:
             raise CredentialsSecretError(str(exc)) from None
-        return document
+        keys = {k: str(v) for k, v in document.items() if k not in BINDING_FIELDS}
+        return Credentials(secret_id, keys, Binding.of(document))

@@ -82,7 +82,8 @@ def test_tc3_signature_and_secret_id_are_verified(emulator: TencentEmulator) -> 
     assert sdk_error(unknown.DescribeInstances, describe()) == "AuthFailure.SecretIdNotFound"
 
 
-@pytest.mark.parametrize(("skew", "accepted"), [(299, True), (-299, True), (301, False)])
+# A margin from the 300 s edge: the request itself takes time on a busy machine.
+@pytest.mark.parametrize(("skew", "accepted"), [(290, True), (-290, True), (310, False)])
 def test_tc3_timestamp_window_is_five_minutes(
     emulator: TencentEmulator, skew: int, accepted: bool
 ) -> None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from redis_rotation.passwords import PasswordPolicy
     from redis_rotation.polling import Deadline
     from redis_rotation.providers.transport import HttpPoster
-    from redis_rotation.secret import RedisSecret
+    from redis_rotation.secret import Endpoint, RedisSecret
 
 # How much of a provider's own message an error quotes (after redaction).
 MESSAGE_LIMIT = 300
@@ -70,6 +70,11 @@ class Provider(Protocol):
         """Whether the instance may be changed now."""
         ...
 
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
+        """The Redis addresses the provider reports for the instance (where a password may
+        be sent), or None when its API cannot tell."""
+        ...
+
     def change_password(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -121,7 +126,8 @@ class ProviderBase(ABC):
         self._redacted.extend(v for v in values if v)
 
     def redact(self, text: Any) -> str:
-        return redact(str(text or "")[:MESSAGE_LIMIT], self._redacted)
+        # Redacted whole, then cut: a value straddling the cut must not leak its first part.
+        return redact(str(text or "")[: 64 * 1024], self._redacted)[:MESSAGE_LIMIT]
 
     def fail(
         self,
@@ -157,6 +163,9 @@ class ProviderBase(ABC):
 
     @abstractmethod
     def describe(self, secret: RedisSecret) -> InstanceStatus: ...
+
+    @abstractmethod
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None: ...
 
     @abstractmethod
     def change_password(

@@ -11,9 +11,9 @@ their messages carry the status and the exception type, never a request paramete
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 from redis_rotation import observability
 from redis_rotation.errors import ConfigurationError, ProviderError, ProviderRetryableError
@@ -54,18 +54,51 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def endpoint_url(endpoint: str, path: str = "/") -> tuple[str, str]:
-    """(URL to call, host as signed) for an endpoint given as a URL or a bare host."""
+# scheme://host[:port] and nothing else: no userinfo, backslash, path, query or fragment.
+_ENDPOINT = re.compile(r"(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?/?")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def normalized_endpoint(endpoint: str) -> str:
+    """``scheme://host[:port]`` as the HTTP client will connect and send ``Host``: the host
+    lower-cased, a default port dropped. A bare host means https.
+
+    Parsed twice, by a strict pattern and by urllib3 (the parser requests connects with),
+    and refused unless both agree: a URL that two parsers read differently (a backslash
+    before ``@``, say) could pass a check and still reach another host."""
+    from urllib3.util import parse_url
+
     if "://" not in endpoint:
         endpoint = f"https://{endpoint}"
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"API endpoint '{endpoint}' is not an http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    match = _ENDPOINT.fullmatch(endpoint)
+    if match is None:
         raise ConfigurationError(
-            f"API endpoint '{endpoint}' uses plain HTTP; only loopback endpoints may (use https)"
+            "an API endpoint must be https://host[:port] (no user, path, query or fragment)"
         )
-    return f"{parts.scheme}://{parts.netloc}{path}", parts.netloc
+    scheme, host, port_text = match.group(1), match.group(2).lower(), match.group(3)
+    port = int(port_text) if port_text else _DEFAULT_PORTS[scheme]
+    parsed = parse_url(endpoint)
+    if (parsed.scheme, parsed.host, parsed.port or _DEFAULT_PORTS[scheme], parsed.auth) != (
+        scheme,
+        host,
+        port,
+        None,
+    ) or parsed.path not in (None, "", "/"):
+        raise ConfigurationError("an API endpoint is read differently by the HTTP client")
+    if not 0 < port < 65536:
+        raise ConfigurationError("an API endpoint's port must be 1-65535")
+    if scheme == "http" and not _is_loopback(host.strip("[]")):
+        raise ConfigurationError(
+            "an API endpoint uses plain HTTP; only loopback endpoints may (use https)"
+        )
+    netloc = host if port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    return f"{scheme}://{netloc}"
+
+
+def endpoint_url(endpoint: str, path: str = "/") -> tuple[str, str]:
+    """(URL to call, host as signed: exactly the Host header the client sends)."""
+    normalized = normalized_endpoint(endpoint)
+    return f"{normalized}{path}", normalized.split("://", 1)[1]
 
 
 class Transport:

@@ -28,7 +28,7 @@ from redis_rotation.providers.base import (
     ProviderContext,
 )
 from redis_rotation.providers.transport import call_retrying, endpoint_url
-from redis_rotation.secret import RedisSecret
+from redis_rotation.secret import Endpoint, RedisSecret
 from redis_rotation.signing.ucloud import UCloudSigner
 
 NAME = "uredis"
@@ -100,6 +100,20 @@ class URedisProvider(ProviderBase):
         return InstanceStatus(ready=state in READY_STATES, busy=state in BUSY_STATES, detail=state)
 
     @override
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint]:
+        # The group's own entry and any read-only slaves DescribeUMem lists under it.
+        answer = call_retrying(lambda: self._describe_umem(secret), self.context.deadline)
+        found: set[Endpoint] = set()
+        for group in _groups(answer.get("DataSet")):
+            if secret.instance_id in (
+                group.get("ResourceId"),
+                group.get("GroupId"),
+                group.get("MasterGroupId"),
+            ):
+                found.update(_addresses(group.get("Address")))
+        return frozenset(found)
+
+    @override
     def change_password(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -149,9 +163,12 @@ class URedisProvider(ProviderBase):
                 params[param] = value
         return params
 
-    def _describe_group(self, secret: RedisSecret) -> Mapping[str, Any]:
+    def _describe_umem(self, secret: RedisSecret) -> Mapping[str, Any]:
         params = {**self._location(secret), "Protocol": "redis", "ResourceId": secret.instance_id}
-        answer = self._call(secret, "DescribeUMem", params)
+        return self._call(secret, "DescribeUMem", params)
+
+    def _describe_group(self, secret: RedisSecret) -> Mapping[str, Any]:
+        answer = self._describe_umem(secret)
         for group in answer.get("DataSet") or []:
             if isinstance(group, Mapping) and secret.instance_id in (
                 group.get("ResourceId"),
@@ -176,6 +193,7 @@ class URedisProvider(ProviderBase):
     ) -> Mapping[str, Any]:
         url, _host = endpoint_url(secret.api_endpoint or self.context.settings.uredis_endpoint)
         body = self._get_signer(secret).add_auth({"Action": action, **params})
+        self.hide(body.get("Signature"))  # a provider message may quote the request
         answer = self.context.transport.post(url, action=action, data=body)
         if not isinstance(answer, Mapping) or "RetCode" not in answer:
             raise ProviderRetryableError(NAME, action, "InvalidAnswer", "no RetCode in the answer")
@@ -184,3 +202,25 @@ class URedisProvider(ProviderBase):
             return answer
         rule = ERROR_RULES.get(code) if isinstance(code, int) else None
         self.fail(secret, action, str(code), answer.get("Message"), rule)
+
+
+def _groups(data_set: Any) -> list[Mapping[str, Any]]:
+    """DescribeUMem's entries, nested read-only slaves included."""
+    found: list[Mapping[str, Any]] = []
+    for entry in data_set if isinstance(data_set, list) else []:
+        if isinstance(entry, Mapping):
+            found.append(entry)
+            found.extend(_groups(entry.get("DataSet")))
+    return found
+
+
+def _addresses(raw: Any) -> list[Endpoint]:
+    entries = raw if isinstance(raw, list) else []
+    return [
+        Endpoint(a["IP"], a["Port"])
+        for a in entries
+        if isinstance(a, Mapping)
+        and isinstance(a.get("IP"), str)
+        and isinstance(a.get("Port"), int)
+        and not isinstance(a.get("Port"), bool)
+    ]

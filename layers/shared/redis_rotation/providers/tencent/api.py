@@ -11,7 +11,7 @@ from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 if TYPE_CHECKING:
     from redis_rotation.passwords import PasswordPolicy
     from redis_rotation.providers.tencent.provider import TencentProvider
-    from redis_rotation.secret import RedisSecret
+    from redis_rotation.secret import Endpoint, RedisSecret
 
 NAME = "tencent"
 TASK_INFO = "DescribeTaskInfo"
@@ -31,6 +31,9 @@ class TencentApi(ABC):
 
     @abstractmethod
     def describe(self, secret: RedisSecret) -> InstanceStatus: ...
+
+    @abstractmethod
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None: ...
 
     @abstractmethod
     def change(

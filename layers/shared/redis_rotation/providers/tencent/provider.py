@@ -39,7 +39,7 @@ from redis_rotation.providers.tencent.errors import error_rule
 from redis_rotation.providers.tencent.v2 import TencentV2Api
 from redis_rotation.providers.tencent.v3 import TencentV3Modify, TencentV3Reset
 from redis_rotation.providers.transport import call_retrying
-from redis_rotation.secret import RedisSecret
+from redis_rotation.secret import Endpoint, RedisSecret
 
 CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
 # (apiVersion, changeMode) -> the API class; the schema admits no other pair.
@@ -94,6 +94,10 @@ class TencentProvider(ProviderBase):
     @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         return self.api(secret).describe(secret)
+
+    @override
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
+        return self.api(secret).addresses(secret)
 
     @override
     def change_password(

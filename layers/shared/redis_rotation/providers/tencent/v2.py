@@ -42,6 +42,11 @@ class TencentV2Api(TencentApi):
         )
 
     @override
+    def addresses(self, secret: RedisSecret) -> None:
+        # Nothing documented reports them: only the keys' owner's grant can allow addresses.
+        return None
+
+    @override
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -85,6 +90,7 @@ class TencentV2Api(TencentApi):
             timestamp=int(provider.clock()),
             nonce=provider.nonce(),
         )
+        provider.hide(fields.get("Signature"))  # a provider message may quote the request
         # Decoded values: the transport form-encodes them, exactly once.
         answer = provider.context.transport.post(url, action=action, data=fields)
         if not isinstance(answer, Mapping) or not isinstance(answer.get("code"), int):

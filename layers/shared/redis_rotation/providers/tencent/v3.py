@@ -15,6 +15,7 @@ from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, TencentApi, task_handle
 from redis_rotation.providers.transport import call_retrying, endpoint_url
+from redis_rotation.secret import Endpoint
 from redis_rotation.signing.tc3 import TC3Signer
 
 if TYPE_CHECKING:
@@ -78,6 +79,22 @@ class TencentV3Api(TencentApi):
         return InstanceStatus(ready=False, busy=False, detail=f"Status {raw}")
 
     @override
+    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint]:
+        instance = call_retrying(
+            lambda: self._describe_instance(secret), self.provider.context.deadline
+        )
+        found = set()
+        ip, port = instance.get("WanIp"), instance.get("Port")
+        if isinstance(ip, str) and ip and isinstance(port, int) and not isinstance(port, bool):
+            found.add(Endpoint(ip, port))
+        # The public address, "host:port", when the instance has one.
+        public = instance.get("WanAddress")
+        host, _, public_port = public.rpartition(":") if isinstance(public, str) else ("", "", "")
+        if host and public_port.isascii() and public_port.isdigit():
+            found.add(Endpoint(host, int(public_port)))
+        return frozenset(found)
+
+    @override
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
@@ -129,6 +146,8 @@ class TencentV3Api(TencentApi):
             content_type=CONTENT_TYPE,
             timestamp=int(provider.clock()),
         )
+        # A provider message may quote the request: its signature is redacted, as a key is.
+        provider.hide(headers["Authorization"].rpartition("Signature=")[2])
         answer = provider.context.transport.post(url, action=action, body=payload, headers=headers)
         response = answer.get("Response") if isinstance(answer, Mapping) else None
         if not isinstance(response, Mapping):

@@ -13,22 +13,16 @@ what can change in between. Printed text names secrets, fields and codes, never 
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
-
-from botocore.exceptions import BotoCoreError
 
 from redis_rotation.config import Settings
 from redis_rotation.engine import RotationEngine
 from redis_rotation.entrypoint import provider_factory, secrets_manager_client
 from redis_rotation.errors import RotationError
-from redis_rotation.observability import logger
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.redis_check import endpoint_accepts
 from redis_rotation.store import CURRENT, PENDING, SecretStore
@@ -67,16 +61,18 @@ class Preflight:
         self.deadline = Deadline.after(Runtime(), timeout)
         self.store = SecretStore(client, logging.getLogger(__name__))
 
-    def _provider(self, name: str) -> Provider:
-        # The provider exactly as a rotation builds it.
-        return RotationEngine(
+    def _engine(self, name: str, metadata: Mapping[str, Any]) -> RotationEngine:
+        # The provider and the gate exactly as a rotation builds them.
+        engine = RotationEngine(
             provider_name=name,
             provider_factory=provider_factory(name),
             client=self.client,
             settings=self.settings,
             deadline=self.deadline,
             logger=logging.getLogger(__name__),
-        ).provider()
+        )
+        engine.bind(metadata)
+        return engine
 
     def run(self) -> Iterator[Check]:
         try:
@@ -86,7 +82,7 @@ class Preflight:
                 raise RotationError(f"secret {self.secret_id} has no AWSCURRENT value")
         except RotationError as exc:
             yield Check("secret", "FAIL", str(exc))
-            for name in ("rotation", "credentials", "instance", "policy", "auth"):
+            for name in ("rotation", "credentials", "binding", "instance", "policy", "auth"):
                 yield Check(name, "SKIP", "needs a valid secret")
             return
         endpoints = len(current.endpoints)
@@ -97,15 +93,28 @@ class Preflight:
             f"{current.instance_id}, {endpoints} endpoint{'s' if endpoints > 1 else ''}",
         )
         yield self._rotation(metadata)
-        provider = self._provider(current.provider)
+        engine = self._engine(current.provider, metadata)
+        provider = engine.provider
         credentials = self._credentials(provider, current)
         yield credentials
-        if credentials.verdict == "FAIL":
-            yield Check("instance", "SKIP", "needs the provider's API keys")
-        else:
-            yield self._instance(provider, current)
+        binding = (
+            self._binding(engine, current)
+            if credentials.verdict != "FAIL"
+            else Check("binding", "SKIP", "needs the credentials secret")
+        )
+        yield binding
+        # Keys and passwords go only where the binding allows: nothing is sent otherwise.
+        instance = (
+            self._instance(provider, current)
+            if binding.verdict == "PASS"
+            else Check("instance", "SKIP", "needs a binding that allows this secret")
+        )
+        yield instance
         yield self._policy(provider, current)
-        yield from self._auth(current)
+        if instance.verdict in ("PASS", "WARN"):
+            yield from self._auth(engine, current)
+        else:
+            yield Check("auth", "SKIP", "needs an instance that the binding allows and exists")
 
     def _rotation(self, metadata: Mapping[str, Any]) -> Check:
         stages: Mapping[str, list[str]] = metadata.get("VersionIdsToStages", {})
@@ -144,6 +153,18 @@ class Preflight:
             f"credentials secret {current.credentials_secret_id} matches {schema}",
         )
 
+    def _binding(self, engine: RotationEngine, current: RedisSecret) -> Check:
+        try:
+            engine.gate.admit(current)
+        except RotationError as exc:
+            return Check("binding", "FAIL", str(exc))
+        return Check(
+            "binding",
+            "PASS",
+            f"credentials secret {current.credentials_secret_id} grants this secret instance "
+            f"{current.instance_id}",
+        )
+
     def _instance(self, provider: Provider, current: RedisSecret) -> Check:
         try:
             status = provider.describe(current)
@@ -175,7 +196,13 @@ class Preflight:
             return Check("policy", "FAIL", str(exc))
         return Check("policy", "PASS", f"new passwords: {length} characters, rule {policy.name}")
 
-    def _auth(self, current: RedisSecret) -> Iterator[Check]:
+    def _auth(self, engine: RotationEngine, current: RedisSecret) -> Iterator[Check]:
+        try:
+            # Where the password may go: the instance's addresses, or the grant's.
+            engine.gate.check_addresses(engine.provider, current, engine.gate.admit(current))
+        except RotationError as exc:
+            yield Check("auth", "FAIL", str(exc))
+            return
         tls = "TLS" if current.tls.enabled else "no TLS"
         for endpoint in current.endpoints:
             name = f"auth {endpoint}"
@@ -220,64 +247,3 @@ def run_checks(
     except RotationError as exc:  # a bad setting, e.g. PASSWORD_LENGTH
         return [Check("settings", "FAIL", str(exc))]
     return list(preflight.run())
-
-
-def render(secret_id: str, checks: Sequence[Check]) -> str:
-    failed = [check.name for check in checks if check.verdict == "FAIL"]
-    warned = [check.name for check in checks if check.verdict == "WARN"]
-    width = max(len(check.name) for check in checks)
-    lines = [f"Preflight of {secret_id} (reads only, changes nothing)"]
-    lines += [f"  {c.verdict:<4}  {c.name:<{width}}  {c.detail}" for c in checks]
-    if failed:
-        lines.append(f"Verdict: NOT ready to rotate: {len(failed)} failed ({', '.join(failed)})")
-    else:
-        note = f" ({len(warned)} warning{'s' if len(warned) > 1 else ''}: {', '.join(warned)})"
-        lines.append(f"Verdict: ready to rotate{note if warned else ''}")
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None, print_: Callable[[str], None] = print) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m redis_rotation.preflight",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("secret_id", help="name or ARN of the rotated secret")
-    parser.add_argument(
-        "--password-length",
-        type=int,
-        help="the stack's password length parameter, to check it against the secret's rule",
-    )
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds")
-    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
-    parser.add_argument("--verbose", action="store_true", help="show the functions' own logs")
-    args = parser.parse_args(argv)
-    env = dict(os.environ)
-    if args.password_length is not None:
-        env["PASSWORD_LENGTH"] = str(args.password_length)
-    level = logger.log_level
-    if not args.verbose:
-        # The engine's and providers' JSON log lines would bury the verdicts.
-        logger.setLevel(logging.ERROR)
-    try:
-        checks = run_checks(args.secret_id, env=env, timeout=args.timeout)
-    except BotoCoreError as exc:  # no credentials, no region, no route to Secrets Manager
-        print(
-            f"preflight: cannot use Secrets Manager ({type(exc).__name__}): check the AWS "
-            "credentials, the region (AWS_REGION) and the network path",
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        logger.setLevel(level)  # main() may run inside another program (the local cloud CLI)
-    if args.json:
-        ready = all(check.verdict != "FAIL" for check in checks)
-        document = {"secret": args.secret_id, "ready": ready, "checks": [asdict(c) for c in checks]}
-        print_(json.dumps(document, indent=2))
-    else:
-        print_(render(args.secret_id, checks))
-    return 1 if any(check.verdict == "FAIL" for check in checks) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
