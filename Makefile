@@ -29,7 +29,8 @@ test: lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
 guarantees: venv
-	$(PY) -m pytest tests/e2e/test_crash_points.py tests/e2e/test_provider_faults.py \
+	$(PY) -m pytest tests/e2e/test_crash_points.py tests/e2e/test_crash_points_v3.py \
+		tests/e2e/test_provider_faults.py \
 		tests/e2e/test_hostile_input.py tests/e2e/test_secrecy.py tests/e2e/test_concurrency.py \
 		tests/e2e/test_trust_boundary.py tests/e2e/test_edits_during_rotation.py \
 		tests/integration/test_api_tls.py tests/integration/test_redis_tls.py \

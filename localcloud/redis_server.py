@@ -8,6 +8,7 @@ password changes; the rotated password is the default user's, as at the provider
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -64,6 +66,7 @@ class RedisServer:
         self.port = 0
         self._dir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
         self._process: subprocess.Popen[bytes] | None = None
+        self._watcher: redis.Redis | None = None
 
     def start(self) -> RedisServer:
         binary = find_redis_server()
@@ -145,12 +148,30 @@ class RedisServer:
         finally:
             client.close()
 
+    def accepts_any(self, passwords: list[str]) -> bool:
+        """Whether the default user would accept one of ``passwords``, asked of the server
+        (ACL GETUSER: the SHA-256 of each password it holds) over one kept connection:
+        cheap enough to ask after every call of a rotation."""
+        if self._watcher is None:
+            self._watcher = self.admin()
+        user: Any = self._watcher.acl_getuser("default")
+        flags = [str(f) for f in user["flags"]] if user else []
+        if "on" not in flags:
+            return False
+        if "nopass" in flags:
+            return True
+        held = {str(h) for h in user["passwords"]}
+        return any(hashlib.sha256(p.encode()).hexdigest() in held for p in passwords)
+
     def terminate(self) -> None:
         """Ask the process to stop without waiting (``stop`` waits): stops many at once."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
 
     def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:

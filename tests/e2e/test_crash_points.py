@@ -1,131 +1,21 @@
-"""Crash at every point: no password is ever lost, and a crash never causes a second change.
-
-A clean rotation is recorded first: every external call it makes (Secrets Manager, the
-provider API, Redis). Then, for every one of those calls and for both of its sides (before
-it is sent; after it took effect but before its answer is used), a fresh rotation is stopped
-right there, as a Lambda timeout would, and the driver retries the whole rotation as Secrets
-Manager does. Throughout, after every call, the password the redis-server accepts must be
-held by AWSCURRENT, AWSPENDING or AWSPREVIOUS.
-"""
+"""Crash at every point, URedis and Tencent API 2.0 (the machinery: tests/support/crash.py).
+The modes are split across files so that the parallel test run can spread them."""
 
 from __future__ import annotations
 
-import itertools
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from localcloud.cloud import ExampleSecret, LocalCloud
-from localcloud.instrument import Call, CrashAt, Recorder, Side, instrument
+from localcloud.cloud import LocalCloud
+from tests.support.crash import MODES, prove_mode
 
 pytestmark = pytest.mark.e2e
-
-LABELS = {"AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"}
-# (mode name, provider, options for the local cloud's secret): every change path. Each
-# change completes asynchronously, but after a fixed number of API requests rather than a
-# time: a crash can land while a change is in flight, and every run takes the same path, so
-# every recorded crash point is reached.
-V3 = {"api_version": "3.0", "task_after_requests": 2}
-MODES: list[tuple[str, str, dict[str, Any]]] = [
-    ("uredis", "uredis", {"apply_after_requests": 2}),
-    ("tencent-2.0", "tencent", {"api_version": "2.0", "task_after_requests": 2}),
-    ("tencent-3.0-modify", "tencent", {**V3, "change_mode": "modify"}),
-    ("tencent-3.0-reset", "tencent", {**V3, "change_mode": "reset"}),
-]
-_names = itertools.count()
+SELECTED = [m for m in MODES if m[0] in ("uredis", "tencent-2.0")]
 
 
-def new_secret(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ExampleSecret:
-    name = f"crash/{provider}-{next(_names)}"
-    if provider == "uredis":
-        return cloud.add_uredis_secret(name, **options)
-    return cloud.add_tencent_secret(name, **options)
-
-
-def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
-    if example.provider == "uredis":
-        return cloud.uredis.groups[example.details["groupId"]].password_changes
-    return cloud.tencent.instances[example.details["instanceId"]].password_changes
-
-
-@dataclass
-class InvariantWatch:
-    """Checks, whenever asked, that Redis accepts a password some labelled version holds."""
-
-    cloud: LocalCloud
-    example: ExampleSecret
-    client: Any = None
-    values: dict[str, str | None] = field(default_factory=dict)  # version -> password
-    observations: int = 0
-    violations: list[str] = field(default_factory=list)
-
-    def check(self, where: str) -> None:
-        if self.client is None:
-            self.client = self.cloud.sm.secrets_manager()  # not instrumented
-        stages = self.client.describe_secret(SecretId=self.example.arn)["VersionIdsToStages"]
-        labelled = [v for v, labels in stages.items() if LABELS & set(labels)]
-        for version in labelled:
-            if self.values.get(version) is None:  # a version's value never changes once set
-                self.values[version] = self._value(version)
-        self.observations += 1
-        passwords = [self.values[v] for v in labelled if self.values[v]]
-        if not any(self.example.redis.accepts(p) for p in passwords):
-            self.violations.append(where)
-
-    def _value(self, version: str) -> str | None:
-        try:
-            answer = self.client.get_secret_value(SecretId=self.example.arn, VersionId=version)
-        except ClientError:  # the empty AWSPENDING stub RotateSecret creates
-            return None
-        password: str = json.loads(answer["SecretString"])["password"]
-        return password
-
-
-@dataclass
-class ModeReport:
-    crash_points: int = 0
-    converged: int = 0
-    lost: int = 0
-    second_changes: int = 0
-    failures: list[str] = field(default_factory=list)
-
-
-def record_calls(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> list[Call]:
-    example = new_secret(cloud, provider, options)
-    recorder = Recorder()
-    with instrument(recorder) as seams:
-        result = cloud.driver(provider, seams=seams).rotate(example.arn)
-    assert result.succeeded, result.runs
-    assert result.attempts == 1
-    return recorder.calls
-
-
-def crash_once(
-    cloud: LocalCloud, provider: str, options: dict[str, Any], index: int, side: Side
-) -> tuple[bool, InvariantWatch, int, str]:
-    example = new_secret(cloud, provider, options)
-    watch = InvariantWatch(cloud, example)
-    crash = CrashAt(index, side)
-
-    def observe(call: Call, call_side: Side) -> None:
-        if call_side == "after":  # state changes only when a call takes effect
-            watch.check(f"after {call.kind} {call.name} #{call.index}")
-        crash(call, call_side)
-
-    with instrument(observe) as seams:
-        result = cloud.driver(provider, seams=seams, max_attempts=5).rotate(example.arn)
-    watch.check("at the end")
-    current = cloud.value(example.arn, "AWSCURRENT")["password"]
-    converged = result.succeeded and example.redis.accepts(current) and crash.fired is not None
-    where = f"{side} {crash.fired.kind} {crash.fired.name}" if crash.fired else "never fired"
-    return converged, watch, applied_changes(cloud, example), where
-
-
-@pytest.mark.parametrize(("mode", "provider", "options"), MODES, ids=[m[0] for m in MODES])
+@pytest.mark.parametrize(("mode", "provider", "options"), SELECTED, ids=[m[0] for m in SELECTED])
 def test_crash_at_every_point(
     cloud: LocalCloud,
     mode: str,
@@ -133,27 +23,4 @@ def test_crash_at_every_point(
     options: dict[str, Any],
     summary_line: Callable[[str], None],
 ) -> None:
-    calls = record_calls(cloud, provider, options)
-    kinds = {call.kind for call in calls}
-    assert kinds == {"secretsmanager", "provider", "redis"}, "every kind of call is covered"
-
-    report = ModeReport()
-    for call, side in itertools.product(calls, ("before", "after")):
-        converged, watch, changes, where = crash_once(cloud, provider, options, call.index, side)  # type: ignore[arg-type]
-        report.crash_points += 1
-        report.converged += converged
-        report.lost += bool(watch.violations)
-        report.second_changes += changes > 1
-        if not converged or watch.violations or changes != 1:
-            report.failures.append(
-                f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
-                f"lost at {watch.violations[:3]}"
-            )
-
-    summary = (
-        f"{mode}: crash points: {report.crash_points}, converged: {report.converged}, "
-        f"lost passwords: {report.lost}, second changes: {report.second_changes}"
-    )
-    summary_line(summary)
-    assert report.failures == [], "\n".join([summary, *report.failures])
-    assert report.converged == report.crash_points == 2 * len(calls)
+    prove_mode(cloud, mode, provider, options, summary_line)

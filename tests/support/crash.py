@@ -1,0 +1,163 @@
+"""Crash at every point (the machinery; tests/e2e/test_crash_points*.py run it per mode):
+no password is ever lost, and a crash never causes a second change.
+
+A clean rotation is recorded first: every external call it makes (Secrets Manager, the
+provider API, Redis). Then, for every one of those calls and for both of its sides (before
+it is sent; after it took effect but before its answer is used), a fresh rotation is stopped
+right there, as a Lambda timeout would, and the driver retries the whole rotation as Secrets
+Manager does. Throughout, after every call, the password the redis-server accepts must be
+held by AWSCURRENT, AWSPENDING or AWSPREVIOUS.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.instrument import Call, CrashAt, Recorder, Side, instrument
+
+LABELS = {"AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"}
+LABEL_WRITES = {"PutSecretValue", "UpdateSecretVersionStage"}
+# (mode name, provider, options for the local cloud's secret): every change path. Each
+# change completes asynchronously, but after a fixed number of API requests rather than a
+# time: a crash can land while a change is in flight, and every run takes the same path, so
+# every recorded crash point is reached.
+V3 = {"api_version": "3.0", "task_after_requests": 2}
+MODES: list[tuple[str, str, dict[str, Any]]] = [
+    ("uredis", "uredis", {"apply_after_requests": 2}),
+    ("tencent-2.0", "tencent", {"api_version": "2.0", "task_after_requests": 2}),
+    ("tencent-3.0-modify", "tencent", {**V3, "change_mode": "modify"}),
+    ("tencent-3.0-reset", "tencent", {**V3, "change_mode": "reset"}),
+]
+_names = itertools.count()
+
+
+def new_secret(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ExampleSecret:
+    name = f"crash/{provider}-{next(_names)}"
+    if provider == "uredis":
+        return cloud.add_uredis_secret(name, **options)
+    return cloud.add_tencent_secret(name, **options)
+
+
+def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
+    if example.provider == "uredis":
+        return cloud.uredis.groups[example.details["groupId"]].password_changes
+    return cloud.tencent.instances[example.details["instanceId"]].password_changes
+
+
+@dataclass
+class InvariantWatch:
+    """Checks, whenever asked, that Redis accepts a password some labelled version holds."""
+
+    cloud: LocalCloud
+    example: ExampleSecret
+    client: Any = None
+    values: dict[str, str | None] = field(default_factory=dict)  # version -> password
+    labelled: list[str] | None = None  # versions holding a label, as last read
+    observations: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def check(self, where: str, call: Call | None = None) -> None:
+        if self.client is None:
+            self.client = self.cloud.sm.secrets_manager()  # not instrumented
+        # Labels move only through Secrets Manager writes (the function's, seen here, or the
+        # driver's: RotateSecret adds an empty stub, the end removes AWSPENDING): between
+        # them, the labelled versions are read once.
+        if call is None or self.labelled is None or call.name in LABEL_WRITES:
+            stages = self.client.describe_secret(SecretId=self.example.arn)["VersionIdsToStages"]
+            self.labelled = [v for v, labels in stages.items() if LABELS & set(labels)]
+        for version in self.labelled:
+            if self.values.get(version) is None:  # a version's value never changes once set
+                self.values[version] = self._value(version)
+        self.observations += 1
+        passwords = [p for p in (self.values[v] for v in self.labelled) if p]
+        if not self.example.redis.accepts_any(passwords):
+            self.violations.append(where)
+
+    def _value(self, version: str) -> str | None:
+        try:
+            answer = self.client.get_secret_value(SecretId=self.example.arn, VersionId=version)
+        except ClientError:  # the empty AWSPENDING stub RotateSecret creates
+            return None
+        password: str = json.loads(answer["SecretString"])["password"]
+        return password
+
+
+@dataclass
+class ModeReport:
+    crash_points: int = 0
+    converged: int = 0
+    lost: int = 0
+    second_changes: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def record_calls(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> list[Call]:
+    example = new_secret(cloud, provider, options)
+    recorder = Recorder()
+    with instrument(recorder) as seams:
+        result = cloud.driver(provider, seams=seams).rotate(example.arn)
+    assert result.succeeded, result.runs
+    assert result.attempts == 1
+    return recorder.calls
+
+
+def crash_once(
+    cloud: LocalCloud, provider: str, options: dict[str, Any], index: int, side: Side
+) -> tuple[bool, InvariantWatch, int, str]:
+    example = new_secret(cloud, provider, options)
+    watch = InvariantWatch(cloud, example)
+    crash = CrashAt(index, side)
+
+    def observe(call: Call, call_side: Side) -> None:
+        if call_side == "after":  # state changes only when a call takes effect
+            watch.check(f"after {call.kind} {call.name} #{call.index}", call)
+        crash(call, call_side)
+
+    with instrument(observe) as seams:
+        result = cloud.driver(provider, seams=seams, max_attempts=5).rotate(example.arn)
+    watch.check("at the end")
+    current = cloud.value(example.arn, "AWSCURRENT")["password"]
+    converged = result.succeeded and example.redis.accepts(current) and crash.fired is not None
+    where = f"{side} {crash.fired.kind} {crash.fired.name}" if crash.fired else "never fired"
+    return converged, watch, applied_changes(cloud, example), where
+
+
+def prove_mode(
+    cloud: LocalCloud,
+    mode: str,
+    provider: str,
+    options: dict[str, Any],
+    summary_line: Callable[[str], None],
+) -> None:
+    """Crash one rotation of ``mode`` at every point, on both sides; assert the invariant."""
+    calls = record_calls(cloud, provider, options)
+    kinds = {call.kind for call in calls}
+    assert kinds == {"secretsmanager", "provider", "redis"}, "every kind of call is covered"
+
+    report = ModeReport()
+    for call, side in itertools.product(calls, ("before", "after")):
+        converged, watch, changes, where = crash_once(cloud, provider, options, call.index, side)  # type: ignore[arg-type]
+        report.crash_points += 1
+        report.converged += converged
+        report.lost += bool(watch.violations)
+        report.second_changes += changes > 1
+        if not converged or watch.violations or changes != 1:
+            report.failures.append(
+                f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
+                f"lost at {watch.violations[:3]}"
+            )
+
+    summary = (
+        f"{mode}: crash points: {report.crash_points}, converged: {report.converged}, "
+        f"lost passwords: {report.lost}, second changes: {report.second_changes}"
+    )
+    summary_line(summary)
+    assert report.failures == [], "\n".join([summary, *report.failures])
+    assert report.converged == report.crash_points == 2 * len(calls)
