@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.cloud import ExampleSecret, LocalCloud
@@ -161,3 +162,23 @@ def prove_mode(
     summary_line(summary)
     assert report.failures == [], "\n".join([summary, *report.failures])
     assert report.converged == report.crash_points == 2 * len(calls)
+
+
+def crash_test(modes: Collection[str]) -> Callable[..., None]:
+    """The crash test for ``modes``: one test item per mode, for a test module to bind."""
+    selected = [m for m in MODES if m[0] in modes]
+
+    @pytest.mark.parametrize(
+        ("mode", "provider", "options"), selected, ids=[m[0] for m in selected]
+    )
+    def test_crash_at_every_point(
+        cloud: LocalCloud,
+        mode: str,
+        provider: str,
+        options: dict[str, Any],
+        summary_line: Callable[[str], None],
+    ) -> None:
+        prove_mode(cloud, mode, provider, options, summary_line)
+
+    test: Callable[..., None] = test_crash_at_every_point  # the decorator is typed as Any
+    return test
