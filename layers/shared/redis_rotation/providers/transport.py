@@ -66,6 +66,7 @@ def normalized_endpoint(endpoint: str) -> str:
     Parsed twice, by a strict pattern and by urllib3 (the parser requests connects with),
     and refused unless both agree: a URL that two parsers read differently (a backslash
     before ``@``, say) could pass a check and still reach another host."""
+    from urllib3.exceptions import LocationParseError
     from urllib3.util import parse_url
 
     if "://" not in endpoint:
@@ -77,7 +78,12 @@ def normalized_endpoint(endpoint: str) -> str:
         )
     scheme, host, port_text = match.group(1), match.group(2).lower(), match.group(3)
     port = int(port_text) if port_text else _DEFAULT_PORTS[scheme]
-    parsed = parse_url(endpoint)
+    if not 0 < port < 65536:
+        raise ConfigurationError("an API endpoint's port must be 1-65535")
+    try:
+        parsed = parse_url(endpoint)
+    except LocationParseError:
+        raise ConfigurationError("an API endpoint is read differently by the HTTP client") from None
     if (parsed.scheme, parsed.host, parsed.port or _DEFAULT_PORTS[scheme], parsed.auth) != (
         scheme,
         host,
@@ -85,8 +91,6 @@ def normalized_endpoint(endpoint: str) -> str:
         None,
     ) or parsed.path not in (None, "", "/"):
         raise ConfigurationError("an API endpoint is read differently by the HTTP client")
-    if not 0 < port < 65536:
-        raise ConfigurationError("an API endpoint's port must be 1-65535")
     if scheme == "http" and not _is_loopback(host.strip("[]")):
         raise ConfigurationError(
             "an API endpoint uses plain HTTP; only loopback endpoints may (use https)"
