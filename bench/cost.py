@@ -45,12 +45,25 @@ AWS_TEMPLATE: dict[str, list[str]] = {
 
 # Why each Secrets Manager call of ours that AWS's template does not make is made, and why
 # the ones it makes and we do not are not needed.
+_BINDING = (
+    "the keys' owner's binding (docs/security.md), beside the keys in their own secret: "
+    "every step checks the rotated secret against its grant before it acts"
+)
+_EDITS = "AWSCURRENT again: an edit made during the rotation is carried forward, not undone"
 BEYOND_TEMPLATE = {
     ("setSecret", "GetSecretValue credentials"): (
         "the provider's API keys. They live in their own secret (credentialsSecretId) so "
         "the rotated secret never holds them; AWS's template needs none, it changes the "
         "password by logging in to the database with the secret itself. Read once per "
         "invocation that calls the provider API."
+    ),
+    ("createSecret", "GetSecretValue credentials"): _BINDING,
+    ("testSecret", "GetSecretValue credentials"): _BINDING,
+    ("finishSecret", "GetSecretValue credentials"): _BINDING,
+    ("testSecret", "GetSecretValue AWSCURRENT"): _EDITS,
+    ("finishSecret", "GetSecretValue AWSCURRENT"): _EDITS,
+    ("finishSecret", "GetSecretValue AWSPENDING"): (
+        "the password finishSecret proves with one AUTH before it promotes it"
     ),
 }
 SHORT_OF_TEMPLATE = {
@@ -71,6 +84,7 @@ _SM_NEEDED: dict[str, list[tuple[str, str]]] = {
         ("GetSecretValue AWSPENDING", "a value already stored under the token is kept"),
         ("GetRandomPassword", "the new password, drawn by Secrets Manager to the rule"),
         ("PutSecretValue", "stores AWSPENDING before any provider call"),
+        ("GetSecretValue credentials", "the binding (see BEYOND_TEMPLATE)"),
     ],
     "setSecret": [
         ("DescribeSecret", "the step checks"),
@@ -80,10 +94,15 @@ _SM_NEEDED: dict[str, list[tuple[str, str]]] = {
     ],
     "testSecret": [
         ("DescribeSecret", "the step checks"),
+        ("GetSecretValue AWSCURRENT", "edits carried forward (see BEYOND_TEMPLATE)"),
         ("GetSecretValue AWSPENDING", "the password to test"),
+        ("GetSecretValue credentials", "the binding (see BEYOND_TEMPLATE)"),
     ],
     "finishSecret": [
         ("DescribeSecret", "the step checks (also give the version that is AWSCURRENT)"),
+        ("GetSecretValue AWSCURRENT", "edits carried forward (see BEYOND_TEMPLATE)"),
+        ("GetSecretValue AWSPENDING", "the password proven before promotion"),
+        ("GetSecretValue credentials", "the binding (see BEYOND_TEMPLATE)"),
         ("UpdateSecretVersionStage", "moves AWSCURRENT to the new version"),
     ],
 }
@@ -126,6 +145,17 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
         (step, "secretsmanager", c, why) for step, calls in _SM_NEEDED.items() for c, why in calls
     ]
     set_step = "setSecret"
+    # Before any password goes to Redis: the addresses the provider reports for the instance
+    # (API 2.0 reports none; its addresses come from the grant alone).
+    addresses = (
+        [
+            (s, "provider", _DESCRIBE[mode][0], "where a password may go: the instance's addresses")
+            for s in ("setSecret", "testSecret", "finishSecret")
+        ]
+        if mode in _DESCRIBE
+        else []
+    )
+    needed.extend(a for a in addresses if a[0] == set_step)
     needed.append((set_step, "redis", "AUTH", "already set? (a retry: done, no provider call)"))
     if mode in _DESCRIBE:
         action, why = _DESCRIBE[mode]
@@ -143,10 +173,13 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
     action, why = _STATUS[mode]
     needed.append((set_step, "provider", action, why))
     needed.append((set_step, "redis", "AUTH", "the change is proven before setSecret returns"))
+    needed.extend(a for a in addresses if a[0] == "testSecret")
     needed.append(("testSecret", "redis", "AUTH", "the pending password works"))
     needed.append(
         ("testSecret", "redis", "PING", "anonymous: the instance refuses clients without it")
     )
+    needed.extend(a for a in addresses if a[0] == "finishSecret")
+    needed.append(("finishSecret", "redis", "AUTH", "proof before promotion: one AUTH"))
     return needed
 
 

@@ -26,7 +26,7 @@ def test_a_rotation_making_only_the_needed_calls_has_no_surplus(mode: str) -> No
     assert analysis["missing"] == []
     template = cost.compare_with_template(calls)
     assert template["all_explained"]
-    assert template["ours"] == 13
+    assert template["ours"] == 19  # 13, and the binding (3) and edits (3): BEYOND_TEMPLATE
 
 
 def test_an_extra_call_is_surplus_and_an_unknown_extra_read_is_unexplained() -> None:
