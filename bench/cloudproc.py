@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from bench.common import MODES
-from localcloud.cloud import ExampleSecret, LocalCloud, random_password
+from localcloud.cloud import ExampleSecret, Grant, LocalCloud, random_password
 from localcloud.emulators.tencent import RATE_LIMIT, TencentEmulator
 from localcloud.redis_server import RedisServer
 
@@ -97,6 +97,16 @@ class BenchCloud(LocalCloud):
         return self
 
     # -- resources -------------------------------------------------------------------------
+
+    def _credentials_secret(self, provider: str, keys: dict[str, str], grant: Grant) -> str:
+        """One patterned grant per provider for every bench secret, as a keys' owner would
+        write it for a fleet: the credentials secret stays small, however many secrets."""
+        if provider in self.credentials:
+            return self.credentials[provider]
+        fleet = {"secrets": ["bench/*"], "instances": ["*"], "region": grant["region"]}
+        return super()._credentials_secret(
+            provider, keys, {**fleet, "redisAddresses": ["127.0.0.1:*"]}
+        )
 
     def prestart_redis(self, count: int, parallel: int) -> None:
         """Start ``count`` redis-servers, ``parallel`` at a time; secrets then take them."""
