@@ -146,20 +146,20 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
     ]
     set_step = "setSecret"
     # Before any password goes to Redis: the addresses the provider reports for the instance
-    # (API 2.0 reports none; its addresses come from the grant alone).
+    # (API 2.0 reports none; its addresses come from the grant alone). In setSecret the same
+    # answer serves the state check below.
     addresses = (
         [
             (s, "provider", _DESCRIBE[mode][0], "where a password may go: the instance's addresses")
-            for s in ("setSecret", "testSecret", "finishSecret")
+            for s in ("testSecret", "finishSecret")
         ]
         if mode in _DESCRIBE
         else []
     )
-    needed.extend(a for a in addresses if a[0] == set_step)
     needed.append((set_step, "redis", "AUTH", "already set? (a retry: done, no provider call)"))
     if mode in _DESCRIBE:
         action, why = _DESCRIBE[mode]
-        needed.append((set_step, "provider", action, why))
+        needed.append((set_step, "provider", action, f"{why}; and the instance's addresses"))
         needed.append(
             (
                 set_step,

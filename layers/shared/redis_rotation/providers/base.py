@@ -110,6 +110,8 @@ class ProviderBase(ABC):
         self._keys: Mapping[str, str] | None = None
         # Every value this invocation sent or holds: never echoed back in an error.
         self._redacted: list[str] = []
+        # The describe answer that ``addresses`` read, for the next ``describe`` to use once.
+        self._described: Mapping[str, Any] | None = None
 
     def credentials(self, secret: RedisSecret) -> Mapping[str, str]:
         """The API keys, loaded on first use (a step that calls no API never reads them)."""
@@ -120,6 +122,17 @@ class ProviderBase(ABC):
             self.hide(*keys.values())
             self._keys = keys
         return self._keys
+
+    def reuse_once(self, fetch: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
+        """The answer ``addresses`` kept, once; else ``fetch`` a fresh one. One read serves
+        setSecret's address check and its first state check: it is asked before any AUTH,
+        and a state read before the "already changed?" AUTH is the safe order (a change
+        that landed before that read is seen by the AUTH after it)."""
+        answer, self._described = self._described, None
+        return answer if answer is not None else fetch()
+
+    def keep_for_describe(self, answer: Mapping[str, Any]) -> None:
+        self._described = answer
 
     def hide(self, *values: str | None) -> None:
         """Values (passwords, their encodings) to redact from provider messages."""

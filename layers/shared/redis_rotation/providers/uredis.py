@@ -86,7 +86,10 @@ class URedisProvider(ProviderBase):
 
     @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
-        group = call_retrying(lambda: self._describe_group(secret), self.context.deadline)
+        group = call_retrying(
+            lambda: self._group(secret, self.reuse_once(lambda: self._describe_umem(secret))),
+            self.context.deadline,
+        )
         state = str(group.get("State", "Unknown"))
         role = str(group.get("Role", "master"))
         if role != "master":
@@ -103,6 +106,7 @@ class URedisProvider(ProviderBase):
     def addresses(self, secret: RedisSecret) -> frozenset[Endpoint]:
         # The group's own entry and any read-only slaves DescribeUMem lists under it.
         answer = call_retrying(lambda: self._describe_umem(secret), self.context.deadline)
+        self.keep_for_describe(answer)
         found: set[Endpoint] = set()
         for group in _groups(answer.get("DataSet")):
             if secret.instance_id in (
@@ -168,7 +172,10 @@ class URedisProvider(ProviderBase):
         return self._call(secret, "DescribeUMem", params)
 
     def _describe_group(self, secret: RedisSecret) -> Mapping[str, Any]:
-        answer = self._describe_umem(secret)
+        return self._group(secret, self._describe_umem(secret))
+
+    @staticmethod
+    def _group(secret: RedisSecret, answer: Mapping[str, Any]) -> Mapping[str, Any]:
         for group in answer.get("DataSet") or []:
             if isinstance(group, Mapping) and secret.instance_id in (
                 group.get("ResourceId"),

@@ -52,7 +52,8 @@ class TencentV3Api(TencentApi):
     @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         instance = call_retrying(
-            lambda: self._describe_instance(secret), self.provider.context.deadline
+            lambda: self.provider.reuse_once(lambda: self._describe_instance(secret)),
+            self.provider.context.deadline,
         )
         raw = instance.get("Status")
         status = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
@@ -83,6 +84,7 @@ class TencentV3Api(TencentApi):
         instance = call_retrying(
             lambda: self._describe_instance(secret), self.provider.context.deadline
         )
+        self.provider.keep_for_describe(instance)
         found = set()
         ip, port = instance.get("WanIp"), instance.get("Port")
         if isinstance(ip, str) and ip and isinstance(port, int) and not isinstance(port, bool):
