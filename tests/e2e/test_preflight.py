@@ -93,6 +93,7 @@ def test_tencent_api_2_cannot_be_described_and_says_so(cloud: LocalCloud) -> Non
     checks = checked(cloud, example.arn)
     assert verdicts(checks) == {**ALL_PASS, "instance": "WARN"}
     assert "first checked by setSecret" in checks["instance"].detail
+    assert "Tencent retired API 2.0 for Redis in 2023" in checks["instance"].detail
 
 
 def test_a_wrong_password_fails_auth(cloud: LocalCloud) -> None:
