@@ -130,40 +130,6 @@ def crash_once(
     return converged, watch, applied_changes(cloud, example), where
 
 
-def prove_mode(
-    cloud: LocalCloud,
-    mode: str,
-    provider: str,
-    options: dict[str, Any],
-    summary_line: Callable[[str], None],
-) -> None:
-    """Crash one rotation of ``mode`` at every point, on both sides; assert the invariant."""
-    calls = record_calls(cloud, provider, options)
-    kinds = {call.kind for call in calls}
-    assert kinds == {"secretsmanager", "provider", "redis"}, "every kind of call is covered"
-
-    report = ModeReport()
-    for call, side in itertools.product(calls, ("before", "after")):
-        converged, watch, changes, where = crash_once(cloud, provider, options, call.index, side)  # type: ignore[arg-type]
-        report.crash_points += 1
-        report.converged += converged
-        report.lost += bool(watch.violations)
-        report.second_changes += changes > 1
-        if not converged or watch.violations or changes != 1:
-            report.failures.append(
-                f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
-                f"lost at {watch.violations[:3]}"
-            )
-
-    summary = (
-        f"{mode}: crash points: {report.crash_points}, converged: {report.converged}, "
-        f"lost passwords: {report.lost}, second changes: {report.second_changes}"
-    )
-    summary_line(summary)
-    assert report.failures == [], "\n".join([summary, *report.failures])
-    assert report.converged == report.crash_points == 2 * len(calls)
-
-
 def crash_test(modes: Collection[str]) -> Callable[..., None]:
     """The crash test for ``modes``: one test item per mode, for a test module to bind."""
     selected = [m for m in MODES if m[0] in modes]
@@ -178,7 +144,34 @@ def crash_test(modes: Collection[str]) -> Callable[..., None]:
         options: dict[str, Any],
         summary_line: Callable[[str], None],
     ) -> None:
-        prove_mode(cloud, mode, provider, options, summary_line)
+        """Crash one rotation of ``mode`` at every point, on both sides; the invariant holds."""
+        calls = record_calls(cloud, provider, options)
+        kinds = {call.kind for call in calls}
+        assert kinds == {"secretsmanager", "provider", "redis"}, "every kind of call is covered"
+
+        report = ModeReport()
+        sides: tuple[Side, ...] = ("before", "after")
+        for call, side in itertools.product(calls, sides):
+            converged, watch, changes, where = crash_once(
+                cloud, provider, options, call.index, side
+            )
+            report.crash_points += 1
+            report.converged += converged
+            report.lost += bool(watch.violations)
+            report.second_changes += changes > 1
+            if not converged or watch.violations or changes != 1:
+                report.failures.append(
+                    f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
+                    f"lost at {watch.violations[:3]}"
+                )
+
+        summary = (
+            f"{mode}: crash points: {report.crash_points}, converged: {report.converged}, "
+            f"lost passwords: {report.lost}, second changes: {report.second_changes}"
+        )
+        summary_line(summary)
+        assert report.failures == [], "\n".join([summary, *report.failures])
+        assert report.converged == report.crash_points == 2 * len(calls)
 
     test: Callable[..., None] = test_crash_at_every_point  # the decorator is typed as Any
     return test
