@@ -1,10 +1,4 @@
-"""``python -m localcloud up | demo | rotate <secret-id>``.
-
-up      start everything, create an example secret per provider, print the endpoints and
-        secret ids as one JSON object, and serve until interrupted.
-demo    start everything and run a full rotation per example secret, showing what happened.
-rotate  run one rotation against a running ``up`` (found through its state file).
-preflight  run ``python -m redis_rotation.preflight`` against a running ``up``.
+"""The local cloud's verbs of ``redis-rotation`` (``python -m localcloud`` is the same).
 
 Passwords are never printed: the demo shows a short SHA-256 fingerprint of each.
 """
@@ -15,17 +9,19 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
+from localcloud import state as local_state
 from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.control import ControlServer, control_request
 from localcloud.driver import RotationResult
-
-STATE_FILE = Path(".localcloud/state.json")
+from localcloud.logs import logs_to_stderr
+from rotation_cli.base import Subcommands, UserError, add_command, add_json_flag
 
 # Each provider module of the local cloud registers how it creates its demo secrets.
 ExampleFactory = Callable[[LocalCloud], list[ExampleSecret]]
@@ -94,10 +90,15 @@ def describe(cloud: LocalCloud, examples: Sequence[ExampleSecret]) -> dict[str, 
 
 def cmd_up(args: argparse.Namespace) -> int:
     cloud, examples = start_cloud(args.verbose)
-    state = describe(cloud, examples)
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    STATE_FILE.write_text(json.dumps(state, indent=2))
-    print(json.dumps(state, indent=2), flush=True)
+    control = ControlServer(cloud).start()
+    state = {**describe(cloud, examples), "control": control.endpoint, "pid": os.getpid()}
+    path = local_state.save(state)
+    if args.json:
+        print(json.dumps(state, indent=2), flush=True)
+    else:
+        print_state(state)
+    # The last line, on stderr so that --json stays one document: scripts wait for it.
+    print(f"local cloud ready (state in {path}); stop it with Ctrl-C", file=sys.stderr, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -105,53 +106,96 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        control.stop()
         cloud.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        local_state.remove()
     return 0
 
 
-def _running_cloud() -> dict[str, Any] | None:
-    """The state of a running ``up``, its environment applied to this process; or None."""
-    from localcloud.secretsmanager import apply_environment
+def print_state(state: dict[str, Any]) -> None:
+    print(f"Secrets Manager: {state['secretsManager']}")
+    for provider, endpoint in state["providerApis"].items():
+        print(f"{provider} API: {endpoint}")
+    print("secrets:")
+    for name, secret in state["secrets"].items():
+        print(f"  {name:<34} {secret['provider']:<7} redis {secret['redis']}")
+    print('point the AWS CLI and boto3 here: eval "$(redis-rotation env)"', flush=True)
 
-    if not STATE_FILE.exists():
-        print(
-            f"no running local cloud ({STATE_FILE} is missing): run `make up` first",
-            file=sys.stderr,
-        )
-        return None
-    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
-    apply_environment(state["environment"])
+
+def _running() -> dict[str, Any]:
+    """The state of a running ``up``, its environment applied to this process."""
+    try:
+        state = local_state.load()
+    except local_state.NoLocalCloud as exc:
+        raise UserError(str(exc)) from None
+    local_state.apply(state)
     return state
+
+
+def _provider_of(client: Any, secret_id: str, functions: dict[str, str]) -> str:
+    current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+    try:
+        value = json.loads(current.get("SecretString") or "")
+    except ValueError:
+        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not JSON") from None
+    provider = value.get("provider") if isinstance(value, dict) else None
+    if provider not in functions:
+        raise UserError(f"secret {secret_id}: field 'provider' must be one of {sorted(functions)}")
+    return str(provider)
 
 
 def cmd_rotate(args: argparse.Namespace) -> int:
     from localcloud.driver import RotationDriver
 
     quiet_functions(args.verbose)
-    state = _running_cloud()
-    if state is None:
-        return 2
+    state = _running()
     import boto3
 
     client = boto3.client("secretsmanager", endpoint_url=state["secretsManager"])
-    current = client.get_secret_value(SecretId=args.secret_id, VersionStage="AWSCURRENT")
-    provider = json.loads(current["SecretString"]).get("provider")
-    if provider not in state["functions"]:
-        print(f"secret {args.secret_id} names an unknown provider", file=sys.stderr)
-        return 2
+    provider = _provider_of(client, args.secret_id, state["functions"])
     driver = RotationDriver(client, LocalCloud.handler(provider), state["functions"][provider])
-    result = driver.rotate(args.secret_id)
-    print(json.dumps(_result_summary(result), indent=2))
+    with logs_to_stderr():  # the functions' log lines must not mix into the result
+        result = driver.rotate(args.secret_id)
+    summary = _result_summary(result)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for step in summary["steps"]:
+            note = f"  ({step['error']})" if step["error"] else ""
+            print(f"attempt {step['attempt']}: {step['step']:<13} {step['outcome']}{note}")
+        verdict = "rotated" if result.succeeded else "NOT rotated"
+        print(f"{args.secret_id}: {verdict} (version {result.token})")
     return 0 if result.succeeded else 1
 
 
-def cmd_preflight(args: argparse.Namespace) -> int:
-    if _running_cloud() is None:
-        return 2
-    from redis_rotation import preflight
+def cmd_add_secret(args: argparse.Namespace) -> int:
+    state = _running()
+    fields: dict[str, Any] = {}
+    if args.secret_string:
+        try:
+            fields = json.loads(args.secret_string)
+        except ValueError:
+            raise UserError("--secret-string must be a JSON object") from None
+        if not isinstance(fields, dict):
+            raise UserError("--secret-string must be a JSON object")
+    request = {"name": args.name, "provider": args.provider, "fields": fields}
+    answer = control_request(state["control"], request)
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        print(f"created {answer['name']} ({answer['provider']}, redis {answer['redis']})")
+        print(f"  arn: {answer['arn']}")
+        print(f"  rotate it: redis-rotation rotate {answer['name']}")
+    return 0
 
-    return preflight.main([args.secret_id, *(["--verbose"] if args.verbose else [])])
+
+def cmd_env(args: argparse.Namespace) -> int:
+    state = _running()
+    for name, value in sorted(state["environment"].items()):
+        print(f"export {name}={shlex.quote(str(value))}")
+    if args.verbose:
+        print("# eval this in a shell to point the AWS CLI and boto3 at the local cloud")
+    return 0
 
 
 def _result_summary(result: RotationResult) -> dict[str, Any]:
@@ -219,20 +263,52 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if passed == len(results) else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m localcloud",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+UP_HELP = """Start the local cloud: Secrets Manager (moto), the URedis and Tencent API
+emulators and a real redis-server per instance, with an example secret per kind. It
+serves until interrupted (Ctrl-C or SIGTERM). Its state file lets the other commands find
+it from any directory; its last line, on stderr, is "local cloud ready".
+"""
+
+ADD_SECRET_HELP = """Make an instance (a fresh redis-server behind the provider's emulator) and a
+secret for it, granted to that secret alone in the provider's credentials secret. Give your
+own fields with --secret-string, for example
+  redis-rotation add-secret my/app --provider tencent \\
+      --secret-string '{"apiVersion": "3.0", "changeMode": "reset", "passwordLength": 24}'
+The local cloud sets host, port, password, region and credentialsSecretId unless you do
+(password and credentialsSecretId only it may set). The functions reach the emulators
+through the local cloud's environment, so the secret needs no apiEndpoint.
+"""
+
+
+def register(commands: Subcommands) -> None:
+    up = add_command(
+        commands, "up", cmd_up, "start the local cloud and serve until interrupted", UP_HELP
     )
-    parser.add_argument("--verbose", action="store_true", help="show the functions' own logs")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start the local cloud and serve until interrupted")
-    commands.add_parser("demo", help="run a full rotation for each provider")
-    rotate = commands.add_parser("rotate", help="rotate one secret on a running `up`")
-    rotate.add_argument("secret_id")
-    check = commands.add_parser("preflight", help="check a secret on a running `up`")
-    check.add_argument("secret_id")
-    args = parser.parse_args(argv)
-    handlers = {"up": cmd_up, "demo": cmd_demo, "rotate": cmd_rotate, "preflight": cmd_preflight}
-    return handlers[args.command](args)
+    add_json_flag(up)
+    demo = add_command(commands, "demo", cmd_demo, "run a full rotation of every example secret")
+    rotate = add_command(commands, "rotate", cmd_rotate, "rotate one secret on a running `up`")
+    rotate.add_argument("secret_id", help="name or ARN of the secret")
+    add_json_flag(rotate)
+    add = add_command(
+        commands,
+        "add-secret",
+        cmd_add_secret,
+        "make an instance and a secret of your own shape on a running `up`",
+        ADD_SECRET_HELP,
+    )
+    add.add_argument("name", help="the new secret's name")
+    add.add_argument("--provider", required=True, choices=("uredis", "tencent"))
+    add.add_argument("--secret-string", help="JSON fields of your own (see docs/secret-format.md)")
+    add_json_flag(add)
+    env = add_command(
+        commands, "env", cmd_env, "print the environment that points the AWS CLI and boto3 at `up`"
+    )
+    for parser in (up, demo, rotate, add, env):
+        parser.add_argument("--verbose", action="store_true", help="show the functions' own logs")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m localcloud`` is ``redis-rotation`` (kept for scripts that call it)."""
+    from rotation_cli.main import main as console
+
+    return console(argv)

@@ -71,6 +71,11 @@ class LocalCloud:
         """The environment the rotation functions run with on the local cloud."""
         return {
             **self.sm.environment(),
+            # A secret without apiEndpoint reaches the emulators, as the stack's parameters
+            # point the functions at the real APIs.
+            "UREDIS_API_ENDPOINT": self.uredis.endpoint,
+            "TENCENT_API_ENDPOINT": self.tencent.endpoint,
+            "TENCENT_API3_ENDPOINT": self.tencent.endpoint,
             "POWERTOOLS_SERVICE_NAME": "redis-rotation",
             "POWERTOOLS_METRICS_NAMESPACE": "RedisRotation",
             "POWERTOOLS_TRACE_DISABLED": "true",

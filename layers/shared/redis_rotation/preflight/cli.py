@@ -31,12 +31,8 @@ def render(secret_id: str, checks: Sequence[Check]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, print_: Callable[[str], None] = print) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m redis_rotation.preflight",
-        description=checks_module.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The preflight options, shared by this module's ``main`` and ``redis-rotation preflight``."""
     parser.add_argument("secret_id", help="name or ARN of the rotated secret")
     parser.add_argument(
         "--password-length",
@@ -46,7 +42,20 @@ def main(argv: Sequence[str] | None = None, print_: Callable[[str], None] = prin
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parser.add_argument("--verbose", action="store_true", help="show the functions' own logs")
-    args = parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, print_: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m redis_rotation.preflight",
+        description=checks_module.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv), print_)
+
+
+def run(args: argparse.Namespace, print_: Callable[[str], None] = print) -> int:
+    """Run the checks ``args`` ask for; 0 when ready, 1 when a check failed, 2 on no AWS."""
     env = dict(os.environ)
     if args.password_length is not None:
         env["PASSWORD_LENGTH"] = str(args.password_length)

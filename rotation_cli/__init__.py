@@ -1,0 +1,1 @@
+"""``redis-rotation``: the project's console command (see ``rotation_cli.main``)."""

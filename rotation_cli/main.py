@@ -1,0 +1,65 @@
+"""redis-rotation: rotate the passwords of managed Redis at UCloud and Tencent Cloud with
+AWS Secrets Manager, and operate the rotations.
+
+preflight, status and repair work on AWS, with the AWS CLI's credentials, region and
+endpoint settings; with --local, on the running local cloud. up, demo, rotate, add-secret
+and env are the local cloud's. Exit codes: 0 done and fine, 1 done and not fine (a failed
+check or rotation), 2 a user error, 130 interrupted.
+
+Run `redis-rotation COMMAND --help` for a command's options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from redis_rotation import __version__
+from rotation_cli.base import INTERRUPTED, USER_ERROR, Subcommands, UserError
+
+# Each module registers its subcommands, in the order --help lists them.
+COMMAND_MODULES = ("rotation_cli.preflight", "rotation_cli.local")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="redis-rotation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"redis-rotation {__version__}")
+    commands: Subcommands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except UserError as exc:
+        print(f"redis-rotation {args.command}: {exc}", file=sys.stderr)
+        return USER_ERROR
+    except ClientError as exc:  # e.g. an unknown secret, or access denied
+        error = exc.response.get("Error", {})
+        print(
+            f"redis-rotation {args.command}: AWS refused {exc.operation_name}: "
+            f"{error.get('Code', 'error')}: {error.get('Message', '')}",
+            file=sys.stderr,
+        )
+        return USER_ERROR
+    except BotoCoreError as exc:  # no credentials, no region, no route
+        print(
+            f"redis-rotation {args.command}: cannot reach AWS ({type(exc).__name__}): check "
+            "the AWS credentials, the region (AWS_REGION) and the network path",
+            file=sys.stderr,
+        )
+        return USER_ERROR
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    return code

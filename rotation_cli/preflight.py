@@ -1,0 +1,25 @@
+"""``redis-rotation preflight``: the checks of ``redis_rotation.preflight``, as a subcommand."""
+
+from __future__ import annotations
+
+import argparse
+
+from redis_rotation.preflight import checks, cli
+from rotation_cli.base import Subcommands, add_command, add_local_flag, use_local_cloud
+
+
+def run(args: argparse.Namespace) -> int:
+    use_local_cloud(args)
+    return cli.run(args)
+
+
+def register(commands: Subcommands) -> None:
+    parser = add_command(
+        commands,
+        "preflight",
+        run,
+        "check a secret before its first rotation (reads only)",
+        checks.__doc__,
+    )
+    cli.add_arguments(parser)
+    add_local_flag(parser)
