@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from redis_rotation import __version__
+from redis_rotation.errors import ConfigurationError
+
 from tests.support.cloudformation import (
     ACCOUNT,
     FUNCTIONS,
@@ -129,8 +132,49 @@ def test_function_settings_with_default_parameters(
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
         "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+        "TEST_WAIT_SECONDS": "60",
+        "REDIS_CONNECT_TIMEOUT": "5",
+        "REDIS_SOCKET_TIMEOUT": "5",
+        "HTTP_TIMEOUT": "10",
+        "DEADLINE_MARGIN": "5",
         **per_provider[provider],
     }
+
+
+# Each setting the functions read, its template parameter, and its default in config.py.
+SETTINGS = {
+    "TEST_WAIT_SECONDS": ("TestWaitSeconds", lambda s: s.test_wait),
+    "REDIS_CONNECT_TIMEOUT": ("RedisConnectTimeout", lambda s: s.redis_timeouts.connect),
+    "REDIS_SOCKET_TIMEOUT": ("RedisSocketTimeout", lambda s: s.redis_timeouts.socket),
+    "HTTP_TIMEOUT": ("HttpTimeout", lambda s: s.http_timeout),
+    "DEADLINE_MARGIN": ("DeadlineMargin", lambda s: s.deadline_margin),
+    "UREDIS_API_ENDPOINT": ("UredisApiEndpoint", lambda s: s.uredis_endpoint),
+    "TENCENT_API_ENDPOINT": ("TencentApiEndpoint", lambda s: s.tencent_v2_endpoint),
+    "TENCENT_API3_ENDPOINT": ("TencentApi3Endpoint", lambda s: s.tencent_v3_endpoint),
+}
+
+
+@pytest.mark.parametrize("variable", SETTINGS)
+def test_each_setting_is_a_parameter_whose_default_and_range_are_the_codes(variable: str) -> None:
+    """Every setting a user may need is a parameter; its default is the function's own, and
+    its range is what config.py accepts (a value outside it fails every rotation)."""
+    from redis_rotation.config import Settings
+
+    parameter, default_of = SETTINGS[variable]
+    spec = sam_template()["Parameters"][parameter]
+    default = default_of(Settings())
+    if isinstance(default, float):
+        assert float(spec["Default"]) == default
+        low, high = float(spec["MinValue"]), float(spec["MaxValue"])
+        for value, accepted in ((low, True), (high, True), (high + 1, False)):
+            env = {variable: f"{value:g}"}
+            if accepted:
+                assert default_of(Settings.from_env(env)) == value
+            else:
+                with pytest.raises(ConfigurationError):
+                    Settings.from_env(env)
+    else:
+        assert spec["Default"] == default
 
 
 def _layer_id(rendered: Mapping[str, Any]) -> str:
@@ -241,8 +285,14 @@ def test_the_application_can_be_published_to_the_serverless_repository() -> None
     assert len(app["Labels"]) <= 10
     assert all(re.fullmatch(r"[a-zA-Z0-9+\-_:/@]{1,127}", label) for label in app["Labels"])
     assert re.fullmatch(r"\d+\.\d+\.\d+", app["SemanticVersion"])
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert app["SemanticVersion"] == project["version"], "one version for the package and the app"
+    assert app["SemanticVersion"] == __version__, "one version for the package and the app"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "redis_rotation.__version__"
+    }
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    (newest,) = re.findall(r"^## \[?(\d+\.\d+\.\d+)", changelog, re.MULTILINE)[:1]
+    assert newest == __version__, "the CHANGELOG's newest entry is this version"
     for url in (app["HomePageUrl"], app["SourceCodeUrl"]):
         assert url.startswith("https://")
     # `sam package` uploads these files: they must exist in the repository.
@@ -272,9 +322,8 @@ def test_outputs_name_both_functions_and_the_layer() -> None:
         "URedisRotationFunctionArn": {"Fn::GetAtt": ["URedisRotationFunction", "Arn"]},
         "TencentRotationFunctionArn": {"Fn::GetAtt": ["TencentRotationFunction", "Arn"]},
         "SharedLayerArn": {"Ref": "SharedLayer"},
-        "AlarmNames": {
-            "Fn::Join": [",", [{"Ref": "URedisErrorsAlarm"}, {"Ref": "TencentErrorsAlarm"}]]
-        },
+        "URedisAlarmName": {"Ref": "URedisErrorsAlarm"},
+        "TencentAlarmName": {"Ref": "TencentErrorsAlarm"},
     }
     assert all(output.get("Description") for output in outputs.values())
 

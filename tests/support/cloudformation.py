@@ -42,6 +42,7 @@ PSEUDO_PARAMETERS = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 SECRETS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret"
+# Both providers' keys: every resource of the template is deployed.
 REQUIRED_PARAMETERS = {
     "UredisCredentialsSecretArn": f"{SECRETS}:ucloud/api-AbCdEf",
     "TencentCredentialsSecretArn": f"{SECRETS}:qcloud/api-GhIjKl",
@@ -213,6 +214,31 @@ class Stack:
         "Fn::GetAtt": _fn_get_att,
     }
 
+    def deployed(self) -> dict[str, Any]:
+        """The resources this deployment creates: those whose Condition, if any, holds."""
+        return {
+            logical_id: resource
+            for logical_id, resource in self.resources.items()
+            if "Condition" not in resource or self.conditions[resource["Condition"]]
+        }
+
+    def outputs(self) -> dict[str, Any]:
+        outputs: dict[str, Any] = self.template.get("Outputs", {})
+        return {
+            key: output
+            for key, output in outputs.items()
+            if "Condition" not in output or self.conditions[output["Condition"]]
+        }
+
+    def rules_hold(self) -> bool:
+        """Whether every assertion of the Rules section holds (CloudFormation refuses to
+        create or update the stack otherwise)."""
+        return all(
+            self._condition(assertion["Assert"])
+            for rule in self.template.get("Rules", {}).values()
+            for assertion in rule["Assertions"]
+        )
+
     def properties(self, logical_id: str) -> dict[str, Any]:
         properties: dict[str, Any] = self.resolve(self.resources[logical_id]["Properties"])
         return properties
@@ -228,6 +254,31 @@ class Stack:
 def stack(rendered: Mapping[str, Any], scenario: str) -> Stack:
     """The rendered template deployed with the required parameters and a scenario's."""
     return Stack(rendered, {**REQUIRED_PARAMETERS, **SCENARIOS[scenario]})
+
+
+def references(node: Any) -> set[str]:
+    """Every logical id or parameter that ``node`` refers to (Ref, GetAtt, Sub, DependsOn)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                found.add(str(value))
+            elif key == "Fn::GetAtt":
+                found.add(str(value[0] if isinstance(value, list) else value.split(".")[0]))
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= set(re.findall(r"\$\{([^}.!]+)", text)) - (
+                    set(value[1]) if isinstance(value, list) else set()
+                )
+                found |= references(value[1] if isinstance(value, list) else [])
+            elif key == "DependsOn":
+                found |= {str(v) for v in _as_list(value)}
+            else:
+                found |= references(value)
+    return found
 
 
 def _as_list(value: Any) -> list[Any]:
