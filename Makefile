@@ -23,10 +23,15 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# Two workers, each with its own local cloud; whole files per worker, so that a module's
-# fixtures (sam build, the TLS proxy) are made once.
+# One tier at a time, so progress shows per tier; two workers, each with its own local
+# cloud; whole files per worker, so that a module's fixtures (sam build, the TLS proxy) are
+# made once.
+TIERS := unit integration e2e
 test: lint
-	$(PY) -m pytest -n 2 --dist loadfile
+	@set -e; for tier in $(TIERS); do \
+		echo "== $$tier tests"; \
+		$(PY) -m pytest -n 2 --dist loadfile -q -m $$tier; \
+	done
 
 guarantees: venv
 	$(PY) -m pytest tests/e2e/test_crash_points.py tests/e2e/test_crash_points_v3.py \
@@ -34,7 +39,7 @@ guarantees: venv
 		tests/e2e/test_hostile_input.py tests/e2e/test_secrecy.py tests/e2e/test_concurrency.py \
 		tests/e2e/test_trust_boundary.py tests/e2e/test_edits_during_rotation.py \
 		tests/integration/test_api_tls.py tests/integration/test_redis_tls.py \
-		tests/e2e/test_built_artifact.py
+		tests/integration/test_template_iam.py tests/e2e/test_built_artifact.py
 
 test-fast: venv
 	$(PY) -m pytest -m "unit"

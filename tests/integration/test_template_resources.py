@@ -15,7 +15,6 @@ import pytest
 
 from redis_rotation import __version__
 from redis_rotation.errors import ConfigurationError
-
 from tests.support.cloudformation import (
     ACCOUNT,
     FUNCTIONS,

@@ -1,0 +1,149 @@
+"""The docs are true: every link resolves, every name they quote exists, and every figure
+they quote is the code's (the template's parameters, the settings' defaults)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rotation_cli.main import parser
+from tests.support.cloudformation import sam_template
+from tests.support.docs import DOCS, README, blocks, doc_texts, sections, words
+from tests.support.tools import ROOT
+
+pytestmark = pytest.mark.unit
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[^\w\- ]", "", title.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(text: str) -> set[str]:
+    return {_anchor(t) for t in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+
+
+@pytest.mark.parametrize("path", [README, *DOCS], ids=lambda p: p.name)
+def test_every_link_resolves(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for target in _LINK.findall(text):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        file_part, _, anchor = target.partition("#")
+        linked = (path.parent / file_part).resolve() if file_part else path
+        assert linked.exists(), f"{path.name}: {target} does not exist"
+        if anchor and linked.suffix == ".md":
+            assert anchor in _anchors(linked.read_text(encoding="utf-8")), (
+                f"{path.name}: {target}: no such heading"
+            )
+
+
+def test_the_readme_is_short() -> None:
+    """The README is for users; depth lives in docs/."""
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 220
+
+
+def _make_targets() -> set[str]:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE))
+
+
+def test_every_make_target_the_docs_name_exists() -> None:
+    targets = _make_targets()
+    for path, text in doc_texts().items():
+        for target in re.findall(r"`make ([a-z-]+)", text):
+            assert target in targets, f"{path.name}: make {target}"
+
+
+def test_every_redis_rotation_command_the_docs_show_parses() -> None:
+    """Each `redis-rotation …` the docs quote is a command with options it takes."""
+    seen = 0
+    for path, text in doc_texts().items():
+        for quoted in re.findall(r"(?:^|`|\n)(redis-rotation [^`\n]*)", text):
+            argv = words(quoted.replace("…", "x").replace("<secret>", "x"))[1:]
+            argv = [a for a in argv if a not in ("COMMAND",)]
+            assert _parses(argv), f"{path.name}: `{quoted}` does not parse"
+            seen += 1
+    assert seen >= 10
+
+
+def _parses(argv: list[str]) -> bool:
+    try:
+        parser().parse_args(argv)
+    except SystemExit as exit_:  # --help and --version exit 0
+        return exit_.code == 0
+    return True
+
+
+def _parameter_rows() -> dict[str, tuple[str, str]]:
+    """docs/deploy.md's parameter table: name -> (default, environment variable)."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in sections(text)["Parameters"].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = (cells[1].strip("`"), cells[2].strip("`"))
+    return rows
+
+
+def test_the_parameter_table_is_the_templates() -> None:
+    template = sam_template()
+    parameters = template["Parameters"]
+    rows = _parameter_rows()
+    assert set(rows) == set(parameters), "every parameter, and only those, is documented"
+    settings = list(template["Globals"]["Function"]["Environment"]["Variables"].items())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            settings += resource["Properties"]["Environment"]["Variables"].items()
+    for name, (default, variable) in rows.items():
+        expected = str(parameters[name].get("Default", ""))
+        assert default == (expected or "empty"), f"{name}: the docs say {default}"
+        if variable:
+            assert (variable, {"Ref": name}) in settings, f"{name} sets {variable}"
+
+
+def test_names_the_docs_quote_exist() -> None:
+    """A CamelCase parameter or an UPPER_CASE setting in backticks is one the template has."""
+    template = sam_template()
+    known = set(template["Parameters"]) | set(template["Outputs"]) | set(template["Resources"])
+    code = "\n".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("layers", "localcloud", "rotation_cli", "bench", "clients")
+        for p in (ROOT / folder).rglob("*.py")
+    )
+    for path, text in doc_texts().items():
+        for name in re.findall(r"`([A-Z][a-z]+(?:[A-Z][a-z0-9]+)+)`", text):
+            if name.endswith(("Arn", "Endpoint", "Length", "Timeout", "Seconds", "Margin")):
+                assert name in known, f"{path.name}: `{name}` is not in template.yaml"
+        for name in re.findall(r"`([A-Z][A-Z0-9]+(?:_[A-Z0-9]+)+)`", text):
+            if not name.startswith(("AWS_", "POWERTOOLS_", "CAPABILITY_")):  # AWS's names
+                assert f'"{name}"' in code or name in _template_text(), f"{path.name}: {name}"
+
+
+def _template_text() -> str:
+    return "\n".join(
+        (ROOT / f).read_text(encoding="utf-8") for f in ("template.yaml", "samconfig.toml")
+    )
+
+
+def test_the_quick_start_deploys_with_the_committed_samconfig() -> None:
+    """`sam deploy` as the quick start runs it: its options parse, samconfig.toml supplies the
+    stack name and capability, and every overridden parameter is the template's."""
+    from samcli.commands.deploy.command import cli
+
+    (deploy,) = [
+        c
+        for b in blocks(README.read_text(encoding="utf-8"), "Quick start on AWS")
+        for c in b.commands
+        if c.startswith("sam deploy")
+    ]
+    argv = words(deploy)[2:]
+    context = cli.make_context("deploy", ["--template-file", str(ROOT / "template.yaml"), *argv])
+    assert context.params["stack_name"] == "redis-rotation"
+    assert "CAPABILITY_IAM" in context.params["capabilities"]
+    assert set(context.params["parameter_overrides"]) <= set(sam_template()["Parameters"])
