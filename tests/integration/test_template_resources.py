@@ -7,13 +7,14 @@ import importlib.util
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from redis_rotation import __version__
+from redis_rotation.config import Settings
 from redis_rotation.errors import ConfigurationError
 from tests.support.cloudformation import (
     ACCOUNT,
@@ -141,7 +142,7 @@ def test_function_settings_with_default_parameters(
 
 
 # Each setting the functions read, its template parameter, and its default in config.py.
-SETTINGS = {
+SETTINGS: dict[str, tuple[str, Callable[[Settings], float | str]]] = {
     "TEST_WAIT_SECONDS": ("TestWaitSeconds", lambda s: s.test_wait),
     "REDIS_CONNECT_TIMEOUT": ("RedisConnectTimeout", lambda s: s.redis_timeouts.connect),
     "REDIS_SOCKET_TIMEOUT": ("RedisSocketTimeout", lambda s: s.redis_timeouts.socket),
@@ -157,8 +158,6 @@ SETTINGS = {
 def test_each_setting_is_a_parameter_whose_default_and_range_are_the_codes(variable: str) -> None:
     """Every setting a user may need is a parameter; its default is the function's own, and
     its range is what config.py accepts (a value outside it fails every rotation)."""
-    from redis_rotation.config import Settings
-
     parameter, default_of = SETTINGS[variable]
     spec = sam_template()["Parameters"][parameter]
     default = default_of(Settings())

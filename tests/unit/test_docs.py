@@ -134,7 +134,7 @@ def _template_text() -> str:
 def test_the_quick_start_deploys_with_the_committed_samconfig() -> None:
     """`sam deploy` as the quick start runs it: its options parse, samconfig.toml supplies the
     stack name and capability, and every overridden parameter is the template's."""
-    from samcli.commands.deploy.command import cli
+    from samcli.commands.deploy.command import cli  # type: ignore[import-untyped]
 
     (deploy,) = [
         c
