@@ -118,7 +118,9 @@ def instrument(observer: Observer, base: Seams = DEFAULT_SEAMS) -> Iterator[Seam
     events.register("before-call.secrets-manager", sm_before, unique_id="instrument-before")
     events.register("after-call.secrets-manager", sm_after, unique_id="instrument-after")
     try:
-        yield Seams(http=poster, redis=_ObservedProbe(base.redis, observer, counter))
+        yield Seams(
+            http=poster, redis=_ObservedProbe(base.redis, observer, counter), runtime=base.runtime
+        )
     finally:
         events.unregister("before-call.secrets-manager", unique_id="instrument-before")
         events.unregister("after-call.secrets-manager", unique_id="instrument-after")

@@ -191,4 +191,14 @@ def apply() -> None:
             setattr(  # noqa: B010
                 SecretsManagerBackend, "update_secret_version_stage", update_secret_version_stage
             )
+            _list_moto_modules_once()
             _applied = True
+
+
+def _list_moto_modules_once() -> None:
+    """Speed, not fidelity: moto's server lists its own package folder (a stat per service,
+    hundreds) on every request to find the service by host; the list never changes."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    setattr(backends, "list_of_moto_modules", lambda: modules)  # noqa: B010

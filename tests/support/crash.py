@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.instrument import Call, CrashAt, Recorder, Side, instrument
+from redis_rotation.seams import Seams
+from tests.support.clock import FakeClock
 
 LABELS = {"AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"}
 LABEL_WRITES = {"PutSecretValue", "UpdateSecretVersionStage"}
@@ -99,10 +101,16 @@ class ModeReport:
     failures: list[str] = field(default_factory=list)
 
 
+def virtual_time() -> Seams:
+    """Real HTTP and Redis, but waits that cost nothing: every change here completes after a
+    number of requests, not a time, so the provider is polled at once."""
+    return Seams(runtime=FakeClock().runtime())
+
+
 def record_calls(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> list[Call]:
     example = new_secret(cloud, provider, options)
     recorder = Recorder()
-    with instrument(recorder) as seams:
+    with instrument(recorder, virtual_time()) as seams:
         result = cloud.driver(provider, seams=seams).rotate(example.arn)
     assert result.succeeded, result.runs
     assert result.attempts == 1
@@ -121,7 +129,7 @@ def crash_once(
             watch.check(f"after {call.kind} {call.name} #{call.index}", call)
         crash(call, call_side)
 
-    with instrument(observe) as seams:
+    with instrument(observe, virtual_time()) as seams:
         result = cloud.driver(provider, seams=seams, max_attempts=5).rotate(example.arn)
     watch.check("at the end")
     current = cloud.value(example.arn, "AWSCURRENT")["password"]

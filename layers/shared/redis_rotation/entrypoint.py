@@ -66,14 +66,15 @@ def rotate(
     seams: Seams | None = None,
 ) -> dict[str, str]:
     """Run one step; the engine and everything it builds live only for this call.
-    ``seams`` replaces the real HTTP poster and Redis probe (tests, the local cloud)."""
+    ``seams`` replaces the real HTTP poster, Redis probe and time (tests, the local cloud)."""
     from redis_rotation.config import Settings
     from redis_rotation.engine import RotationEngine
-    from redis_rotation.polling import Deadline, Runtime
+    from redis_rotation.polling import Deadline
     from redis_rotation.seams import DEFAULT_SEAMS
 
     settings = Settings.from_env(os.environ if env is None else env)
-    runtime = Runtime()
+    seams = seams or DEFAULT_SEAMS
+    runtime = seams.runtime
     budget = (
         context.get_remaining_time_in_millis() / 1000.0 - settings.deadline_margin
         if context is not None
@@ -86,7 +87,7 @@ def rotate(
         settings=settings,
         deadline=Deadline.after(runtime, max(1.0, budget)),
         logger=logger,
-        seams=seams or DEFAULT_SEAMS,
+        seams=seams,
     )
     outcome = engine.run(event)
     return {"Step": str(event.get("Step")), "Outcome": outcome}
