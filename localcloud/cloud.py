@@ -168,6 +168,11 @@ class LocalCloud:
         self.secrets[name] = example
         return example
 
+    def uredis_instance(self, example: ExampleSecret) -> Group:
+        """The emulator's group or space behind a URedis example secret."""
+        details = example.details
+        return self.uredis.resource(details.get("groupId") or details["spaceId"])
+
     def add_tencent_secret(
         self,
         name: str,

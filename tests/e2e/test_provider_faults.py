@@ -36,6 +36,7 @@ class Mode:
 
 MODES = [
     Mode("uredis", "uredis", {}, "ModifyURedisGroupPassword", 153),
+    Mode("uredis-space", "uredis", {"space": True}, "ModifyUMemPassword", 153),
     Mode("tencent-2.0", "tencent", {"api_version": "2.0"}, "ModfiyRedisPassword", 4400),
     Mode(
         "tencent-3.0-modify",
@@ -91,7 +92,7 @@ def new_secret(cloud: LocalCloud, mode: Mode, scenario: Scenario) -> ExampleSecr
             options["apply_delay"] = slow
         example = cloud.add_uredis_secret(name, **options)
         if scenario.secret.get("fail"):
-            cloud.uredis.groups[example.details["groupId"]].fail_next_apply = True
+            cloud.uredis_instance(example).fail_next_apply = True
         return example
     if slow:
         options["task_duration"] = slow
@@ -103,7 +104,7 @@ def new_secret(cloud: LocalCloud, mode: Mode, scenario: Scenario) -> ExampleSecr
 
 def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
     if example.provider == "uredis":
-        return cloud.uredis.groups[example.details["groupId"]].password_changes
+        return cloud.uredis_instance(example).password_changes
     return cloud.tencent.instances[example.details["instanceId"]].password_changes
 
 
