@@ -426,3 +426,9 @@ def test_provider_space_failure_is_reported(emulator: URedisEmulator) -> None:
     handle = provider.change_password(secret, "Rotated_space_3", None)
     with pytest.raises(ChangeFailedError, match="space umem-space reports SetPasswordFail"):
         provider.wait_for_change(secret, handle)
+
+
+def test_provider_refuses_a_high_performance_instance(emulator: URedisEmulator) -> None:
+    emulator.groups["uredis-master"].resource_type = "performance"
+    with pytest.raises(InstanceStateError, match="a high-performance instance"):
+        provider_for().describe(secret_for(emulator))
