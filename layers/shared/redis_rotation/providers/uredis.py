@@ -124,7 +124,7 @@ class URedisProvider(ProviderBase):
         kind = kind_of(secret)
         reported = str(group.get("ResourceType"))
         if reported != kind.resource_type:
-            what = RESOURCE_TYPES.get(reported, f"of ResourceType '{reported}'")
+            what = RESOURCE_TYPES.get(reported, f"of ResourceType '{self.redact(reported)}'")
             raise InstanceStateError(
                 NAME,
                 "DescribeUMem",
