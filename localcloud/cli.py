@@ -28,7 +28,11 @@ ExampleFactory = Callable[[LocalCloud], list[ExampleSecret]]
 
 
 def _uredis_examples(cloud: LocalCloud) -> list[ExampleSecret]:
-    return [cloud.add_uredis_secret("localcloud/uredis-demo", group_id="uredis-demo")]
+    # A master-replica group and a distributed space (UMem), each changed by its own call.
+    return [
+        cloud.add_uredis_secret("localcloud/uredis-demo", group_id="uredis-demo"),
+        cloud.add_uredis_secret("localcloud/uredis-space-demo", group_id="umem-demo", space=True),
+    ]
 
 
 def _tencent_examples(cloud: LocalCloud) -> list[ExampleSecret]:

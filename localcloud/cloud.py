@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.driver import Invoke, RotationDriver
 from localcloud.emulators.tencent import Instance, TencentEmulator
-from localcloud.emulators.uredis import Group, URedisEmulator
+from localcloud.emulators.uredis import Group, Space, URedisEmulator
 from localcloud.redis_server import RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
 
@@ -120,6 +120,7 @@ class LocalCloud:
         name: str,
         *,
         group_id: str | None = None,
+        space: bool = False,
         apply_delay: float = 0.0,
         apply_after_requests: int = 0,
         replicas: int = 0,
@@ -134,7 +135,9 @@ class LocalCloud:
         replica_servers = [self.start_redis(password) for _ in range(replicas)]
         if replica_servers:
             extra["readOnlyEndpoints"] = [{"host": r.host, "port": r.port} for r in replica_servers]
-        group_id = group_id or f"uredis-{secrets.token_hex(4)}"
+        # ``space``: a distributed Redis (UMem space, named by spaceId) instead of a group.
+        group_id = group_id or f"{'umem' if space else 'uredis'}-{secrets.token_hex(4)}"
+        id_field = "spaceId" if space else "groupId"
         # DescribeUMem reports the master's address; the replicas are allowed by the grant.
         credentials = self._credentials_secret(
             "uredis",
@@ -142,7 +145,7 @@ class LocalCloud:
             grant_for(name, group_id, UREDIS_REGION, replica_servers),
         )
         self.uredis.add_group(
-            Group(
+            (Space if space else Group)(
                 group_id=group_id,
                 region=UREDIS_REGION,
                 zone=UREDIS_ZONE,
@@ -159,16 +162,21 @@ class LocalCloud:
             "password": password,
             "region": UREDIS_REGION,
             "zone": UREDIS_ZONE,
-            "groupId": group_id,
+            id_field: group_id,
             "credentialsSecretId": credentials,
             "apiEndpoint": self.uredis.endpoint,
             "tls": {"enabled": False},
             **extra,
         }
         arn = self.create_secret(name, value)
-        example = ExampleSecret(name, arn, "uredis", redis, {"groupId": group_id})
+        example = ExampleSecret(name, arn, "uredis", redis, {id_field: group_id})
         self.secrets[name] = example
         return example
+
+    def uredis_instance(self, example: ExampleSecret) -> Group:
+        """The emulator's group or space behind a URedis example secret."""
+        details = example.details
+        return self.uredis.resource(details.get("groupId") or details["spaceId"])
 
     def add_tencent_secret(
         self,

@@ -22,6 +22,7 @@ from localcloud.driver import STEPS
 from redis_rotation.errors import (
     ConfigurationError,
     CredentialsSecretError,
+    InstanceStateError,
     NotPermittedError,
     PasswordPolicyError,
     RotationError,
@@ -45,6 +46,11 @@ def with_(**changes: Any) -> Callable[[Value], Value]:
     return lambda value: {**value, **changes}
 
 
+def renamed(old: str, new: str) -> Callable[[Value], Value]:
+    """The same instance id under another field: the other kind of URedis instance."""
+    return lambda value: {**without(old)(value), new: value[old]}
+
+
 @dataclass
 class Case:
     id: str
@@ -59,6 +65,7 @@ class Case:
     credentials: str | None = None  # replaces the credentials secret's value
     env: dict[str, str] = field(default_factory=dict)
     rotation_enabled: bool = True  # False: an AWSPENDING version put by hand, no RotateSecret
+    space: bool = False  # a URedis distributed space (spaceId) instead of a group
 
 
 CASES = [
@@ -137,6 +144,19 @@ CASES = [
          current=without("groupId")),
     Case("uredis-with-instance-id", "createSecret", SecretFormatError,
          "field 'instanceId' is not allowed for this provider", current=with_(instanceId="crs-1")),
+    Case("uredis-space-with-group-id", "createSecret", SecretFormatError,
+         "field 'groupId' cannot be given with spaceId", space=True,
+         current=with_(groupId="uredis-1")),
+    Case("uredis-space-without-zone", "createSecret", SecretFormatError,
+         "field 'zone' is required", space=True, current=without("zone")),
+    Case("uredis-group-named-as-space", "setSecret", InstanceStateError,
+         "is a master-replica group (set groupId)", current=renamed("groupId", "spaceId")),
+    Case("uredis-space-named-as-group", "setSecret", InstanceStateError,
+         "is a distributed space (set spaceId)", space=True,
+         current=renamed("spaceId", "groupId")),
+    Case("tencent-with-space-id", "createSecret", SecretFormatError,
+         "field 'spaceId' is not allowed for this provider", provider="tencent",
+         current=with_(spaceId="umem-1")),
     Case("tencent-missing-instance", "createSecret", SecretFormatError,
          "field 'instanceId' is required", provider="tencent", current=without("instanceId")),
     Case("tencent-with-group-id", "createSecret", SecretFormatError,
@@ -152,6 +172,8 @@ CASES = [
          pending=with_(host="10.66.6.6")),
     Case("pending-other-group", "createSecret", NotPermittedError, "field 'groupId'",
          pending=with_(groupId="uredis-victim")),
+    Case("pending-other-space", "createSecret", NotPermittedError, "field 'spaceId'",
+         space=True, pending=with_(spaceId="umem-victim")),
     Case("pending-other-region", "createSecret", NotPermittedError, "field 'region'",
          pending=with_(region="cn-sh2")),
     Case("pending-other-endpoint", "createSecret", NotPermittedError, "field 'apiEndpoint'",
@@ -199,10 +221,10 @@ CASES = [
 ]  # fmt: skip
 
 
-def new_secret(cloud: LocalCloud, provider: str) -> ExampleSecret:
+def new_secret(cloud: LocalCloud, provider: str, space: bool = False) -> ExampleSecret:
     name = f"hostile/{provider}-{next(_names)}"
     if provider == "uredis":
-        return cloud.add_uredis_secret(name)
+        return cloud.add_uredis_secret(name, space=space)
     return cloud.add_tencent_secret(name, api_version="3.0")
 
 
@@ -210,6 +232,7 @@ def new_secret(cloud: LocalCloud, provider: str) -> ExampleSecret:
 # run before a refusal: where a password may go is the provider's answer.
 CHANGES = {
     "ModifyURedisGroupPassword",
+    "ModifyUMemPassword",
     "ModfiyRedisPassword",
     "ModifyInstancePassword",
     "ResetPassword",
@@ -226,7 +249,7 @@ def test_hostile_input_is_refused_and_changes_nothing(
     cloud: LocalCloud, case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = cloud.sm.secrets_manager()
-    example = new_secret(cloud, case.secret_provider or case.provider)
+    example = new_secret(cloud, case.secret_provider or case.provider, case.space)
     original = cloud.value(example.arn, "AWSCURRENT")
     if case.current is not None:
         spoiled = (

@@ -82,6 +82,13 @@ def test_a_ready_uredis_secret_passes_every_check(cloud: LocalCloud) -> None:
     assert "refuses clients without one" in checks["auth"].detail
 
 
+def test_a_ready_uredis_space_passes_every_check(cloud: LocalCloud) -> None:
+    example = cloud.add_uredis_secret(name("uredis-space"), space=True)
+    checks = checked(cloud, example.arn)
+    assert verdicts(checks) == ALL_PASS
+    assert example.details["spaceId"] in checks["instance"].detail
+
+
 @pytest.mark.parametrize("mode", ["modify", "reset"])
 def test_a_ready_tencent_api_3_secret_passes_every_check(cloud: LocalCloud, mode: str) -> None:
     example = cloud.add_tencent_secret(name(f"tencent-{mode}"), api_version="3.0", change_mode=mode)

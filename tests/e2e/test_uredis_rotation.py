@@ -22,12 +22,20 @@ def new_secret(cloud: LocalCloud, **options: object) -> ExampleSecret:
 
 
 def changes(cloud: LocalCloud, example: ExampleSecret) -> int:
-    return cloud.uredis.groups[example.details["groupId"]].password_changes
+    return cloud.uredis_instance(example).password_changes
 
 
-def test_rotation_changes_proves_and_stores_the_password(cloud: LocalCloud) -> None:
-    example = new_secret(cloud)
+@pytest.mark.parametrize(
+    ("space", "action"),
+    [(False, "ModifyURedisGroupPassword"), (True, "ModifyUMemPassword")],
+    ids=["group", "distributed-space"],
+)
+def test_rotation_changes_proves_and_stores_the_password(
+    cloud: LocalCloud, space: bool, action: str
+) -> None:
+    example = new_secret(cloud, space=space)
     old = cloud.value(example.arn, "AWSCURRENT")["password"]
+    calls_before = cloud.uredis.count(action)
 
     result = cloud.driver("uredis").rotate(example.arn)
 
@@ -39,6 +47,7 @@ def test_rotation_changes_proves_and_stores_the_password(cloud: LocalCloud) -> N
     assert not example.redis.accepts(old)
     assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == old
     assert changes(cloud, example) == 1
+    assert cloud.uredis.count(action) == calls_before + 1, "the kind's own change call"
     pending = [v for v, s in cloud.stages(example.arn).items() if "AWSPENDING" in s]
     assert pending == [], "AWSPENDING is cleared after success"
 

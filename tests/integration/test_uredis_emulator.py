@@ -1,6 +1,6 @@
 """The URedis emulator is faithful (the official UCloud SDK is accepted by it), enforces the
 rules the provider documents, and our URedis provider maps its answers correctly over real
-HTTP."""
+HTTP: master-replica groups and distributed spaces (UMem)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ucloud.client import Client
 from ucloud.core.exc import RetCodeException
 
 from localcloud.emulators.base import Fault
-from localcloud.emulators.uredis import EMULATOR_CODES, Group, URedisEmulator
+from localcloud.emulators.uredis import EMULATOR_CODES, Group, Space, URedisEmulator
 from localcloud.redis_server import RedisServer
 from redis_rotation.config import Settings
 from redis_rotation.errors import (
@@ -22,12 +22,13 @@ from redis_rotation.errors import (
     InstanceStateError,
     ProviderCredentialsError,
     ProviderRetryableError,
+    SecretFormatError,
 )
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.providers.base import ProviderContext
 from redis_rotation.providers.transport import Transport
 from redis_rotation.providers.uredis import URedisProvider
-from redis_rotation.secret import RedisSecret
+from redis_rotation.secret import Endpoint, RedisSecret
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +53,30 @@ def emulator(redis_server: RedisServer) -> Iterator[URedisEmulator]:
     emu.stop()
 
 
-def sdk_client(emulator: URedisEmulator, private_key: str = PRIVATE) -> Any:
+@pytest.fixture
+def space_server(emulator: URedisEmulator) -> Iterator[RedisServer]:
+    """A distributed space (UMem) beside the groups, with its own redis-server."""
+    with RedisServer(START_PASSWORD) as server:
+        emulator.add_group(Space("umem-space", "cn-bj2", server, zone="cn-bj2-02"))
+        yield server
+
+
+def sdk_client(
+    emulator: URedisEmulator,
+    private_key: str = PRIVATE,
+    public_key: str = PUBLIC,
+    project_id: str | None = None,
+) -> Any:
     # The SDK logs every request's arguments at INFO: keep it quiet in test output.
     logging.getLogger("ucloud").setLevel(logging.WARNING)
     config = {
         "region": "cn-bj2",
-        "public_key": PUBLIC,
+        "public_key": public_key,
         "private_key": private_key,
         "base_url": emulator.endpoint,
         "max_retries": 0,
         "log_level": logging.WARNING,
+        **({"project_id": project_id} if project_id else {}),
     }
     return Client(config).umem()
 
@@ -172,6 +187,101 @@ def test_delayed_change_passes_through_set_password(
     assert group.password_changes == 1
 
 
+# -- distributed spaces (UMem): the official SDK against the emulator ---------------------
+
+
+def test_official_sdk_changes_a_space_password(
+    emulator: URedisEmulator, space_server: RedisServer
+) -> None:
+    sdk_client(emulator).modify_umem_password(
+        {"SpaceId": "umem-space", "Zone": "cn-bj2-02", "Password": b64("Space-password_2")}
+    )
+    assert emulator.count("ModifyUMemPassword") == 1
+    assert space_server.accepts("Space-password_2")
+    assert not space_server.accepts(START_PASSWORD)
+    assert emulator.spaces["umem-space"].password_changes == 1
+
+
+def test_official_sdk_tells_a_space_from_a_group(
+    emulator: URedisEmulator, space_server: RedisServer
+) -> None:
+    umem = sdk_client(emulator)
+    (space,) = umem.describe_umem({"Protocol": "redis", "ResourceId": "umem-space"})["DataSet"]
+    (group,) = umem.describe_umem({"Protocol": "redis", "ResourceId": "uredis-master"})["DataSet"]
+    assert (space["ResourceType"], space["State"], space["Address"][0]["Port"]) == (
+        "distributed",
+        "Running",
+        space_server.port,
+    )
+    assert "Role" not in space, "DescribeUMem gives a role for master-replica groups only"
+    assert (group["ResourceType"], group["Role"]) == ("single", "master")
+    spaces = umem.describe_umem({"Protocol": "redis", "ResourceType": "distributed"})
+    assert [e["ResourceId"] for e in spaces["DataSet"]] == ["umem-space"]
+
+
+def test_a_space_change_without_zone_is_refused(
+    emulator: URedisEmulator, space_server: RedisServer
+) -> None:
+    # The SDK's schema requires Zone; invoke sends what it is given, as a careless caller.
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).invoke(
+            "ModifyUMemPassword", {"SpaceId": "umem-space", "Password": b64("Space-password_2")}
+        )
+    assert (caught.value.code, caught.value.message) == (230, "Missing Params [zone_id]")
+    assert space_server.accepts(START_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("action", "params"),
+    [
+        ("ModifyUMemPassword", {"SpaceId": "uredis-master", "Zone": "cn-bj2-02"}),
+        ("ModifyURedisGroupPassword", {"GroupId": "umem-space"}),
+    ],
+    ids=["space-call-on-a-group", "group-call-on-a-space"],
+)
+def test_each_change_call_reaches_only_its_kind(
+    emulator: URedisEmulator,
+    redis_server: RedisServer,
+    space_server: RedisServer,
+    action: str,
+    params: dict[str, str],
+) -> None:
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).invoke(action, {**params, "Password": b64("Other-password_3")})
+    assert caught.value.code == 230
+    assert redis_server.accepts(START_PASSWORD)
+    assert space_server.accepts(START_PASSWORD)
+
+
+@pytest.mark.parametrize("password", ["short", "x" * 37, "bang!bang!"])
+def test_a_space_password_follows_the_same_rule(
+    emulator: URedisEmulator, space_server: RedisServer, password: str
+) -> None:
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator).modify_umem_password(
+            {"SpaceId": "umem-space", "Zone": "cn-bj2-02", "Password": b64(password)}
+        )
+    assert caught.value.code == 230
+    assert space_server.accepts(START_PASSWORD)
+
+
+def test_a_sub_account_key_must_send_project_id(
+    emulator: URedisEmulator, space_server: RedisServer
+) -> None:
+    emulator.add_key("sub-account-key", PRIVATE, sub_account=True)
+    change = {"SpaceId": "umem-space", "Zone": "cn-bj2-02", "Password": b64("Space-password_2")}
+    with pytest.raises(RetCodeException) as caught:
+        sdk_client(emulator, public_key="sub-account-key").modify_umem_password(change)
+    assert (caught.value.code, caught.value.message) == (230, "Params [ProjectId] not available")
+    assert space_server.accepts(START_PASSWORD)
+    # The main account's key needs none; the sub-account's works once it names the project.
+    sdk_client(emulator).describe_umem({"Protocol": "redis"})
+    sdk_client(emulator, public_key="sub-account-key", project_id="org-1").modify_umem_password(
+        change
+    )
+    assert space_server.accepts("Space-password_2")
+
+
 # -- our provider against the emulator --------------------------------------------------
 
 
@@ -186,7 +296,9 @@ def provider_for(keys: dict[str, str] | None = None) -> URedisProvider:
     return URedisProvider(context)
 
 
-def secret_for(emulator: URedisEmulator, group: str = "uredis-master") -> RedisSecret:
+def secret_for(
+    emulator: URedisEmulator, group: str = "uredis-master", field: str = "groupId", **extra: str
+) -> RedisSecret:
     return RedisSecret(
         "secret test (AWSCURRENT)",
         {
@@ -196,9 +308,10 @@ def secret_for(emulator: URedisEmulator, group: str = "uredis-master") -> RedisS
             "password": START_PASSWORD,
             "region": "cn-bj2",
             "zone": "cn-bj2-02",
-            "groupId": group,
+            field: group,
             "credentialsSecretId": "keys",
             "apiEndpoint": emulator.endpoint,
+            **extra,
         },
     )
 
@@ -259,3 +372,63 @@ def test_transport_faults_are_retryable(emulator: URedisEmulator, kind: str) -> 
     emulator.inject(Fault(kind, action="ModifyURedisGroupPassword"))  # type: ignore[arg-type]
     with pytest.raises(ProviderRetryableError):
         provider_for().change_password(secret_for(emulator), "Rotated_password_3", None)
+
+
+# -- our provider and distributed spaces -------------------------------------------------
+
+
+def test_provider_changes_a_space_and_waits(
+    emulator: URedisEmulator, space_server: RedisServer
+) -> None:
+    emulator.spaces["umem-space"].apply_delay = 0.2
+    provider, secret = provider_for(), secret_for(emulator, "umem-space", "spaceId")
+    assert provider.describe(secret).ready
+    assert provider.addresses(secret) == {Endpoint("127.0.0.1", space_server.port)}
+    handle = provider.change_password(secret, "Rotated_space_3", None)
+    assert emulator.spaces["umem-space"].state == "SetPassword"
+    provider.wait_for_change(secret, handle)
+    assert space_server.accepts("Rotated_space_3")
+    assert emulator.count("ModifyUMemPassword") == 1
+    assert emulator.count("ModifyURedisGroupPassword", None) == 0
+    assert b"Rotated_space_3" not in b"".join(emulator.seen_bodies), "sent base64-encoded"
+
+
+@pytest.mark.parametrize(
+    ("resource", "field", "message"),
+    [
+        ("uredis-master", "spaceId", "spaceId uredis-master is a master-replica group"),
+        ("umem-space", "groupId", "groupId umem-space is a distributed space"),
+    ],
+    ids=["group-named-as-space", "space-named-as-group"],
+)
+@pytest.mark.usefixtures("space_server")
+def test_provider_refuses_a_kind_that_does_not_match(
+    emulator: URedisEmulator, resource: str, field: str, message: str
+) -> None:
+    with pytest.raises(InstanceStateError, match=message):
+        provider_for().describe(secret_for(emulator, resource, field))
+
+
+@pytest.mark.usefixtures("space_server")
+def test_provider_refuses_a_space_secret_without_zone(emulator: URedisEmulator) -> None:
+    secret = secret_for(emulator, "umem-space", "spaceId")
+    secret = RedisSecret(secret.label, {k: v for k, v in secret.data.items() if k != "zone"})
+    with pytest.raises(SecretFormatError, match="field 'zone' is required"):
+        provider_for().change_password(secret, "Rotated_space_3", None)
+    assert emulator.count("ModifyUMemPassword", None) == 0
+
+
+@pytest.mark.usefixtures("space_server")
+def test_provider_space_failure_is_reported(emulator: URedisEmulator) -> None:
+    space = emulator.spaces["umem-space"]
+    space.apply_delay, space.fail_next_apply = 0.1, True
+    provider, secret = provider_for(), secret_for(emulator, "umem-space", "spaceId")
+    handle = provider.change_password(secret, "Rotated_space_3", None)
+    with pytest.raises(ChangeFailedError, match="space umem-space reports SetPasswordFail"):
+        provider.wait_for_change(secret, handle)
+
+
+def test_provider_refuses_a_high_performance_instance(emulator: URedisEmulator) -> None:
+    emulator.groups["uredis-master"].resource_type = "performance"
+    with pytest.raises(InstanceStateError, match="a high-performance instance"):
+        provider_for().describe(secret_for(emulator))

@@ -34,6 +34,7 @@ LABEL_WRITES = {"PutSecretValue", "UpdateSecretVersionStage"}
 V3 = {"api_version": "3.0", "task_after_requests": 2}
 MODES: list[tuple[str, str, dict[str, Any]]] = [
     ("uredis", "uredis", {"apply_after_requests": 2}),
+    ("uredis-space", "uredis", {"space": True, "apply_after_requests": 2}),
     ("tencent-2.0", "tencent", {"api_version": "2.0", "task_after_requests": 2}),
     ("tencent-3.0-modify", "tencent", {**V3, "change_mode": "modify"}),
     ("tencent-3.0-reset", "tencent", {**V3, "change_mode": "reset"}),
@@ -50,7 +51,7 @@ def new_secret(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> Exa
 
 def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
     if example.provider == "uredis":
-        return cloud.uredis.groups[example.details["groupId"]].password_changes
+        return cloud.uredis_instance(example).password_changes
     return cloud.tencent.instances[example.details["instanceId"]].password_changes
 
 

@@ -87,6 +87,36 @@ def test_missing_fields_are_named(missing: str) -> None:
         parse({k: v for k, v in VALID.items() if k != missing})
 
 
+SPACE: dict[str, Any] = {
+    **{k: v for k, v in VALID.items() if k != "groupId"},
+    "spaceId": "umem-abc",
+    "zone": "cn-bj2-02",
+}
+
+
+def test_a_space_secret_names_its_instance_by_space_id() -> None:
+    secret = parse(SPACE)
+    assert (secret.instance_field, secret.instance_id) == ("spaceId", "umem-abc")
+    assert parse(VALID).instance_field == "groupId"
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "problem"),
+    [
+        ({**SPACE, "groupId": "uredis-abc"}, "groupId", "names exactly one of groupId"),
+        ({k: v for k, v in SPACE.items() if k != "spaceId"}, "groupId", "is required"),
+        ({k: v for k, v in SPACE.items() if k != "zone"}, "zone", "is required"),
+        ({**TENCENT, "spaceId": "umem-abc"}, "spaceId", "not allowed for this provider"),
+    ],
+    ids=["both-ids", "neither-id", "space-without-zone", "tencent-with-space"],
+)
+def test_space_rules(value: dict[str, Any], field: str, problem: str) -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        parse(value)
+    assert caught.value.field == field
+    assert problem in str(caught.value)
+
+
 def test_tencent_needs_an_instance_id() -> None:
     with pytest.raises(SecretFormatError, match="field 'instanceId' is required"):
         parse({k: v for k, v in TENCENT.items() if k != "instanceId"})
@@ -116,6 +146,9 @@ def test_edited_field_names_the_first_differing_field_but_the_password() -> None
 
 
 def test_readme_documents_every_schema_field() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    documented = set(re.findall(r"^\| `(\w+)` \|", readme, flags=re.MULTILINE))
+    # The README's field table, or a topic page of docs/ it links to (docs/uredis-spaces.md).
+    root = Path(__file__).parents[2]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
+    documented = set(re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE))
     assert set(secret_schema()["properties"]) <= documented

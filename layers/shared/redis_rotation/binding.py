@@ -50,9 +50,8 @@ class Grant:
 
     def refusal(self, secret: RedisSecret) -> str | None:
         """The first field of ``secret`` this grant does not allow, or None."""
-        instance_field = "groupId" if "groupId" in secret.data else "instanceId"
         if not any(fnmatchcase(secret.instance_id, p) for p in self.instances):
-            return instance_field
+            return secret.instance_field
         if secret.region != self.region:
             return "region"
         if self.project_id is not None and secret.get("projectId") != self.project_id:

@@ -99,7 +99,7 @@ class PasswordPolicy:
         )
 
 
-# URedis ModifyURedisGroupPassword: 6-36 of letters, digits, '-' and '_'.
+# URedis ModifyURedisGroupPassword and ModifyUMemPassword: 6-36 of letters, digits, '-', '_'.
 UREDIS = PasswordPolicy(
     name="URedis (6-36 letters, digits, '-', '_')",
     min_length=6,

@@ -17,6 +17,7 @@ from typing import Any
 from redis_rotation.errors import SecretFormatError
 
 PROVIDERS = ("uredis", "tencent")
+INSTANCE_FIELDS = ("groupId", "spaceId", "instanceId")
 
 # A secret value is at most 64 KiB in Secrets Manager; refuse anything larger before parsing.
 MAX_SECRET_BYTES = 65536
@@ -187,9 +188,15 @@ class RedisSecret:
         return None if value is None else str(value)
 
     @property
+    def instance_field(self) -> str:
+        """The field that names the instance: URedis groupId or spaceId, Tencent instanceId
+        (the schema admits exactly one per secret)."""
+        return next((f for f in INSTANCE_FIELDS if f in self.data), INSTANCE_FIELDS[0])
+
+    @property
     def instance_id(self) -> str:
-        """The provider's id of the instance: URedis groupId or Tencent instanceId."""
-        return str(self.data.get("groupId") or self.data.get("instanceId"))
+        """The provider's id of the instance, from ``instance_field``."""
+        return str(self.data.get(self.instance_field))
 
     def get(self, name: str, default: str | None = None) -> str | None:
         value = self.data.get(name, default)

@@ -1,5 +1,5 @@
 """The URedis emulator's wire: UMem's form (or JSON) parameters, the UCloud signature, and
-the answers of ModifyURedisGroupPassword and DescribeUMem."""
+the answers of ModifyURedisGroupPassword, ModifyUMemPassword and DescribeUMem."""
 
 from __future__ import annotations
 
@@ -7,32 +7,45 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from localcloud.emulators.base import ApiEmulator, Request, Response
-from localcloud.emulators.uredis.models import Group, URedisGroups
+from localcloud.emulators.uredis.models import Group, Space, URedisGroups
 from localcloud.signatures.ucloud import verify
 
 PASSWORD_RULE = re.compile(r"^[A-Za-z0-9_-]{6,36}$")
 EMULATOR_CODES = {"slave": 20105, "busy": 20106}
-ACTIONS = ("ModifyURedisGroupPassword", "DescribeUMem")
+ACTIONS = ("ModifyURedisGroupPassword", "ModifyUMemPassword", "DescribeUMem")
+# The change calls: (id parameter, the collection they look the id up in).
+CHANGES = {"ModifyURedisGroupPassword": "GroupId", "ModifyUMemPassword": "SpaceId"}
 
 
 class URedisEmulator(ApiEmulator):
     def __init__(self) -> None:
         super().__init__()
         self.keys: dict[str, str] = {}
+        # Public keys of sub-accounts: UCloud requires ProjectId on their every request.
+        self.sub_accounts: set[str] = set()
         self.model = URedisGroups(self.lock)
         # The model's own collections, under the names the local cloud and tests use.
         self.groups = self.model.groups
+        self.spaces = self.model.spaces
         self.empty_password_requests = self.model.empty_password_requests
 
-    def add_key(self, public_key: str, private_key: str) -> None:
+    def add_key(self, public_key: str, private_key: str, *, sub_account: bool = False) -> None:
         self.keys[public_key] = private_key
+        if sub_account:
+            self.sub_accounts.add(public_key)
 
     def add_group(self, group: Group) -> Group:
+        """A master-replica group, or a distributed space (a ``Space``)."""
         return self.model.add_group(group)
+
+    def resource(self, resource_id: str) -> Group:
+        """The group or space ``resource_id``."""
+        return self.groups.get(resource_id) or self.spaces[resource_id]
 
     # -- ApiEmulator ---------------------------------------------------------------------
 
@@ -80,9 +93,11 @@ class URedisEmulator(ApiEmulator):
             return self.error(request, 171, "Signature VerifyAC Error")
         if not params.get("Region"):
             return self.error(request, 230, "Params [Region] not available")
+        if params["PublicKey"] in self.sub_accounts and not params.get("ProjectId"):
+            return self.error(request, 230, "Params [ProjectId] not available")
         if action == "DescribeUMem":
             return self._describe(request, params)
-        return self._modify(request, params)
+        return self._modify(request, action, params)
 
     def on_request(self) -> None:
         self.model.request_answered()
@@ -93,8 +108,16 @@ class URedisEmulator(ApiEmulator):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def _find(self, params: dict[str, str], key: str) -> Group | None:
-        return self.model.find(params.get(key, ""), params["Region"], params.get("Zone"))
+    def _find(
+        self, params: dict[str, str], key: str, among: Mapping[str, Group] | None = None
+    ) -> Group | None:
+        return self.model.find(
+            params.get(key, ""),
+            params["Region"],
+            params.get("Zone"),
+            params.get("ProjectId"),
+            among,
+        )
 
     def _describe(self, request: Request, params: dict[str, str]) -> Response:
         if params.get("Protocol") not in ("redis", "memcache"):
@@ -104,8 +127,13 @@ class URedisEmulator(ApiEmulator):
                 group = self._find(params, "ResourceId")
                 groups = [group] if group else []
             else:
-                groups = [g for g in self.groups.values() if g.region == params["Region"]]
-            data = [group_view(g) for g in groups if params["Protocol"] == "redis"]
+                groups = [g for g in self.model.resources() if g.region == params["Region"]]
+            wanted = params.get("ResourceType")
+            data = [
+                group_view(g)
+                for g in groups
+                if params["Protocol"] == "redis" and wanted in (None, "", g.resource_type)
+            ]
         body = {
             "Action": "DescribeUMemResponse",
             "RetCode": 0,
@@ -114,10 +142,15 @@ class URedisEmulator(ApiEmulator):
         }
         return Response(200, body)
 
-    def _modify(self, request: Request, params: dict[str, str]) -> Response:
-        group = self._find(params, "GroupId")
+    def _modify(self, request: Request, action: str, params: dict[str, str]) -> Response:
+        id_param = CHANGES[action]
+        if action == "ModifyUMemPassword" and not params.get("Zone"):
+            # What UCloud's backend answers without Zone (its docs mark Zone required).
+            return self.error(request, 230, "Missing Params [zone_id]")
+        among = self.spaces if action == "ModifyUMemPassword" else self.groups
+        group = self._find(params, id_param, among)
         if group is None:
-            return self.error(request, 230, "Params [GroupId] not available")
+            return self.error(request, 230, f"Params [{id_param}] not available")
         if "Password" not in params:
             return self.error(request, 230, "Params [Password] not available")
         try:
@@ -137,21 +170,23 @@ class URedisEmulator(ApiEmulator):
             if group.state not in ("Running", "SetPasswordFail"):
                 return self.error(request, EMULATOR_CODES["busy"], f"group state is {group.state}")
             self.model.change_password(group, password)
-        return Response(200, {"Action": "ModifyURedisGroupPasswordResponse", "RetCode": 0})
+        return Response(200, {"Action": f"{action}Response", "RetCode": 0})
 
 
 def group_view(group: Group) -> dict[str, Any]:
-    """One entry of DescribeUMem's DataSet."""
+    """One entry of DescribeUMem's DataSet (the SDK's UMemDataSet fields)."""
     port = group.redis.port if group.redis else 6379
-    return {
+    view: dict[str, Any] = {
         "ResourceId": group.group_id,
         "Name": group.group_id,
         "Protocol": "redis",
-        "ResourceType": "single",
-        "Role": group.role,
+        "ResourceType": group.resource_type,
         "State": group.state,
         "HasPassword": group.has_password,
         "Zone": group.zone,
         "Address": [{"IP": "127.0.0.1", "Port": port}],
         "DataSet": [],
     }
+    if not isinstance(group, Space):  # "仅主备redis返回该项参数": groups only have a role
+        view["Role"] = group.role
+    return view

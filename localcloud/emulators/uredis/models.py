@@ -1,9 +1,11 @@
-"""The state behind the URedis emulator: groups, and a password change that lands at once,
-after a delay spent in the ``SetPassword`` state, or after a number of requests answered."""
+"""The state behind the URedis emulator: master-replica groups and distributed spaces, and
+a password change that lands at once, after a delay spent in the ``SetPassword`` state, or
+after a number of requests answered (the same for both kinds)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from localcloud.redis_server import RedisServer
@@ -17,6 +19,7 @@ class Group:
     zone: str = ""
     project_id: str = ""
     role: str = "master"
+    resource_type: str = "single"  # DescribeUMem's ResourceType
     state: str = "Running"
     has_password: bool = True
     password_changes: int = 0  # applied changes, for "exactly one change" assertions
@@ -36,6 +39,18 @@ class Group:
     history: list[str] = field(default_factory=list, repr=False)  # every password applied
 
 
+@dataclass
+class Space(Group):
+    """A distributed Redis (UMem space): changed by ModifyUMemPassword, and without a role
+    (DescribeUMem returns Role for master-replica groups only)."""
+
+    resource_type: str = "distributed"
+
+    @property
+    def space_id(self) -> str:
+        return self.group_id
+
+
 class URedisGroups:
     """The groups of one account and the changes of their passwords.
 
@@ -46,21 +61,40 @@ class URedisGroups:
     def __init__(self, lock: threading.RLock) -> None:
         self.lock = lock
         self.groups: dict[str, Group] = {}
+        self.spaces: dict[str, Space] = {}
         # Group ids of every request that asked to remove the password: the rotation must
         # never send one (tests assert this stays empty for the functions' traffic).
         self.empty_password_requests: list[str] = []
         self._timers: list[threading.Timer] = []
 
     def add_group(self, group: Group) -> Group:
-        self.groups[group.group_id] = group
+        if isinstance(group, Space):
+            self.spaces[group.space_id] = group
+        else:
+            self.groups[group.group_id] = group
         return group
 
-    def find(self, group_id: str, region: str, zone: str | None) -> Group | None:
-        """The group in ``region`` (and ``zone``, when both the request and group say one)."""
-        group = self.groups.get(group_id)
+    def resources(self) -> list[Group]:
+        """Every instance, groups and spaces."""
+        return [*self.groups.values(), *self.spaces.values()]
+
+    def find(
+        self,
+        resource_id: str,
+        region: str,
+        zone: str | None,
+        project: str | None,
+        among: Mapping[str, Group] | None = None,
+    ) -> Group | None:
+        """The instance (``among`` one kind, else either) in ``region``, and in ``zone`` and
+        ``project`` when both the request and the instance say one."""
+        kinds: list[Mapping[str, Group]] = [self.groups, self.spaces] if among is None else [among]
+        group = next((k[resource_id] for k in kinds if resource_id in k), None)
         if group is None or group.region != region:
             return None
         if zone and group.zone and zone != group.zone:
+            return None
+        if project and group.project_id and project != group.project_id:
             return None
         return group
 
@@ -82,7 +116,7 @@ class URedisGroups:
     def request_answered(self) -> None:
         """Count one more request answered towards the changes that land after N of them."""
         with self.lock:
-            for group in self.groups.values():
+            for group in self.resources():
                 if group._requests_left > 0:
                     group._requests_left -= 1
                     if group._requests_left == 0:

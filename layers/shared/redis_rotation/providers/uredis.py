@@ -1,13 +1,16 @@
-"""UCloud URedis (UMem API): ModifyURedisGroupPassword, with DescribeUMem for state and role.
+"""UCloud URedis (UMem API): master-replica groups (ModifyURedisGroupPassword) and
+distributed Redis, UMem spaces (ModifyUMemPassword), with DescribeUMem for kind, state and
+role of both.
 
 The change has no task id: it is applied asynchronously, visible as the ``SetPassword``
-state, so waiting means polling DescribeUMem until the group is ``Running`` again.
+state, so waiting means polling DescribeUMem until the instance is ``Running`` again.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, override
 
 from redis_rotation import passwords
@@ -17,6 +20,7 @@ from redis_rotation.errors import (
     InstanceStateError,
     ProviderCredentialsError,
     ProviderRetryableError,
+    SecretFormatError,
 )
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.polling import poll
@@ -70,6 +74,33 @@ BUSY_STATES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Kind:
+    """One kind of URedis instance: the secret field naming it, DescribeUMem's ResourceType
+    for it, and the call (with its id parameter) that changes its password."""
+
+    field: str
+    resource_type: str
+    action: str
+    id_param: str
+    noun: str
+
+
+GROUP = Kind("groupId", "single", "ModifyURedisGroupPassword", "GroupId", "group")
+SPACE = Kind("spaceId", "distributed", "ModifyUMemPassword", "SpaceId", "space")
+KINDS = {kind.field: kind for kind in (GROUP, SPACE)}
+# DescribeUMem's ResourceType values, in words for an error.
+RESOURCE_TYPES = {
+    "single": "a master-replica group (set groupId)",
+    "distributed": "a distributed space (set spaceId)",
+    "performance": "a high-performance instance, which this function cannot change",
+}
+
+
+def kind_of(secret: RedisSecret) -> Kind:
+    return KINDS.get(secret.instance_field, GROUP)
+
+
 class URedisProvider(ProviderBase):
     name = NAME
     credentials_schema = CREDENTIALS_SCHEMA
@@ -90,16 +121,29 @@ class URedisProvider(ProviderBase):
             lambda: self._group(secret, self.reuse_once(lambda: self._describe_umem(secret))),
             self.context.deadline,
         )
-        state = str(group.get("State", "Unknown"))
-        role = str(group.get("Role", "master"))
-        if role != "master":
+        kind = kind_of(secret)
+        reported = str(group.get("ResourceType"))
+        if reported != kind.resource_type:
+            what = RESOURCE_TYPES.get(reported, f"of ResourceType '{self.redact(reported)}'")
+            raise InstanceStateError(
+                NAME,
+                "DescribeUMem",
+                "WrongKind",
+                f"{kind.field} {secret.instance_id} is {what} according to DescribeUMem, "
+                f"not a {kind.resource_type} {kind.noun}",
+            )
+        # Only master-replica groups have a role (DescribeUMem returns none for a space).
+        role = group.get("Role")
+        if kind is GROUP and role != "master":
             raise InstanceStateError(
                 NAME,
                 "DescribeUMem",
                 "NotMaster",
-                f"group {secret.instance_id} is a {role}; ModifyURedisGroupPassword may only "
-                "change a master: set groupId to the master group",
+                f"group {secret.instance_id} is a {role or 'group without a role'}; "
+                "ModifyURedisGroupPassword may only change a master: set groupId to the "
+                "master group",
             )
+        state = str(group.get("State", "Unknown"))
         return InstanceStatus(ready=state in READY_STATES, busy=state in BUSY_STATES, detail=state)
 
     @override
@@ -125,14 +169,22 @@ class URedisProvider(ProviderBase):
         # *removes* the instance's password.
         if not new_password:
             raise ConfigurationError("refusing to send an empty URedis password")
+        kind = kind_of(secret)
+        location = self._location(secret)
+        # The schema requires it already; UCloud answers "Missing Params [zone_id]" without.
+        if kind is SPACE and "Zone" not in location:
+            raise SecretFormatError(secret.label, "zone", "is required with spaceId")
         encoded = base64.b64encode(new_password.encode("ascii")).decode("ascii")
         self.hide(new_password, encoded)
-        params = {**self._location(secret), "GroupId": secret.instance_id, "Password": encoded}
-        self._call(secret, "ModifyURedisGroupPassword", params)
+        params = {**location, kind.id_param: secret.instance_id, "Password": encoded}
+        self._call(secret, kind.action, params)
         return ChangeHandle()
 
     @override
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
+        kind = kind_of(secret)
+        name = f"{kind.noun} {secret.instance_id}"
+
         def settled() -> bool | None:
             group = call_retrying(lambda: self._describe_group(secret), self.context.deadline)
             state = str(group.get("State"))
@@ -141,20 +193,17 @@ class URedisProvider(ProviderBase):
             if state == "SetPasswordFail":
                 raise ChangeFailedError(
                     NAME,
-                    "ModifyURedisGroupPassword",
+                    kind.action,
                     state,
-                    f"group {secret.instance_id} reports SetPasswordFail; the rotation will retry",
+                    f"{name} reports SetPasswordFail; the rotation will retry",
                 )
             if state in BUSY_STATES:
                 return None
             raise InstanceStateError(
-                NAME,
-                "DescribeUMem",
-                state,
-                f"group {secret.instance_id} went to state '{state}' during the change",
+                NAME, "DescribeUMem", state, f"{name} went to state '{state}' during the change"
             )
 
-        poll(settled, deadline=self.context.deadline, what=f"URedis group {secret.instance_id}")
+        poll(settled, deadline=self.context.deadline, what=f"URedis {name}")
 
     # -- API calls -------------------------------------------------------------------------
 
@@ -186,7 +235,7 @@ class URedisProvider(ProviderBase):
             NAME,
             "DescribeUMem",
             "NotFound",
-            f"group {secret.instance_id} was not found in region {secret.region}",
+            f"{kind_of(secret).noun} {secret.instance_id} was not found in region {secret.region}",
         )
 
     def _get_signer(self, secret: RedisSecret) -> UCloudSigner:
