@@ -147,3 +147,11 @@ def test_the_quick_start_deploys_with_the_committed_samconfig() -> None:
     assert context.params["stack_name"] == "redis-rotation"
     assert "CAPABILITY_IAM" in context.params["capabilities"]
     assert set(context.params["parameter_overrides"]) <= set(sam_template()["Parameters"])
+
+
+def test_the_figures_the_guarantees_quote_are_the_tests() -> None:
+    from tests.e2e import test_concurrency
+
+    text = (ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8")
+    (quoted,) = re.findall(r"(\d+) rotations of different secrets", text)
+    assert int(quoted) == test_concurrency.PARALLEL_SECRETS
