@@ -21,7 +21,13 @@ from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.control import ControlServer, control_request
 from localcloud.driver import RotationResult
 from localcloud.logs import logs_to_stderr
-from rotation_cli.base import Subcommands, UserError, add_command, add_json_flag
+from rotation_cli.base import (
+    Subcommands,
+    UserError,
+    add_command,
+    add_json_flag,
+    running_local_cloud,
+)
 
 # Each provider module of the local cloud registers how it creates its demo secrets.
 ExampleFactory = Callable[[LocalCloud], list[ExampleSecret]]
@@ -126,16 +132,6 @@ def print_state(state: dict[str, Any]) -> None:
     print('point the AWS CLI and boto3 here: eval "$(redis-rotation env)"', flush=True)
 
 
-def _running() -> dict[str, Any]:
-    """The state of a running ``up``, its environment applied to this process."""
-    try:
-        state = local_state.load()
-    except local_state.NoLocalCloud as exc:
-        raise UserError(str(exc)) from None
-    local_state.apply(state)
-    return state
-
-
 def _provider_of(client: Any, secret_id: str, functions: dict[str, str]) -> str:
     current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     try:
@@ -152,7 +148,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     from localcloud.driver import RotationDriver
 
     quiet_functions(args.verbose)
-    state = _running()
+    state = running_local_cloud()
     import boto3
 
     client = boto3.client("secretsmanager", endpoint_url=state["secretsManager"])
@@ -173,7 +169,7 @@ def cmd_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_add_secret(args: argparse.Namespace) -> int:
-    state = _running()
+    state = running_local_cloud()
     fields: dict[str, Any] = {}
     if args.secret_string:
         try:
@@ -194,7 +190,7 @@ def cmd_add_secret(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    state = _running()
+    state = running_local_cloud()
     for name, value in sorted(state["environment"].items()):
         print(f"export {name}={shlex.quote(str(value))}")
     if args.verbose:

@@ -60,6 +60,11 @@ def use_local_cloud(args: argparse.Namespace) -> dict[str, Any] | None:
     """With ``--local``, point this process at the running local cloud and return its state."""
     if not getattr(args, "local", False):
         return None
+    return running_local_cloud()
+
+
+def running_local_cloud() -> dict[str, Any]:
+    """The state of a running ``up``, its environment applied to this process."""
     from localcloud import state  # the local cloud is a development install's part
 
     try:
