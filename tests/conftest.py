@@ -70,6 +70,18 @@ def function_output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[],
     std_logger.removeHandler(handler)
 
 
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs one tier at a time: a test in no tier, or in two, would be skipped or
+    run twice."""
+    for item in items:
+        tiers = [t for t in TIERS if item.get_closest_marker(t) is not None]
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid} is in tiers {tiers}: give it exactly one")
+
+
 SUMMARY_LINES = pytest.StashKey[list[str]]()
 
 
