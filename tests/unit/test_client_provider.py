@@ -27,7 +27,8 @@ class FakeSecrets:
         self.stages = stages
         self.calls: list[str] = []
 
-    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:  # noqa: N803
+    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:
+        assert SecretId == "app/redis"
         self.calls.append(VersionStage)
         if VersionStage not in self.stages:
             error = {"Error": {"Code": "ResourceNotFoundException", "Message": "none"}}
@@ -57,7 +58,9 @@ def provider(
     stages: dict[str, dict[str, Any]], clock: FakeClock, **options: Any
 ) -> tuple[SecretsManagerCredentialProvider, FakeSecrets]:
     secrets = FakeSecrets(stages)
-    made = SecretsManagerCredentialProvider("app/redis", client=secrets, clock=clock.clock, **options)
+    made = SecretsManagerCredentialProvider(
+        "app/redis", client=secrets, clock=clock.clock, **options
+    )
     return made, secrets
 
 

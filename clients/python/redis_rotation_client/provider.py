@@ -74,6 +74,7 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         self._secret: ClientSecret | None = None
         self._read_at = float("-inf")
         self._forced_at = float("-inf")  # last read made because every candidate was refused
+        self._first_at = float("-inf")  # last attempt at a first read (it may fail)
         self.reads = 0  # Secrets Manager calls made, for the applications' own metrics
 
     # -- redis-py's interface ---------------------------------------------------------------
@@ -135,10 +136,11 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         return next((c for c in self._candidates if c not in self._refused), None)
 
     def _needed_read(self, now: float) -> str | None:
-        """Which read the cache needs now: "ttl", "forced" (every candidate refused and the
-        minimum interval has passed) or None. Called with ``_state`` held."""
+        """Which read the cache needs now: "first", "ttl", "forced" (every candidate refused)
+        or None. A first or forced read waits out the minimum interval since the last one.
+        Called with ``_state`` held."""
         if not self._candidates:
-            return "forced" if now - self._forced_at >= self._min_interval else None
+            return "first" if now - self._first_at >= self._min_interval else None
         if self._usable() is None and now - self._forced_at >= self._min_interval:
             return "forced"
         if now - self._read_at >= self._ttl:
@@ -155,10 +157,13 @@ class SecretsManagerCredentialProvider(CredentialProvider):
     def _choose(self) -> Credentials:
         with self._state:
             need = self._needed_read(self._clock())
-        if need == "ttl" and not self._reading.acquire(blocking=False):
-            need = None  # another thread is refreshing; the cached value still serves
-        elif need is not None:
-            self._reading.acquire()  # wait for a read in flight rather than start another
+            empty = not self._candidates
+        if need is None and empty:
+            with self._reading:
+                pass  # another thread's first read may be in flight: wait for its answer
+        if need is not None and not self._reading.acquire(blocking=need != "ttl"):
+            need = None  # another thread is refreshing after the TTL: the cache still serves
+        # For a forced read, a thread waits for the read in flight rather than start another.
         if need is not None:
             try:
                 self._read()
@@ -181,6 +186,8 @@ class SecretsManagerCredentialProvider(CredentialProvider):
                 return
             if need == "forced":
                 self._forced_at = now
+            elif need == "first":
+                self._first_at = now
             refused = set(self._refused)
         current = self._fetch("AWSCURRENT")
         if current is None:
