@@ -9,14 +9,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.backoff import ExponentialWithJitterBackoff
+
 from redis_rotation_client.provider import SecretsManagerCredentialProvider, provider_for
 from redis_rotation_client.secret import ClientSecret
 
-# Retries of a connect (and of a command on a dropped connection). The first retry after a
-# refused AUTH is the one that gets the re-read credentials, so it need not wait long.
+# Retries of a connect (and of a command on a dropped connection).
 RETRIES = 5
 BACKOFF_BASE = 0.005
 BACKOFF_CAP = 0.25
+
+
+class FirstRetryAtOnce(ExponentialWithJitterBackoff):
+    """No wait before the first retry: after a refused AUTH the provider has marked the
+    password refused, so the next attempt already gets re-read credentials. Later retries
+    back off with jitter."""
+
+    def compute(self, failures: int) -> float:
+        return 0.0 if failures <= 1 else super().compute(failures)
+
+
+def backoff() -> FirstRetryAtOnce:
+    return FirstRetryAtOnce(cap=BACKOFF_CAP, base=BACKOFF_BASE)
 
 
 def _tls(secret: ClientSecret) -> dict[str, Any]:
@@ -56,7 +70,6 @@ def redis_kwargs(
 ) -> dict[str, Any]:
     """Arguments for ``redis.Redis(...)``. ``provider_options`` go to the process's provider
     for ``secret_id`` when it is first made (``client``, ``ttl``, ``min_refresh_interval``)."""
-    from redis.backoff import ExponentialWithJitterBackoff
     from redis.retry import Retry
 
     chosen = _provider(secret_id, provider, provider_options)
@@ -66,7 +79,7 @@ def redis_kwargs(
         **_common(secret, chosen),
         **({"ssl": True, **tls} if secret.tls.enabled else {}),
         "redis_connect_func": chosen.on_connect,
-        "retry": Retry(ExponentialWithJitterBackoff(BACKOFF_BASE, BACKOFF_CAP), RETRIES),
+        "retry": Retry(backoff(), RETRIES),
     }
 
 
@@ -94,10 +107,9 @@ def async_redis_kwargs(
     """Arguments for ``redis.asyncio.Redis(...)``. The first read of the secret happens
     here, synchronously: call it at start-up, or in a worker thread."""
     from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialWithJitterBackoff
 
     options = redis_kwargs(secret_id, provider=provider, **provider_options)
     chosen: SecretsManagerCredentialProvider = options["credential_provider"]
     options["redis_connect_func"] = chosen.on_connect_async
-    options["retry"] = Retry(ExponentialWithJitterBackoff(BACKOFF_BASE, BACKOFF_CAP), RETRIES)
+    options["retry"] = Retry(backoff(), RETRIES)
     return options
