@@ -65,7 +65,7 @@ def summarise(
 ) -> dict[str, Any]:
     """One process's figures. "During" is from the rotation's start to the end of the run:
     a client that never recovers keeps failing after finishSecret."""
-    start, _ = rotation
+    start, ended = rotation
     before = [s for s in samples if s.start < start]
     during = [s for s in samples if s.start >= start]
     failed = [s for s in samples if s.failure]
@@ -80,6 +80,8 @@ def summarise(
         "p99_before_ms": round(1000 * percentile([s.latency for s in before], 0.99), 2),
         "p50_during_ms": round(1000 * percentile([s.latency for s in during], 0.5), 2),
         "p99_during_ms": round(1000 * percentile([s.latency for s in during], 0.99), 2),
+        # A client that never recovers fails (or stalls) until the run ends.
+        "recovered": any(s.failure is None for s in samples if s.start > ended),
         "sm_calls": len(calls),
         "sm_calls_during": sum(1 for t in calls if t >= start),
     }
@@ -161,9 +163,12 @@ class _Client:
             }
         )
 
-    def finish(self) -> dict[str, Any]:
+    def stop(self) -> None:
+        self.channel.send({"command": "stop"})
+
+    def answer(self) -> dict[str, Any]:
         try:
-            return self.channel.request({"command": "stop"}, timeout=120)
+            return self.channel.receive(timeout=120)
         finally:
             self.close()
 
@@ -191,8 +196,10 @@ def run_one(cloud: Any, mode: str, on_change: OnChange, shape: Shape) -> dict[st
         result = cloud.driver(provider).rotate(example.arn)
         ended = time.monotonic()
         time.sleep(shape.after)
-        answers = {c.kind: c.finish() for c in clients}
+        for client in clients:  # all at once: a stuck client's retries must not hold the others
+            client.stop()
         end = time.monotonic()
+        answers = {c.kind: c.answer() for c in clients}
     finally:
         for client in clients:
             client.close()
@@ -208,6 +215,7 @@ def run_one(cloud: Any, mode: str, on_change: OnChange, shape: Shape) -> dict[st
         "mode": mode,
         "on_change": on_change,
         "rotation_s": round(ended - started, 3),
+        "end_s": round(end - started, 3),
         "kinds": kinds,
         "_series": series,
     }
@@ -231,6 +239,8 @@ def plot(run: dict[str, Any], path: Path) -> None:
         twin = axis.twinx()
         twin.step(failed_at, range(1, len(failed_at) + 1), color="red", where="post")
         twin.set_ylabel("failed (cum.)", color="red")
+        twin.set_ylim(bottom=0, top=max(1, len(failed_at)) * 1.1)
+        axis.set_xlim(right=run["end_s"])
         axis.axvspan(0, run["rotation_s"], color="orange", alpha=0.2)
     axes[-1].set_xlabel("seconds since the rotation started (orange: the rotation)")
     figure.suptitle(f"{run['mode']}, connections {run['on_change']}: through one rotation")
@@ -241,7 +251,7 @@ def plot(run: dict[str, Any], path: Path) -> None:
 
 def table(runs: Sequence[dict[str, Any]]) -> list[list[str]]:
     header = ["mode", "conns", "client", "failed", "stall ms", "p50/p99 before", "p50/p99 during"]
-    rows = [[*header, "SM calls"]]
+    rows = [[*header, "SM calls", "recovered"]]
     for run in runs:
         for kind, f in run["kinds"].items():
             rows.append(
@@ -254,6 +264,7 @@ def table(runs: Sequence[dict[str, Any]]) -> list[list[str]]:
                     f"{f['p50_before_ms']:.1f}/{f['p99_before_ms']:.1f}",
                     f"{f['p50_during_ms']:.1f}/{f['p99_during_ms']:.1f}",
                     f"{f['sm_calls_during']}",
+                    "yes" if f["recovered"] else "no",
                 ]
             )
     return rows
