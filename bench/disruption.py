@@ -60,12 +60,18 @@ def longest_stall(samples: Sequence[Sample], begin: float, end: float) -> float:
     return max(b - a for a, b in itertools.pairwise(marks))
 
 
+def recovered(samples: Sequence[Sample]) -> bool:
+    """Whether every thread's last command succeeded."""
+    last = {s.worker: s for s in sorted(samples, key=lambda s: s.start)}
+    return all(s.failure is None for s in last.values())
+
+
 def summarise(
     samples: Sequence[Sample], calls: Sequence[float], rotation: tuple[float, float], end: float
 ) -> dict[str, Any]:
     """One process's figures. "During" is from the rotation's start to the end of the run:
     a client that never recovers keeps failing after finishSecret."""
-    start, ended = rotation
+    start, _ = rotation
     before = [s for s in samples if s.start < start]
     during = [s for s in samples if s.start >= start]
     failed = [s for s in samples if s.failure]
@@ -81,7 +87,7 @@ def summarise(
         "p50_during_ms": round(1000 * percentile([s.latency for s in during], 0.5), 2),
         "p99_during_ms": round(1000 * percentile([s.latency for s in during], 0.99), 2),
         # A client that never recovers fails (or stalls) until the run ends.
-        "recovered": any(s.failure is None for s in samples if s.start > ended),
+        "recovered": recovered(samples),
         "sm_calls": len(calls),
         "sm_calls_during": sum(1 for t in calls if t >= start),
     }

@@ -25,13 +25,15 @@ class Sample:
     start: float  # time.monotonic() when the command was sent
     latency: float  # seconds until it answered or failed
     failure: str | None = None  # None: it succeeded
+    worker: int = 0  # which thread sent it
 
     def to_json(self) -> list[Any]:
-        return [round(self.start, 6), round(self.latency, 6), self.failure]
+        return [round(self.start, 6), round(self.latency, 6), self.failure, self.worker]
 
     @staticmethod
     def from_json(row: list[Any]) -> Sample:
-        return Sample(float(row[0]), float(row[1]), None if row[2] is None else str(row[2]))
+        failure = None if row[2] is None else str(row[2])
+        return Sample(float(row[0]), float(row[1]), failure, int(row[3]))
 
 
 def failure_kind(exc: BaseException) -> str:
@@ -83,7 +85,6 @@ class Load:
 
     def _run(self, n: int) -> None:
         client = self._make_client()
-        key = f"load:{n}"
         next_at = recycle_at = time.monotonic()
         sent = 0
         try:
@@ -98,12 +99,13 @@ class Load:
                     # Idle connections are closed; the next command connects and AUTHs anew.
                     client.connection_pool.disconnect(inuse_connections=False)
                     recycle_at = now + self._recycle
-                self._record(client, key, sent)
+                self._record(client, n, sent)
                 sent += 1
         finally:
             client.close()
 
-    def _record(self, client: redis.Redis, key: str, sent: int) -> None:
+    def _record(self, client: redis.Redis, worker: int, sent: int) -> None:
+        key = f"load:{worker}"
         started = time.monotonic()
         failure = None
         try:
@@ -113,6 +115,6 @@ class Load:
                 client.set(key, str(sent))
         except redis.RedisError as exc:
             failure = failure_kind(exc)
-        sample = Sample(started, time.monotonic() - started, failure)
+        sample = Sample(started, time.monotonic() - started, failure, worker)
         with self._lock:
             self.samples.append(sample)

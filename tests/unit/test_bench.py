@@ -62,6 +62,15 @@ def test_disruption_percentiles_are_nearest_rank_and_stalls_count_only_successes
     assert longest_stall(samples, 0.0, 3.0) == 2.4
 
 
+def test_a_client_has_recovered_when_every_threads_last_command_succeeded() -> None:
+    from bench.disruption import recovered
+    from bench.load import AUTH, Sample
+
+    one_stuck = [Sample(0.0, 0.1, None, 0), Sample(0.1, 0.1, AUTH, 1), Sample(0.5, 0.1, None, 0)]
+    assert not recovered(one_stuck)
+    assert recovered([*one_stuck, Sample(0.6, 0.1, None, 1)])
+
+
 def test_disruption_targets_count_only_failures_not_in_flight_against_ours() -> None:
     from bench.disruption import judge
 
