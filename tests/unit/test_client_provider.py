@@ -128,6 +128,19 @@ def test_a_secret_that_cannot_be_read_is_a_retryable_connection_error(
     assert secrets.calls == ["AWSCURRENT"], "bounded: no read before the minimum interval"
 
 
+def test_while_secrets_manager_fails_the_cache_serves_and_retries_wait(
+    fake_clock: FakeClock,
+) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-1"}}, fake_clock, ttl=60)
+    made.get_credentials()
+    del secrets.stages["AWSCURRENT"]  # from now on every read fails
+    fake_clock.now += 61
+    assert [made.get_credentials() for _ in range(10)] == [("p-1",)] * 10
+    fake_clock.now += 1
+    assert made.get_credentials() == ("p-1",)
+    assert secrets.calls == ["AWSCURRENT"] * 3
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [

@@ -74,7 +74,7 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         self._secret: ClientSecret | None = None
         self._read_at = float("-inf")
         self._forced_at = float("-inf")  # last read made because every candidate was refused
-        self._first_at = float("-inf")  # last attempt at a first read (it may fail)
+        self._tried_at = float("-inf")  # last first or TTL read attempted (it may fail)
         self.reads = 0  # Secrets Manager calls made, for the applications' own metrics
 
     # -- redis-py's interface ---------------------------------------------------------------
@@ -140,10 +140,11 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         or None. A first or forced read waits out the minimum interval since the last one.
         Called with ``_state`` held."""
         if not self._candidates:
-            return "first" if now - self._first_at >= self._min_interval else None
+            return "first" if now - self._tried_at >= self._min_interval else None
         if self._usable() is None and now - self._forced_at >= self._min_interval:
             return "forced"
-        if now - self._read_at >= self._ttl:
+        # While Secrets Manager fails, the cache serves and a retry waits the interval.
+        if now - self._read_at >= self._ttl and now - self._tried_at >= self._min_interval:
             return "ttl"
         return None
 
@@ -186,8 +187,8 @@ class SecretsManagerCredentialProvider(CredentialProvider):
                 return
             if need == "forced":
                 self._forced_at = now
-            elif need == "first":
-                self._first_at = now
+            else:
+                self._tried_at = now
             refused = set(self._refused)
         current = self._fetch("AWSCURRENT")
         if current is None:
