@@ -4,6 +4,9 @@ and a fake clock (the real ones: tests/e2e/test_client_rotation.py)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -90,6 +93,52 @@ def test_a_refused_awscurrent_is_re_read_then_awspending_is_tried(fake_clock: Fa
     fake_clock.now += 3601
     assert handshake.connect() == ("p-new",)
     assert secrets.calls[3:] == ["AWSCURRENT"]
+
+
+class GatedSecrets(FakeSecrets):
+    """Its AWSPENDING read waits until the test opens the gate."""
+
+    def __init__(self, stages: dict[str, dict[str, Any]]) -> None:
+        super().__init__(stages)
+        self.gate = threading.Event()
+
+    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:
+        answer = super().get_secret_value(SecretId, VersionStage)
+        if VersionStage == "AWSPENDING":
+            assert self.gate.wait(timeout=10)
+        return answer
+
+
+def test_a_refused_connection_waits_for_the_re_read_in_flight() -> None:
+    secrets = GatedSecrets({"AWSCURRENT": {**BASE, "password": "p-old"}})
+    made = SecretsManagerCredentialProvider("app/redis", client=secrets)
+    made.get_credentials()
+    secrets.stages["AWSPENDING"] = {**BASE, "password": "p-new"}
+    with pytest.raises(AuthenticationError):
+        Handshake(made, {"p-new"}).connect()
+    answers: dict[str, tuple[str, ...]] = {}
+
+    def ask(name: str) -> None:
+        answers[name] = made.get_credentials()
+
+    reader = threading.Thread(target=ask, args=("reader",))
+    reader.start()
+    wait_for(lambda: "AWSPENDING" in secrets.calls)
+    waiter = threading.Thread(target=ask, args=("waiter",))
+    waiter.start()  # within the interval: no read of its own, and not the refused password
+    secrets.gate.set()
+    for thread in (reader, waiter):
+        thread.join(timeout=10)
+    assert answers == {"reader": ("p-new",), "waiter": ("p-new",)}
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("timed out")
 
 
 def test_refusals_re_read_at_most_once_per_interval(fake_clock: FakeClock) -> None:

@@ -158,10 +158,12 @@ class SecretsManagerCredentialProvider(CredentialProvider):
     def _choose(self) -> Credentials:
         with self._state:
             need = self._needed_read(self._clock())
-            empty = not self._candidates
-        if need is None and empty:
+            stuck = self._usable() is None  # nothing read yet, or every candidate refused
+        if need is None and stuck:
+            # Another thread's read may be in flight (it set the interval's clock when it
+            # began): wait for its answer rather than send a password known to be refused.
             with self._reading:
-                pass  # another thread's first read may be in flight: wait for its answer
+                pass
         if need is not None and not self._reading.acquire(blocking=need != "ttl"):
             need = None  # another thread is refreshing after the TTL: the cache still serves
         # For a forced read, a thread waits for the read in flight rather than start another.
