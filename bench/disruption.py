@@ -241,10 +241,12 @@ def plot(run: dict[str, Any], path: Path) -> None:
         axis.scatter([t for t, _ in ok], [ms for _, ms in ok], s=2, label="latency (ok)")
         axis.set_yscale("log")
         axis.set_ylabel(f"{kind}\nms")
-        failed_at = [t for t, _, failure in rows if failure is not None]
+        failed = [(t, 1000 * latency) for t, latency, failure in rows if failure is not None]
+        axis.scatter([t for t, _ in failed], [ms for _, ms in failed], s=12, marker="x", c="red")
+        failed_at = [t for t, _ in failed]
         twin = axis.twinx()
         twin.step(failed_at, range(1, len(failed_at) + 1), color="red", where="post")
-        twin.set_ylabel("failed (cum.)", color="red")
+        twin.set_ylabel("failed (cum.; x: its latency)", color="red")
         twin.set_ylim(bottom=0, top=max(1, len(failed_at)) * 1.1)
         axis.set_xlim(right=run["end_s"])
         axis.axvspan(0, run["rotation_s"], color="orange", alpha=0.2)
