@@ -10,8 +10,10 @@ driven as Secrets Manager drives it), then the load goes on for a while. A new m
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import os
 import subprocess
 import sys
 import time
@@ -289,7 +291,11 @@ def run(
     RESULTS_DIR.mkdir(exist_ok=True)
     measurement = Measurement("disruption")
     runs = []
-    with LocalCloud() as cloud:
+    # The rotation runs in this process: its log lines and EMF metrics go to a file, as
+    # they would go to CloudWatch, not between the bench's tables.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    functions_log = (RESULTS_DIR / "disruption-functions.log").open("w")
+    with functions_log, contextlib.redirect_stdout(functions_log), LocalCloud() as cloud:
         for mode in modes or MODES:
             for on_change in behaviours:
                 print(f"bench: disruption {mode} / {on_change} ...", file=sys.stderr, flush=True)
