@@ -22,11 +22,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import coldstart, cost, fleet, size, waiting
+from bench import coldstart, cost, disruption, fleet, size, waiting
 from bench.common import RESULTS_DIR, ROOT, Measurement, Target, write_json
 
 OUTPUT = RESULTS_DIR / "bench.json"
-NAMES = ("coldstart", "cost", "waiting", "fleet", "size")
+NAMES = ("coldstart", "cost", "waiting", "fleet", "size", "disruption")
 
 
 def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurement]]:
@@ -37,6 +37,9 @@ def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurem
             "waiting": lambda: waiting.run(repeats=1),
             "fleet": lambda: fleet.run(fleet_size or 20),
             "size": size.run,
+            "disruption": lambda: disruption.run(
+                ["uredis"], shape=disruption.Shape(baseline=1.0, after=1.0)
+            ),
         }
     return {
         "coldstart": lambda: coldstart.run(rounds=11),
@@ -44,6 +47,7 @@ def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurem
         "waiting": lambda: waiting.run(repeats=3),
         "fleet": lambda: fleet.run(fleet_size or 200),
         "size": size.run,
+        "disruption": disruption.run,
     }
 
 
@@ -94,6 +98,10 @@ def print_table(measurements: Sequence[dict[str, Any]]) -> None:
     missed = [(m["name"], t) for m in measurements for t in m["targets"] if not t["met"]]
     for name, target in missed:
         print(f"missed: {name} / {target['name']}: {target['note']}")
+    for m in measurements:
+        # A measurement's own table (the disruption benchmark's, per client kind).
+        for row in m.get("figures", {}).get("table", []):
+            print("  ".join(str(cell).ljust(14) for cell in row).rstrip())
     for m in measurements:
         if m.get("error"):
             print(f"FAILED TO RUN: {m['name']}: {m['error']}")

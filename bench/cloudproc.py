@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from bench.common import MODES
 from localcloud.cloud import ExampleSecret, Grant, LocalCloud, random_password
 from localcloud.emulators.tencent import RATE_LIMIT, TencentEmulator
-from localcloud.redis_server import RedisServer
+from localcloud.redis_server import OnChange, RedisServer
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -47,8 +47,8 @@ THROTTLE_OUTCOMES = frozenset({"4400", "RequestLimitExceeded"})
 class TimedRedisServer(RedisServer):
     """A redis-server that notes (``time.monotonic()``) when each password was applied."""
 
-    def __init__(self, password: str | None) -> None:
-        super().__init__(password)
+    def __init__(self, password: str | None, on_change: OnChange = "keep") -> None:
+        super().__init__(password, on_change)
         self.applied_at: list[float] = []
 
     def start(self) -> TimedRedisServer:
@@ -121,13 +121,14 @@ class BenchCloud(LocalCloud):
         if len(started) < count:
             raise RuntimeError(f"only {len(started)} of {count} redis-servers started")
 
-    def start_redis(self, password: str | None) -> RedisServer:
+    def start_redis(self, password: str | None, on_change: OnChange = "keep") -> RedisServer:
         if self._spare:
             server = self._spare.pop()
+            server.on_change = on_change
             server.set_password(password or "")
             server.applied_at.clear()  # not a provider's change
         else:
-            server = TimedRedisServer(password).start()
+            server = TimedRedisServer(password, on_change).start()
         self._redis.append(server)
         return server
 

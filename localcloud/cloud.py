@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from localcloud.driver import Invoke, RotationDriver
 from localcloud.emulators.tencent import Instance, TencentEmulator
 from localcloud.emulators.uredis import Group, Space, URedisEmulator
-from localcloud.redis_server import RedisServer
+from localcloud.redis_server import OnChange, RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
 
 if TYPE_CHECKING:
@@ -106,8 +106,8 @@ class LocalCloud:
             self.function_arns[provider] = self.sm.register_function(FUNCTION_NAMES[provider])
         return self.function_arns[provider]
 
-    def start_redis(self, password: str | None) -> RedisServer:
-        server = RedisServer(password).start()
+    def start_redis(self, password: str | None, on_change: OnChange = "keep") -> RedisServer:
+        server = RedisServer(password, on_change).start()
         self._redis.append(server)
         return server
 
@@ -124,6 +124,7 @@ class LocalCloud:
         apply_delay: float = 0.0,
         apply_after_requests: int = 0,
         replicas: int = 0,
+        on_change: OnChange = "keep",
         **extra: Any,
     ) -> ExampleSecret:
         if "uredis" not in self.api_keys:
@@ -131,8 +132,8 @@ class LocalCloud:
             self.uredis.add_key(keys["publicKey"], keys["privateKey"])
             self.api_keys["uredis"] = keys
         password = random_password()
-        redis = self.start_redis(password)
-        replica_servers = [self.start_redis(password) for _ in range(replicas)]
+        redis = self.start_redis(password, on_change)
+        replica_servers = [self.start_redis(password, on_change) for _ in range(replicas)]
         if replica_servers:
             extra["readOnlyEndpoints"] = [{"host": r.host, "port": r.port} for r in replica_servers]
         # ``space``: a distributed Redis (UMem space, named by spaceId) instead of a group.
@@ -187,6 +188,7 @@ class LocalCloud:
         change_mode: str | None = None,
         task_duration: float = 0.0,
         task_after_requests: int = 0,
+        on_change: OnChange = "keep",
         **extra: Any,
     ) -> ExampleSecret:
         if "tencent" not in self.api_keys:
@@ -194,7 +196,7 @@ class LocalCloud:
             self.tencent.add_key(keys["secretId"], keys["secretKey"])
             self.api_keys["tencent"] = keys
         password = random_password(length=16)
-        redis = self.start_redis(password)
+        redis = self.start_redis(password, on_change)
         instance_id = instance_id or f"crs-{secrets.token_hex(4)}"
         # API 2.0 reports no addresses: the grant allows the instance's own.
         credentials = self._credentials_secret(

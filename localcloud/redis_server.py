@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,6 +25,12 @@ from redis.retry import Retry
 
 ADMIN_USER = "localcloud-admin"
 START_TIMEOUT = 20.0
+
+# What a password change does to the connections already authenticated as the default
+# user. The providers do not document it, so the local cloud can play either: "keep" (what
+# open-source Redis does on ACL SETUSER) or "drop" (CLIENT KILL USER default after it).
+OnChange = Literal["keep", "drop"]
+ON_CHANGE: tuple[OnChange, ...] = ("keep", "drop")
 
 
 def find_redis_server() -> str:
@@ -59,8 +65,9 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server child process whose default-user password can be changed."""
 
-    def __init__(self, password: str | None) -> None:
+    def __init__(self, password: str | None, on_change: OnChange = "keep") -> None:
         self.initial_password = password
+        self.on_change: OnChange = on_change
         self.admin_password = secrets.token_urlsafe(24)
         self.host = "127.0.0.1"
         self.port = 0
@@ -127,6 +134,8 @@ class RedisServer:
         with self.admin() as admin:
             rules = ["resetpass", f">{password}"] if password else ["nopass"]
             admin.execute_command("ACL", "SETUSER", "default", "on", *rules)
+            if self.on_change == "drop":
+                admin.execute_command("CLIENT", "KILL", "USER", "default")
 
     def accepts(self, password: str | None) -> bool:
         """Whether a new connection as the default user gets in with ``password``."""

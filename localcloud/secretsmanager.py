@@ -117,3 +117,25 @@ class SecretsManagerServer:
 def apply_environment(env: dict[str, str]) -> None:
     """Point this process's boto3 at the local endpoints (the handler reads the environment)."""
     os.environ.update(env)
+
+
+class CallCounter:
+    """Counts the Secrets Manager calls one boto3 client sends, by operation, with the
+    ``time.monotonic()`` of each: an oracle outside the code that makes the calls."""
+
+    def __init__(self, client: Any) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, float]] = []
+        client.meta.events.register("before-call.secrets-manager", self._seen)
+
+    def _seen(self, model: Any, **_: Any) -> None:
+        import time
+
+        with self._lock:
+            self.calls.append((str(model.name), time.monotonic()))
+
+    def count(self, operation: str = "GetSecretValue", since: float = float("-inf")) -> int:
+        with self._lock:
+            return sum(1 for name, at in self.calls if name == operation and at >= since)

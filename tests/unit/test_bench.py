@@ -49,3 +49,47 @@ def test_table_rows_say_whether_each_target_is_met() -> None:
         "targets": [{"name": "layer", "goal": "< 5 MB", "value": "2 MB", "met": True}],
     }
     assert rows([measurement]) == [("size", "layer", "< 5 MB", "2 MB", "yes")]
+
+
+def test_disruption_percentiles_are_nearest_rank_and_stalls_count_only_successes() -> None:
+    from bench.disruption import longest_stall, percentile
+    from bench.load import AUTH, Sample
+
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 0.5) == 3.0
+    assert percentile([float(n) for n in range(1, 101)], 0.99) == 99.0
+    samples = [Sample(0.0, 0.1), Sample(1.0, 3.0, AUTH), Sample(2.0, 0.5)]
+    # Successes end at 0.1 and 2.5; the refused command in between is a stall, not progress.
+    assert longest_stall(samples, 0.0, 3.0) == 2.4
+
+
+def test_a_client_has_recovered_when_every_threads_last_command_succeeded() -> None:
+    from bench.disruption import recovered
+    from bench.load import AUTH, Sample
+
+    one_stuck = [Sample(0.0, 0.1, None, 0), Sample(0.1, 0.1, AUTH, 1), Sample(0.5, 0.1, None, 0)]
+    assert not recovered(one_stuck)
+    assert recovered([*one_stuck, Sample(0.6, 0.1, None, 1)])
+
+
+def test_disruption_targets_count_only_failures_not_in_flight_against_ours() -> None:
+    from bench.disruption import judge
+
+    def figures(failed: int, dropped: int, calls: int, p99: float) -> dict[str, object]:
+        return {
+            "failed": failed,
+            "failed_dropped": dropped,
+            "sm_calls_during": calls,
+            "p99_before_ms": 1.0,
+            "p99_during_ms": p99,
+        }
+
+    runs = [
+        {"on_change": "keep", "kinds": {"ours": figures(0, 0, 2, 1.5)}},
+        {"on_change": "drop", "kinds": {"ours": figures(2, 2, 1, 2.5)}},
+    ]
+    assert [t.met for t in judge(runs)] == [True, True, True, False]
+    runs[1]["kinds"] = {"ours": figures(3, 2, 3, 1.0)}
+    assert [(t.value, t.met) for t in judge(runs)][1:3] == [
+        ("3 (1 not in flight)", False),
+        ("3", False),
+    ]

@@ -1,0 +1,267 @@
+"""A redis-py ``CredentialProvider`` that reads a redis-rotation secret from Secrets Manager
+and keeps working through a rotation.
+
+It serves the cached AWSCURRENT. When Redis refuses those credentials on connect, the
+provider's connect hook (``on_connect``, passed as redis-py's ``redis_connect_func``) marks
+them refused and re-raises; redis-py's ``Retry`` then connects again and asks for
+credentials again, and this time the provider re-reads the secret: AWSCURRENT, and
+AWSPENDING if AWSCURRENT is the refused one (between setSecret and finishSecret the
+instance already takes AWSPENDING's password).
+
+The re-reads are bounded: one in flight per provider (single-flight), at most one
+refusal-driven re-read per ``min_refresh_interval``, and otherwise one read per ``ttl``.
+One provider per secret per process (``provider_for``) makes that bound per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from redis.credentials import CredentialProvider
+from redis.exceptions import AuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from redis_rotation_client.secret import ClientSecret, Credentials, parse_secret
+
+if TYPE_CHECKING:
+    from redis.asyncio.connection import AbstractConnection as AsyncConnection
+    from redis.connection import AbstractConnection
+
+DEFAULT_TTL = 3600.0
+DEFAULT_MIN_REFRESH_INTERVAL = 1.0
+
+# The credentials last handed to the connection being set up in this thread or task: the
+# connect hook runs in the same context as the get_credentials call of its handshake.
+_served: contextvars.ContextVar[Credentials | None] = contextvars.ContextVar(
+    "redis_rotation_client_served", default=None
+)
+
+
+class SecretsManagerCredentialProvider(CredentialProvider):
+    """Credentials of one redis-rotation secret, re-read when Redis refuses them.
+
+    ``client`` is a boto3 Secrets Manager client (default: ``boto3.client("secretsmanager")``).
+    ``clock`` is a monotonic clock in seconds (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        client: Any = None,
+        ttl: float = DEFAULT_TTL,
+        min_refresh_interval: float = DEFAULT_MIN_REFRESH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("secretsmanager")
+        self.secret_id = secret_id
+        self._client = client
+        self._ttl = ttl
+        self._min_interval = min_refresh_interval
+        self._clock = clock
+        self._state = threading.Lock()  # guards the fields below; never held across a call
+        self._reading = threading.Lock()  # single-flight: one Secrets Manager read at a time
+        self._candidates: tuple[Credentials, ...] = ()  # AWSCURRENT first
+        self._refused: set[Credentials] = set()
+        self._secret: ClientSecret | None = None
+        self._read_at = float("-inf")
+        self._forced_at = float("-inf")  # last read made because every candidate was refused
+        self._tried_at = float("-inf")  # last first or TTL read attempted (it may fail)
+        self.reads = 0  # Secrets Manager calls made, for the applications' own metrics
+
+    # -- redis-py's interface ---------------------------------------------------------------
+
+    def get_credentials(self) -> tuple[str] | tuple[str, str]:
+        chosen = self._choose()
+        _served.set(chosen)
+        return chosen.auth_args()
+
+    async def get_credentials_async(self) -> tuple[str] | tuple[str, str]:
+        chosen = self._cached_choice()
+        if chosen is None:
+            # boto3 blocks: read in a worker thread, keep the event loop free.
+            chosen = await asyncio.to_thread(self._choose)
+        _served.set(chosen)  # set here: a worker thread's context does not flow back
+        return chosen.auth_args()
+
+    def on_connect(self, connection: AbstractConnection) -> None:
+        """redis-py's ``redis_connect_func``: the normal handshake, and a note of whether
+        Redis took the credentials it was given."""
+        try:
+            connection.on_connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
+        except AuthenticationError:
+            self._report(accepted=False)
+            raise
+        self._report(accepted=True)
+
+    async def on_connect_async(self, connection: AsyncConnection) -> None:
+        """``on_connect`` for ``redis.asyncio``."""
+        try:
+            await connection.on_connect()
+        except AuthenticationError:
+            self._report(accepted=False)
+            raise
+        self._report(accepted=True)
+
+    # -- what the helpers read ----------------------------------------------------------------
+
+    def secret(self) -> ClientSecret:
+        """Where Redis is and how to reach it, from AWSCURRENT (read now if never read)."""
+        self._choose()
+        with self._state:
+            assert self._secret is not None
+            return self._secret
+
+    # -- the cache ----------------------------------------------------------------------------
+
+    def _report(self, *, accepted: bool) -> None:
+        served = _served.get()
+        if served is None:
+            return
+        with self._state:
+            if accepted:
+                self._refused.discard(served)
+            else:
+                self._refused.add(served)
+
+    def _usable(self) -> Credentials | None:
+        return next((c for c in self._candidates if c not in self._refused), None)
+
+    def _needed_read(self, now: float) -> str | None:
+        """Which read the cache needs now: "first", "ttl", "forced" (every candidate refused)
+        or None. A first or forced read waits out the minimum interval since the last one.
+        Called with ``_state`` held."""
+        if not self._candidates:
+            return "first" if now - self._tried_at >= self._min_interval else None
+        if self._usable() is None and now - self._forced_at >= self._min_interval:
+            return "forced"
+        # While Secrets Manager fails, the cache serves and a retry waits the interval.
+        if now - self._read_at >= self._ttl and now - self._tried_at >= self._min_interval:
+            return "ttl"
+        return None
+
+    def _cached_choice(self) -> Credentials | None:
+        """The answer without a read, or None if a read is due."""
+        with self._state:
+            if self._needed_read(self._clock()) is not None:
+                return None
+            return self._usable() or (self._candidates[0] if self._candidates else None)
+
+    def _choose(self) -> Credentials:
+        with self._state:
+            need = self._needed_read(self._clock())
+            stuck = self._usable() is None  # nothing read yet, or every candidate refused
+        if need is None and stuck:
+            # Another thread's read may be in flight (it set the interval's clock when it
+            # began): wait for its answer rather than send a password known to be refused.
+            with self._reading:
+                pass
+        if need is not None and not self._reading.acquire(blocking=need != "ttl"):
+            need = None  # another thread is refreshing after the TTL: the cache still serves
+        # For a forced read, a thread waits for the read in flight rather than start another.
+        if need is not None:
+            try:
+                self._read()
+            finally:
+                self._reading.release()
+        with self._state:
+            chosen = self._usable() or (self._candidates[0] if self._candidates else None)
+        if chosen is None:
+            raise RedisConnectionError(
+                f"no credentials for Redis yet: secret {self.secret_id} could not be read"
+            )
+        return chosen
+
+    def _read(self) -> None:
+        """Re-read the secret, unless the read this thread waited for already did."""
+        with self._state:
+            now = self._clock()
+            need = self._needed_read(now)
+            if need is None:
+                return
+            if need == "forced":
+                self._forced_at = now
+            else:
+                self._tried_at = now
+            refused = set(self._refused)
+        current = self._fetch("AWSCURRENT")
+        if current is None:
+            return
+        secret, credentials = current
+        fresh = [credentials]
+        if credentials in refused:
+            # Refused AWSCURRENT: a rotation's setSecret has landed, finishSecret not yet.
+            pending = self._fetch("AWSPENDING")
+            if pending is not None:
+                fresh.append(pending[1])
+        with self._state:
+            # Earlier candidates stay behind the fresh ones: after a TTL read between
+            # setSecret and finishSecret, the AWSPENDING read before still serves.
+            kept = [c for c in self._candidates if c not in fresh]
+            self._candidates = (*fresh, *kept)[:4]
+            self._refused &= set(self._candidates)
+            self._secret = secret
+            self._read_at = self._clock()
+
+    def _fetch(self, stage: str) -> tuple[ClientSecret, Credentials] | None:
+        """One GetSecretValue. Failures leave the cache as it is; with no cache at all they
+        raise a redis-py ConnectionError (which redis-py's Retry retries) naming the code."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        with self._state:
+            self.reads += 1
+        try:
+            response = self._client.get_secret_value(SecretId=self.secret_id, VersionStage=stage)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "unknown"))
+            if stage == "AWSPENDING" and code == "ResourceNotFoundException":
+                return None
+            self._failed(stage, code)
+            return None
+        except BotoCoreError as exc:
+            self._failed(stage, type(exc).__name__)
+            return None
+        # Of AWSPENDING only the credentials are used; the address stays AWSCURRENT's.
+        secret = parse_secret(response.get("SecretString"), self.secret_id)
+        return secret, secret.credentials
+
+    def _failed(self, stage: str, code: str) -> None:
+        """Keep serving the cache; without one, raise (the message names no value)."""
+        with self._state:
+            have_cache = bool(self._candidates)
+        if have_cache:
+            return
+        raise RedisConnectionError(
+            f"cannot read {stage} of secret {self.secret_id} from Secrets Manager ({code})"
+        )
+
+
+_registry: dict[str, SecretsManagerCredentialProvider] = {}
+_registry_lock = threading.Lock()
+
+
+def provider_for(secret_id: str, **options: Any) -> SecretsManagerCredentialProvider:
+    """The process's one provider for ``secret_id`` (made with ``options`` the first time),
+    so that every pool of the process shares its cache and its bound on re-reads."""
+    with _registry_lock:
+        provider = _registry.get(secret_id)
+        if provider is None:
+            provider = SecretsManagerCredentialProvider(secret_id, **options)
+            _registry[secret_id] = provider
+        return provider
+
+
+__all__ = [
+    "DEFAULT_MIN_REFRESH_INTERVAL",
+    "DEFAULT_TTL",
+    "SecretsManagerCredentialProvider",
+    "provider_for",
+]

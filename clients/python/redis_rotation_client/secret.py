@@ -1,0 +1,96 @@
+"""The fields of a redis-rotation secret an application needs: where Redis is, how to
+reach it (TLS) and what to AUTH with.
+
+Errors name the field, never a value: the value may be a password.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SecretFormatError(ValueError):
+    """The secret is not a redis-rotation secret this client can use."""
+
+    def __init__(self, secret_id: str, field_name: str, problem: str) -> None:
+        where = f" field '{field_name}'" if field_name else ""
+        super().__init__(f"secret {secret_id}{where} {problem}")
+        self.field_name = field_name
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What one AUTH sends. ``repr`` never shows the password."""
+
+    password: str = field(repr=False)
+    username: str | None = None
+
+    def auth_args(self) -> tuple[str] | tuple[str, str]:
+        """The tuple redis-py's ``CredentialProvider.get_credentials`` returns."""
+        if self.username is None:
+            return (self.password,)
+        return (self.username, self.password)
+
+
+@dataclass(frozen=True)
+class Tls:
+    enabled: bool = True
+    verify: bool = True
+    ca_certificate: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ClientSecret:
+    host: str
+    port: int
+    tls: Tls
+    credentials: Credentials
+
+
+def _string(document: dict[str, Any], name: str, secret_id: str, required: bool) -> str | None:
+    value = document.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise SecretFormatError(secret_id, name, "must be a non-empty string")
+    return value
+
+
+def credentials_of(document: dict[str, Any], secret_id: str) -> Credentials:
+    """The AUTH arguments of a secret. Tencent custom accounts authenticate with one
+    argument, ``<account>@<password>`` (Tencent's documented form; a two-argument AUTH is
+    not documented there), so for Tencent a ``username`` folds into the password."""
+    password = _string(document, "password", secret_id, required=True)
+    username = _string(document, "username", secret_id, required=False)
+    assert password is not None
+    if username is not None and document.get("provider") == "tencent":
+        return Credentials(password=f"{username}@{password}")
+    return Credentials(password=password, username=username)
+
+
+def parse_secret(secret_string: str | None, secret_id: str) -> ClientSecret:
+    if secret_string is None:
+        raise SecretFormatError(secret_id, "", "has no SecretString")
+    try:
+        document = json.loads(secret_string)
+    except ValueError:
+        # The decoder's message can quote the document: only say that it is not JSON.
+        raise SecretFormatError(secret_id, "", "is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise SecretFormatError(secret_id, "", "must be a JSON object")
+    host = _string(document, "host", secret_id, required=True)
+    port = document.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise SecretFormatError(secret_id, "port", "must be an integer from 1 to 65535")
+    raw_tls = document.get("tls", {})
+    if not isinstance(raw_tls, dict):
+        raise SecretFormatError(secret_id, "tls", "must be an object")
+    tls = Tls(
+        enabled=bool(raw_tls.get("enabled", True)),
+        verify=bool(raw_tls.get("verify", True)),
+        ca_certificate=raw_tls.get("caCertificate"),
+    )
+    assert host is not None
+    return ClientSecret(host, port, tls, credentials_of(document, secret_id))

@@ -1,0 +1,224 @@
+"""The client's credential provider and secret reading, with a fake Secrets Manager client
+and a fake clock (the real ones: tests/e2e/test_client_rotation.py)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from redis.exceptions import AuthenticationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from redis_rotation_client import SecretFormatError, SecretsManagerCredentialProvider
+from redis_rotation_client.connect import pool_kwargs, redis_kwargs
+from tests.support.clock import FakeClock
+
+pytestmark = pytest.mark.unit
+
+BASE = {"provider": "uredis", "host": "10.0.0.5", "port": 6379, "tls": {"enabled": False}}
+
+
+class FakeSecrets:
+    """get_secret_value over a stage -> SecretString map; counts the calls."""
+
+    def __init__(self, stages: dict[str, dict[str, Any]]) -> None:
+        self.stages = stages
+        self.calls: list[str] = []
+
+    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:
+        assert SecretId == "app/redis"
+        self.calls.append(VersionStage)
+        if VersionStage not in self.stages:
+            error = {"Error": {"Code": "ResourceNotFoundException", "Message": "none"}}
+            raise ClientError(error, "GetSecretValue")  # type: ignore[arg-type]
+        return {"SecretString": json.dumps(self.stages[VersionStage])}
+
+
+class Handshake:
+    """A connection whose AUTH the test decides: it asks the provider as redis-py does."""
+
+    def __init__(self, provider: SecretsManagerCredentialProvider, accepted: set[str]) -> None:
+        self.provider = provider
+        self.accepted = accepted
+        self.sent: tuple[str, ...] = ()
+
+    def on_connect(self) -> None:
+        self.sent = self.provider.get_credentials()
+        if self.sent[-1] not in self.accepted:
+            raise AuthenticationError("WRONGPASS")
+
+    def connect(self) -> tuple[str, ...]:
+        self.provider.on_connect(self)  # type: ignore[arg-type]
+        return self.sent
+
+
+def provider(
+    stages: dict[str, dict[str, Any]], clock: FakeClock, **options: Any
+) -> tuple[SecretsManagerCredentialProvider, FakeSecrets]:
+    secrets = FakeSecrets(stages)
+    made = SecretsManagerCredentialProvider(
+        "app/redis", client=secrets, clock=clock.clock, **options
+    )
+    return made, secrets
+
+
+def test_serves_awscurrent_from_the_cache_until_the_ttl(fake_clock: FakeClock) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-one"}}, fake_clock, ttl=60)
+    assert [made.get_credentials() for _ in range(5)] == [("p-one",)] * 5
+    assert secrets.calls == ["AWSCURRENT"]
+    secrets.stages["AWSCURRENT"]["password"] = "p-two"
+    fake_clock.now += 61
+    assert made.get_credentials() == ("p-two",)
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT"]
+
+
+def test_a_refused_awscurrent_is_re_read_then_awspending_is_tried(fake_clock: FakeClock) -> None:
+    stages = {"AWSCURRENT": {**BASE, "password": "p-old"}}
+    made, secrets = provider(stages, fake_clock)
+    assert Handshake(made, {"p-old"}).connect() == ("p-old",)
+    # setSecret: AWSPENDING written, the instance changed; AWSCURRENT not moved yet.
+    stages["AWSPENDING"] = {**BASE, "password": "p-new"}
+    handshake = Handshake(made, {"p-new"})
+    with pytest.raises(AuthenticationError):
+        handshake.connect()
+    assert handshake.connect() == ("p-new",)  # redis-py's Retry: the second attempt
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+    # finishSecret moves AWSCURRENT; the TTL read finds it, and AWSPENDING is not read again.
+    stages["AWSCURRENT"], stages["AWSPREVIOUS"] = stages.pop("AWSPENDING"), stages["AWSCURRENT"]
+    fake_clock.now += 3601
+    assert handshake.connect() == ("p-new",)
+    assert secrets.calls[3:] == ["AWSCURRENT"]
+
+
+class GatedSecrets(FakeSecrets):
+    """Its AWSPENDING read waits until the test opens the gate."""
+
+    def __init__(self, stages: dict[str, dict[str, Any]]) -> None:
+        super().__init__(stages)
+        self.gate = threading.Event()
+
+    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:
+        answer = super().get_secret_value(SecretId, VersionStage)
+        if VersionStage == "AWSPENDING":
+            assert self.gate.wait(timeout=10)
+        return answer
+
+
+def test_a_refused_connection_waits_for_the_re_read_in_flight() -> None:
+    secrets = GatedSecrets({"AWSCURRENT": {**BASE, "password": "p-old"}})
+    made = SecretsManagerCredentialProvider("app/redis", client=secrets)
+    made.get_credentials()
+    secrets.stages["AWSPENDING"] = {**BASE, "password": "p-new"}
+    with pytest.raises(AuthenticationError):
+        Handshake(made, {"p-new"}).connect()
+    answers: dict[str, tuple[str, ...]] = {}
+
+    def ask(name: str) -> None:
+        answers[name] = made.get_credentials()
+
+    reader = threading.Thread(target=ask, args=("reader",))
+    reader.start()
+    wait_for(lambda: "AWSPENDING" in secrets.calls)
+    waiter = threading.Thread(target=ask, args=("waiter",))
+    waiter.start()  # within the interval: no read of its own, and not the refused password
+    secrets.gate.set()
+    for thread in (reader, waiter):
+        thread.join(timeout=10)
+    assert answers == {"reader": ("p-new",), "waiter": ("p-new",)}
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+def test_refusals_re_read_at_most_once_per_interval(fake_clock: FakeClock) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-x"}}, fake_clock)
+    refusing = Handshake(made, set())
+    for _ in range(20):
+        with pytest.raises(AuthenticationError):
+            refusing.connect()
+    # The first read, and one re-read (AWSCURRENT, then the absent AWSPENDING).
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+    fake_clock.now += 1.0
+    with pytest.raises(AuthenticationError):
+        refusing.connect()
+    assert len(secrets.calls) == 5
+
+
+def test_an_accepted_password_is_served_again_after_a_refusal(fake_clock: FakeClock) -> None:
+    # A refusal by a replica lagging behind, say: a later success clears the mark.
+    made, _ = provider({"AWSCURRENT": {**BASE, "password": "p-a"}}, fake_clock)
+    with pytest.raises(AuthenticationError):
+        Handshake(made, set()).connect()
+    fake_clock.now += 2
+    assert Handshake(made, {"p-a"}).connect() == ("p-a",)
+    assert made.get_credentials() == ("p-a",)
+
+
+def test_a_secret_that_cannot_be_read_is_a_retryable_connection_error(
+    fake_clock: FakeClock,
+) -> None:
+    made, secrets = provider({}, fake_clock)
+    with pytest.raises(RedisConnectionError, match=r"app/redis .*ResourceNotFoundException"):
+        made.get_credentials()
+    for _ in range(3):
+        with pytest.raises(RedisConnectionError, match="app/redis could not be read"):
+            made.get_credentials()
+    assert secrets.calls == ["AWSCURRENT"], "bounded: no read before the minimum interval"
+
+
+def test_while_secrets_manager_fails_the_cache_serves_and_retries_wait(
+    fake_clock: FakeClock,
+) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-1"}}, fake_clock, ttl=60)
+    made.get_credentials()
+    del secrets.stages["AWSCURRENT"]  # from now on every read fails
+    fake_clock.now += 61
+    assert [made.get_credentials() for _ in range(10)] == [("p-1",)] * 10
+    fake_clock.now += 1
+    assert made.get_credentials() == ("p-1",)
+    assert secrets.calls == ["AWSCURRENT"] * 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"provider": "tencent", "username": "acct1"}, ("acct1@pw-1",)),
+        ({"provider": "uredis", "username": "app"}, ("app", "pw-1")),
+        ({"provider": "tencent"}, ("pw-1",)),
+    ],
+)
+def test_auth_arguments_follow_the_provider(
+    fake_clock: FakeClock, extra: dict[str, str], expected: tuple[str, ...]
+) -> None:
+    made, _ = provider({"AWSCURRENT": {**BASE, "password": "pw-1", **extra}}, fake_clock)
+    assert made.get_credentials() == expected
+
+
+def test_a_bad_field_is_named_and_its_value_never_shown(fake_clock: FakeClock) -> None:
+    made, _ = provider({"AWSCURRENT": {**BASE, "password": "pw-1", "port": "s3cr3t"}}, fake_clock)
+    with pytest.raises(SecretFormatError, match="field 'port'") as caught:
+        made.get_credentials()
+    assert "s3cr3t" not in str(caught.value)
+    assert "pw-1" not in repr(made.get_credentials) + repr(caught.value)
+
+
+def test_the_helpers_pass_tls_and_the_hook(fake_clock: FakeClock) -> None:
+    tls = {"enabled": True, "verify": False}
+    made, _ = provider({"AWSCURRENT": {**BASE, "password": "pw-1", "tls": tls}}, fake_clock)
+    options = redis_kwargs("app/redis", provider=made)
+    assert (options["host"], options["port"], options["ssl"]) == ("10.0.0.5", 6379, True)
+    assert (options["ssl_cert_reqs"], options["ssl_check_hostname"]) == ("none", False)
+    assert options["redis_connect_func"] == made.on_connect
+    assert "ssl" not in pool_kwargs("app/redis", provider=made)
+    assert pool_kwargs("app/redis", provider=made)["connection_class"].__name__ == "SSLConnection"
