@@ -290,11 +290,46 @@ def test_credentials_are_loaded_lazily_once(make: Make) -> None:
     assert harness.loads == [("tencent-keys", "credentials-tencent.schema.json")]
 
 
-def test_v2_describe_makes_no_call(make: Make) -> None:
-    harness = make()
-    status = harness.provider.describe(secret(V2))
-    assert (status.ready, status.busy) == (True, False)
-    assert harness.transport.sent == []
+def redis_set(status: Any = 2, redis_id: str = BASE["instanceId"]) -> dict[str, Any]:
+    return v2_ok({"totalCount": 1, "redisSet": [{"redisId": redis_id, "status": status}]})
+
+
+@pytest.mark.parametrize(
+    ("status", "ready", "busy"), [(2, True, False), (1, False, True), (0, False, True)]
+)
+def test_v2_describe_asks_describe_redis(make: Make, status: int, ready: bool, busy: bool) -> None:
+    harness = make({"DescribeRedis": [redis_set(status)]}, nonce=lambda: 77)
+    described = harness.provider.describe(secret(V2))
+    assert (described.ready, described.busy, described.described) == (ready, busy, True)
+    assert described.note is not None and "retired API 2.0" in described.note
+    (sent,) = harness.transport.sent
+    assert sent.url == "https://redis.api.qcloud.com/v2/index.php"
+    assert sent.data is not None
+    assert (sent.data["Action"], sent.data["redisId"], sent.data["Nonce"]) == (
+        "DescribeRedis", "crs-abc123", "77",
+    )  # fmt: skip
+    assert v2_verify(
+        http_method="POST",
+        host="redis.api.qcloud.com",
+        path="/v2/index.php",
+        params=sent.data,
+        secret_key=KEYS["secretKey"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (redis_set(-2), "isolated"),
+        (redis_set(2, redis_id="crs-other"), "check instanceId and region"),
+        (v2_ok({"totalCount": 0, "redisSet": []}), "check instanceId and region"),
+    ],
+)
+def test_v2_describe_refuses_instances_that_need_a_person(
+    make: Make, answer: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(InstanceStateError, match=words):
+        make({"DescribeRedis": [answer]}).provider.describe(secret(V2))
 
 
 # -- API 3.0 requests ------------------------------------------------------------------------

@@ -9,10 +9,9 @@ signer class from a map; this module holds only what every API shares.
 
 How a retry learns about a change still in flight: nothing is remembered between
 invocations. The engine first tries the AWSPENDING password (done if it works), then asks
-``describe``: API 3.0's ``DescribeInstances`` reports Status 1 ("in a workflow") while the
-task runs. For API 2.0 Tencent documents no call that asks without changing, so
-``describe`` says "ready" and the change request itself tells: Tencent refuses a second
-change while one runs with 10702 (InstanceStatusAbnormal), mapped to
+``describe``: API 3.0's ``DescribeInstances`` and API 2.0's ``DescribeRedis`` report
+Status 1 ("in a workflow") while the task runs. Should a change still reach a busy
+instance, Tencent refuses it with 10702 / InstanceStatusAbnormal, mapped to
 ``InstanceBusyError``. Either way the engine waits and asks again until the first task
 ends and the pending password works; a second change is only ever sent after the first
 one has finished without taking effect.
