@@ -301,7 +301,8 @@ def test_v2_describe_asks_describe_redis(make: Make, status: int, ready: bool, b
     harness = make({"DescribeRedis": [redis_set(status)]}, nonce=lambda: 77)
     described = harness.provider.describe(secret(V2))
     assert (described.ready, described.busy, described.described) == (ready, busy, True)
-    assert described.note is not None and "retired API 2.0" in described.note
+    assert described.note is not None
+    assert "retired API 2.0" in described.note
     (sent,) = harness.transport.sent
     assert sent.url == "https://redis.api.qcloud.com/v2/index.php"
     assert sent.data is not None
@@ -598,3 +599,129 @@ def test_a_task_that_outlasts_the_deadline_times_out(make: Make) -> None:
     with pytest.raises(DeadlineExceededError):
         harness.provider.wait_for_change(secret(V2), ChangeHandle("5"))
     assert len(harness.transport.sent) > 3
+
+
+# -- custom accounts (API 3.0) ---------------------------------------------------------------
+
+ACCOUNT: dict[str, Any] = {**V3_MODIFY, "account": "app_a"}
+# AWSPENDING of an alternating secret whose AWSCURRENT uses app_a.
+ALTERNATE: dict[str, Any] = {
+    **ACCOUNT,
+    "account": "app_b",
+    "strategy": "alternating",
+    "accounts": ["app_a", "app_b"],
+    "createMissingAccount": True,
+}
+
+
+def account(name: str, status: int = 2, **extra: Any) -> dict[str, Any]:
+    return {"AccountName": name, "Status": status, "Privilege": "rw", **extra}
+
+
+def account_list(*accounts: dict[str, Any], total: int | None = None) -> dict[str, Any]:
+    return v3_ok(TotalCount=len(accounts) if total is None else total, Accounts=list(accounts))
+
+
+def test_an_account_is_changed_with_modify_instance_account_and_its_password_only(
+    make: Make,
+) -> None:
+    harness = make(
+        {
+            "DescribeInstanceAccount": [account_list(account("app_a"))],
+            "ModifyInstanceAccount": [v3_ok(TaskId=55)],
+        }
+    )
+    provider = harness.provider
+    assert provider.policy(secret(ACCOUNT)) is passwords.TENCENT_V3_ACCOUNT
+    assert not provider.needs_old_password(secret(ACCOUNT))
+    handle = provider.change_password(secret(ACCOUNT), NEW, None)
+    assert handle.task_id == "55"
+    *_, sent = harness.transport.sent
+    assert_tc3(sent, "ModifyInstanceAccount")
+    # No NoAuth, no privileges: only the password changes.
+    assert sent.json() == {
+        "InstanceId": "crs-abc123",
+        "AccountName": "app_a",
+        "AccountPassword": NEW,
+    }
+
+
+def test_a_missing_account_is_created_like_the_current_one(make: Make) -> None:
+    current = account("app_a", Privilege="r", ReadonlyPolicy=["replication"])
+    harness = make(
+        {
+            "DescribeInstanceAccount": [account_list(current)],
+            "CreateInstanceAccount": [v3_ok(TaskId=56)],
+        }
+    )
+    harness.provider.change_password(secret(ALTERNATE), NEW, None)
+    *_, sent = harness.transport.sent
+    assert_tc3(sent, "CreateInstanceAccount")
+    assert sent.json() == {
+        "InstanceId": "crs-abc123",
+        "AccountName": "app_b",
+        "AccountPassword": NEW,
+        "Privilege": "r",
+        "ReadonlyPolicy": ["replication"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "accounts", "ready", "busy"),
+    [
+        (ACCOUNT, [account("app_a")], True, False),
+        (ACCOUNT, [account("app_a", status=1)], False, True),  # a task changes it
+        (ALTERNATE, [account("app_a")], True, False),  # app_b will be created
+    ],
+)
+def test_describe_asks_for_the_account(
+    make: Make, value: dict[str, Any], accounts: list[dict[str, Any]], ready: bool, busy: bool
+) -> None:
+    harness = make(
+        {
+            "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
+            "DescribeInstanceAccount": [account_list(*accounts)],
+        }
+    )
+    described = harness.provider.describe(secret(value))
+    assert (described.ready, described.busy) == (ready, busy)
+    assert harness.transport.actions() == ["DescribeInstances", "DescribeInstanceAccount"]
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (ACCOUNT, "has no account app_a: create it in the console, then"),
+        ({**ALTERNATE, "createMissingAccount": False}, "or set createMissingAccount"),
+    ],
+)
+def test_a_missing_account_is_named(make: Make, value: dict[str, Any], hint: str) -> None:
+    harness = make(
+        {
+            "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
+            "DescribeInstanceAccount": [account_list(account("other"))],
+        }
+    )
+    with pytest.raises(InstanceStateError, match=hint):
+        harness.provider.describe(secret(value))
+
+
+def test_accounts_are_looked_up_page_by_page(make: Make) -> None:
+    first = [account(f"a{i}") for i in range(100)]
+    pages = [account_list(*first, total=101), account_list(account("app_a"), total=101)]
+    harness = make({"DescribeInstanceAccount": pages, "ModifyInstanceAccount": [v3_ok(TaskId=1)]})
+    harness.provider.change_password(secret(ACCOUNT), NEW, None)
+    offsets = [s.json()["Offset"] for s in harness.transport.sent[:2]]
+    assert offsets == [0, 100]
+    assert harness.transport.actions()[-1] == "ModifyInstanceAccount"
+
+
+def test_tencent_saying_the_account_is_gone_is_a_state_error(make: Make) -> None:
+    harness = make(
+        {
+            "DescribeInstanceAccount": [account_list(account("app_a"))],
+            "ModifyInstanceAccount": [v3_error("ResourceNotFound.AccountDoesNotExists")],
+        }
+    )
+    with pytest.raises(InstanceStateError, match="no such account"):
+        harness.provider.change_password(secret(ACCOUNT), NEW, None)

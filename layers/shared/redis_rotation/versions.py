@@ -68,6 +68,17 @@ def refuse_edits(
     raise RotationStateError(edited_message(event, pending, edited))
 
 
+def refuse_same_account(current: RedisSecret, pending: RedisSecret) -> None:
+    """Alternating: AWSPENDING must be the other account, or its change would lock out
+    every client holding AWSCURRENT (createSecret never writes it so; a hand-written
+    AWSPENDING might)."""
+    if current.alternating and pending.account == current.account:
+        raise RotationStateError(
+            f"{pending.label}: field 'account' is AWSCURRENT's account; an alternating "
+            "rotation changes only the other account of 'accounts'. Nothing was changed"
+        )
+
+
 def carried_token(token: str) -> str:
     """The version id of an edited AWSCURRENT carried forward by the rotation ``token``."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"redis-rotation:{token}"))

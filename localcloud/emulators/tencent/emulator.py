@@ -49,6 +49,14 @@ class TencentEmulator(ApiEmulator):
             instance.accounts[account.name] = account
         return account
 
+    def remove_account(self, instance_id: str, name: str) -> None:
+        """An account deleted by hand (the console)."""
+        with self.lock:
+            instance = self.instances[instance_id]
+            if instance.redis is not None:
+                instance.redis.delete_account(name)
+            del instance.accounts[name]
+
     def add_front(self, instance_id: str) -> AuthFront:
         """Put Tencent's AUTH form in front of the instance (DescribeInstances reports it)."""
         instance = self.instances[instance_id]

@@ -89,11 +89,11 @@ class TencentV3Api(TencentApi):
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
-        body = self.change_body(secret.instance_id, new_password, old_password)
+        body = self.change_body(secret, new_password, old_password)
         return task_handle(self.call(secret, self.action, body).get("TaskId"), self.action)
 
     @abstractmethod
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]: ...
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]: ...
 
     @override
     def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
@@ -154,8 +154,8 @@ class TencentV3Modify(TencentV3Api):
     action = "ModifyInstancePassword"
 
     @override
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
-        return {"InstanceId": instance, "OldPassword": old, "Password": new}
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]:
+        return {"InstanceId": secret.instance_id, "OldPassword": old, "Password": new}
 
 
 class TencentV3Reset(TencentV3Api):
@@ -165,6 +165,6 @@ class TencentV3Reset(TencentV3Api):
     action = "ResetPassword"
 
     @override
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]:
         # NoAuth=true would make the instance password-free: false, and said so.
-        return {"InstanceId": instance, "Password": new, "NoAuth": False}
+        return {"InstanceId": secret.instance_id, "Password": new, "NoAuth": False}

@@ -1,0 +1,135 @@
+"""Tencent API 3.0 custom accounts: a secret's ``account`` is changed with
+``ModifyInstanceAccount`` (no old password needed), and, for an alternating secret with
+``createMissingAccount``, created with ``CreateInstanceAccount`` with the Privilege and
+ReadonlyPolicy of the pair's other account. ``DescribeInstanceAccount`` tells whether the
+account exists and whether a task is changing it (Status 1). ``NoAuth`` is never sent.
+
+The secret given is the version whose account is changed: for an alternating secret that
+is AWSPENDING (the account AWSCURRENT does not use), so AWSCURRENT's account is never
+touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, override
+
+from redis_rotation import passwords
+from redis_rotation.errors import InstanceStateError
+from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.tencent.api import NAME, task_handle
+from redis_rotation.providers.tencent.v3 import TencentV3Api
+from redis_rotation.providers.transport import call_retrying
+
+if TYPE_CHECKING:
+    from redis_rotation.secret import RedisSecret
+
+DESCRIBE_ACCOUNTS = "DescribeInstanceAccount"
+CREATE = "CreateInstanceAccount"
+PAGE = 100  # DescribeInstanceAccount's largest Limit
+# DescribeInstanceAccount Status.
+CHANGING, VALID = 1, 2
+
+
+class TencentV3Account(TencentV3Api):
+    name = "API 3.0 (account)"
+    policy = passwords.TENCENT_V3_ACCOUNT
+    needs_old_password = False
+    action = "ModifyInstanceAccount"
+
+    @override
+    def describe(self, secret: RedisSecret) -> InstanceStatus:
+        status = super().describe(secret)
+        if not status.ready:
+            return status
+        name = self._name(secret)
+        account = self.find_account(secret, name)
+        if account is None:
+            if self._may_create(secret):
+                return InstanceStatus(ready=True, busy=False, detail=f"no account {name} yet")
+            raise self._missing(secret, name)
+        if account.get("Status") == CHANGING:
+            return InstanceStatus(ready=False, busy=True, detail=f"account {name} is changing")
+        if account.get("Status") != VALID:
+            return InstanceStatus(
+                ready=False, busy=False, detail=f"account {name} Status {account.get('Status')}"
+            )
+        return status
+
+    @override
+    def change(
+        self, secret: RedisSecret, new_password: str, old_password: str | None
+    ) -> ChangeHandle:
+        name = self._name(secret)
+        if self.find_account(secret, name) is not None or not self._may_create(secret):
+            return super().change(secret, new_password, old_password)
+        template_name = secret.other_account()
+        template = self.find_account(secret, template_name)
+        if template is None:
+            raise self._missing(secret, template_name)
+        body = {
+            "InstanceId": secret.instance_id,
+            "AccountName": name,
+            "AccountPassword": new_password,
+            "Privilege": str(template.get("Privilege")),
+            "ReadonlyPolicy": [str(p) for p in template.get("ReadonlyPolicy") or ["master"]],
+        }
+        return task_handle(self.call(secret, CREATE, body).get("TaskId"), CREATE)
+
+    @override
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]:
+        # Only the password: privileges stay as the owner set them; NoAuth is never sent.
+        return {
+            "InstanceId": secret.instance_id,
+            "AccountName": self._name(secret),
+            "AccountPassword": new,
+        }
+
+    def find_account(self, secret: RedisSecret, name: str) -> Mapping[str, Any] | None:
+        """The account's entry of DescribeInstanceAccount, page by page; None if absent."""
+        offset = 0
+        while True:
+            answer = call_retrying(
+                partial(
+                    self.call,
+                    secret,
+                    DESCRIBE_ACCOUNTS,
+                    {"InstanceId": secret.instance_id, "Limit": PAGE, "Offset": offset},
+                ),
+                self.provider.context.deadline,
+            )
+            page = [a for a in answer.get("Accounts") or [] if isinstance(a, Mapping)]
+            for account in page:
+                if account.get("AccountName") == name:
+                    return account
+            offset += len(page)
+            total = answer.get("TotalCount")
+            if not page or not isinstance(total, int) or offset >= total:
+                return None
+
+    @staticmethod
+    def _name(secret: RedisSecret) -> str:
+        name = secret.account
+        if name is None:  # the schema picks this class only for secrets with an account
+            raise InstanceStateError(NAME, DESCRIBE_ACCOUNTS, "NoAccount", "no account named")
+        return name
+
+    @staticmethod
+    def _may_create(secret: RedisSecret) -> bool:
+        return secret.alternating and secret.create_missing_account
+
+    @staticmethod
+    def _missing(secret: RedisSecret, name: str) -> InstanceStateError:
+        create = (
+            " (or set createMissingAccount to let the rotation create it)"
+            if secret.alternating and not secret.create_missing_account
+            else ""
+        )
+        return InstanceStateError(
+            NAME,
+            DESCRIBE_ACCOUNTS,
+            "AccountDoesNotExist",
+            f"instance {secret.instance_id} has no account {name}: create it in the "
+            f"console{create}, then rotate again",
+        )
