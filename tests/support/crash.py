@@ -73,6 +73,7 @@ class InvariantWatch:
     current: str | None = None  # the version labelled AWSCURRENT, as last read
     observations: int = 0
     violations: list[str] = field(default_factory=list)
+    current_refused: list[str] = field(default_factory=list)  # alternating only
 
     def check(self, where: str, call: Call | None = None) -> None:
         if self.client is None:
@@ -95,7 +96,7 @@ class InvariantWatch:
         if self.example.details.get("strategy") == "alternating" and not (
             current and self.example.accepts_any([current])
         ):
-            self.violations.append(f"{where}: AWSCURRENT refused")
+            self.current_refused.append(where)
 
     def _value(self, version: str) -> dict[str, Any] | None:
         try:
@@ -111,6 +112,7 @@ class ModeReport:
     crash_points: int = 0
     converged: int = 0
     lost: int = 0
+    current_refused: int = 0  # crashed rotations during which AWSCURRENT was ever refused
     second_changes: int = 0
     failures: list[str] = field(default_factory=list)
 
@@ -174,16 +176,20 @@ def crash_test(modes: Collection[str]) -> Callable[..., None]:
             report.crash_points += 1
             report.converged += converged
             report.lost += bool(watch.violations)
+            report.current_refused += bool(watch.current_refused)
             report.second_changes += changes > 1
-            if not converged or watch.violations or changes != 1:
+            if not converged or watch.violations or watch.current_refused or changes != 1:
                 report.failures.append(
                     f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
-                    f"lost at {watch.violations[:3]}"
+                    f"lost at {watch.violations[:3]}, AWSCURRENT refused at "
+                    f"{watch.current_refused[:3]}"
                 )
 
+        alternating = "alternate" in options
+        refused = f"AWSCURRENT refused: {report.current_refused}, " if alternating else ""
         summary = (
             f"{mode}: crash points: {report.crash_points}, converged: {report.converged}, "
-            f"lost passwords: {report.lost}, second changes: {report.second_changes}"
+            f"lost passwords: {report.lost}, {refused}second changes: {report.second_changes}"
         )
         summary_line(summary)
         assert report.failures == [], "\n".join([summary, *report.failures])

@@ -716,6 +716,28 @@ def test_accounts_are_looked_up_page_by_page(make: Make) -> None:
     assert harness.transport.actions()[-1] == "ModifyInstanceAccount"
 
 
+def test_the_change_right_after_describe_reuses_its_account_listing(make: Make) -> None:
+    harness = make(
+        {
+            "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
+            "DescribeInstanceAccount": [account_list(account("app_a"))],
+            "CreateInstanceAccount": [v3_ok(TaskId=3)],
+            "ModifyInstanceAccount": [v3_ok(TaskId=4)],
+        }
+    )
+    provider = harness.provider
+    assert provider.describe(secret(ALTERNATE)).ready
+    provider.change_password(secret(ALTERNATE), NEW, None)
+    provider.change_password(secret(ACCOUNT), NEW, None)  # no describe before: asks again
+    assert harness.transport.actions() == [
+        "DescribeInstances",
+        "DescribeInstanceAccount",
+        "CreateInstanceAccount",
+        "DescribeInstanceAccount",
+        "ModifyInstanceAccount",
+    ]
+
+
 def test_tencent_saying_the_account_is_gone_is_a_state_error(make: Make) -> None:
     harness = make(
         {

@@ -23,6 +23,7 @@ from redis_rotation.providers.tencent.v3 import TencentV3Api
 from redis_rotation.providers.transport import call_retrying
 
 if TYPE_CHECKING:
+    from redis_rotation.providers.tencent.provider import TencentProvider
     from redis_rotation.secret import RedisSecret
 
 DESCRIBE_ACCOUNTS = "DescribeInstanceAccount"
@@ -38,13 +39,20 @@ class TencentV3Account(TencentV3Api):
     needs_old_password = False
     action = "ModifyInstanceAccount"
 
+    def __init__(self, provider: TencentProvider) -> None:
+        super().__init__(provider)
+        # The listing describe read, for the change right after it to use once (as the
+        # DescribeInstances answer of the address check serves the first describe).
+        self._listed: dict[str, Mapping[str, Any]] | None = None
+
     @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
         status = super().describe(secret)
         if not status.ready:
             return status
         name = self._name(secret)
-        account = self.find_account(secret, name)
+        self._listed = self.list_accounts(secret)
+        account = self._listed.get(name)
         if account is None:
             if self._may_create(secret):
                 return InstanceStatus(ready=True, busy=False, detail=f"no account {name} yet")
@@ -62,10 +70,12 @@ class TencentV3Account(TencentV3Api):
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
         name = self._name(secret)
-        if self.find_account(secret, name) is not None or not self._may_create(secret):
+        listed, self._listed = self._listed, None
+        accounts = listed if listed is not None else self.list_accounts(secret)
+        if name in accounts or not self._may_create(secret):
             return super().change(secret, new_password, old_password)
         template_name = secret.other_account()
-        template = self.find_account(secret, template_name)
+        template = accounts.get(template_name)
         if template is None:
             raise self._missing(secret, template_name)
         body = {
@@ -86,8 +96,9 @@ class TencentV3Account(TencentV3Api):
             "AccountPassword": new,
         }
 
-    def find_account(self, secret: RedisSecret, name: str) -> Mapping[str, Any] | None:
-        """The account's entry of DescribeInstanceAccount, page by page; None if absent."""
+    def list_accounts(self, secret: RedisSecret) -> dict[str, Mapping[str, Any]]:
+        """The instance's accounts by name, from DescribeInstanceAccount, page by page."""
+        found: dict[str, Mapping[str, Any]] = {}
         offset = 0
         while True:
             answer = call_retrying(
@@ -100,13 +111,11 @@ class TencentV3Account(TencentV3Api):
                 self.provider.context.deadline,
             )
             page = [a for a in answer.get("Accounts") or [] if isinstance(a, Mapping)]
-            for account in page:
-                if account.get("AccountName") == name:
-                    return account
+            found.update((str(a.get("AccountName")), a) for a in page)
             offset += len(page)
             total = answer.get("TotalCount")
             if not page or not isinstance(total, int) or offset >= total:
-                return None
+                return found
 
     @staticmethod
     def _name(secret: RedisSecret) -> str:
