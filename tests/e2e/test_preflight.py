@@ -88,6 +88,21 @@ def test_a_ready_tencent_api_3_secret_passes_every_check(cloud: LocalCloud, mode
     assert verdicts(checked(cloud, example.arn)) == ALL_PASS
 
 
+def test_tencent_custom_accounts_pass_and_a_missing_one_is_named(cloud: LocalCloud) -> None:
+    single = cloud.add_tencent_secret(name("account"), api_version="3.0", account="app")
+    checks = checked(cloud, single.arn)
+    assert verdicts(checks) == ALL_PASS  # auth: AUTH app@<password> through Tencent's form
+    assert "account (8-32" in checks["policy"].detail
+    alternating = cloud.add_tencent_secret(
+        name("alternating"), api_version="3.0", account="a", alternate="b", create_missing=True
+    )
+    assert "no account b yet" in checked(cloud, alternating.arn)["instance"].detail
+    cloud.tencent.remove_account(single.details["instanceId"], "app")
+    checks = checked(cloud, single.arn)
+    assert checks["instance"].verdict == "FAIL"
+    assert "has no account app" in checks["instance"].detail
+
+
 def test_tencent_api_2_is_described_and_its_retirement_said(cloud: LocalCloud) -> None:
     example = cloud.add_tencent_secret(name("tencent-v2"))
     checks = checked(cloud, example.arn)

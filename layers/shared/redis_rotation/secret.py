@@ -265,6 +265,14 @@ class RedisSecret:
     def with_password(self, password: str, label: str) -> RedisSecret:
         return RedisSecret(label=label, data={**self.data, "password": password})
 
+    def with_password_of(self, other: RedisSecret, label: str) -> RedisSecret:
+        """This version with ``other``'s password, and, if ``other`` alternates, its account
+        (the password belongs to that account)."""
+        data = {**self.data, "password": other.password}
+        if other.alternating and other.account is not None:
+            data["account"] = other.account
+        return RedisSecret(label=label, data=data)
+
     def next_version(self, password: str, label: str) -> RedisSecret:
         """The next version createSecret writes: a new password, for the other account of
         an alternating pair."""

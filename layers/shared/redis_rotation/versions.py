@@ -47,7 +47,12 @@ def target(
     chosen = pending
     if current is not None and current.edited_field(pending) is not None:
         grant = gate.admit(current)
-        chosen = current.with_password(pending.password, f"{pending.label} (edited AWSCURRENT)")
+        if current.alternating and pending.account not in current.accounts:
+            raise RotationStateError(
+                f"{current.label}: field 'accounts' no longer names the account this rotation "
+                f"changed ({pending.account}); put it back in 'accounts' to finish the rotation"
+            )
+        chosen = current.with_password_of(pending, f"{pending.label} (edited AWSCURRENT)")
     gate.check_addresses(provider, chosen, grant)
     return chosen, pending
 

@@ -166,8 +166,10 @@ class Preflight:
         )
 
     def _instance(self, provider: Provider, current: RedisSecret) -> Check:
+        # The version the next setSecret changes: alternating, the other account's.
+        subject = current.next_version(current.password, current.label)
         try:
-            status = provider.describe(current)
+            status = provider.describe(subject)
         except RotationError as exc:
             return Check("instance", "FAIL", str(exc))
         name = f"{current.provider} instance {current.instance_id}"
