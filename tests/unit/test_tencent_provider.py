@@ -615,7 +615,8 @@ ALTERNATE: dict[str, Any] = {
 
 
 def account(name: str, status: int = 2, **extra: Any) -> dict[str, Any]:
-    return {"AccountName": name, "Status": status, "Privilege": "rw", **extra}
+    fields = {"Privilege": "rw", "ReadonlyPolicy": ["master"], **extra}
+    return {"AccountName": name, "Status": status, **fields}
 
 
 def account_list(*accounts: dict[str, Any], total: int | None = None) -> dict[str, Any]:
@@ -736,6 +737,14 @@ def test_the_change_right_after_describe_reuses_its_account_listing(make: Make) 
         "DescribeInstanceAccount",
         "ModifyInstanceAccount",
     ]
+
+
+def test_an_account_without_privileges_to_copy_is_not_guessed(make: Make) -> None:
+    current = {"AccountName": "app_a", "Status": 2}
+    harness = make({"DescribeInstanceAccount": [account_list(current)]})
+    with pytest.raises(InstanceStateError, match="no Privilege and ReadonlyPolicy to copy"):
+        harness.provider.change_password(secret(ALTERNATE), NEW, None)
+    assert harness.transport.actions() == ["DescribeInstanceAccount"]
 
 
 def test_tencent_saying_the_account_is_gone_is_a_state_error(make: Make) -> None:

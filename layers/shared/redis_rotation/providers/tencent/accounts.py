@@ -31,6 +31,7 @@ CREATE = "CreateInstanceAccount"
 PAGE = 100  # DescribeInstanceAccount's largest Limit
 # DescribeInstanceAccount Status.
 CHANGING, VALID = 1, 2
+PRIVILEGES = ("r", "w", "rw")  # read-only, write-only, read-write
 
 
 class TencentV3Account(TencentV3Api):
@@ -78,12 +79,21 @@ class TencentV3Account(TencentV3Api):
         template = accounts.get(template_name)
         if template is None:
             raise self._missing(secret, template_name)
+        privilege, policy = template.get("Privilege"), template.get("ReadonlyPolicy")
+        if privilege not in PRIVILEGES or not isinstance(policy, list) or not policy:
+            raise InstanceStateError(
+                NAME,
+                DESCRIBE_ACCOUNTS,
+                "NoPrivilegeToCopy",
+                f"account {template_name} of {secret.instance_id} reports no Privilege and "
+                f"ReadonlyPolicy to copy: create {name} in the console, then rotate again",
+            )
         body = {
             "InstanceId": secret.instance_id,
             "AccountName": name,
             "AccountPassword": new_password,
-            "Privilege": str(template.get("Privilege")),
-            "ReadonlyPolicy": [str(p) for p in template.get("ReadonlyPolicy") or ["master"]],
+            "Privilege": privilege,
+            "ReadonlyPolicy": [str(p) for p in policy],
         }
         return task_handle(self.call(secret, CREATE, body).get("TaskId"), CREATE)
 
