@@ -4,6 +4,8 @@ through the emulator's front, where the real redis-server decides."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -158,3 +160,15 @@ def test_front_speaks_tencent_auth(emulator: TencentEmulator, redis_server: Redi
     assert auth_one_argument(front.port, "root@Default1")
     described = sdk(emulator).DescribeInstances(models.DescribeInstancesRequest())
     assert described.InstanceSet[0].Port == front.port
+
+
+def test_front_reads_inline_and_pipelined_commands(emulator: TencentEmulator) -> None:
+    emulator.add_account(INSTANCE, Account("app_a", "Acc0unt-pass"))
+    front = emulator.add_front(INSTANCE)
+    with socket.create_connection((front.host, front.port), timeout=5) as sock:
+        # An inline AUTH, then a RESP PING sent before the first reply came back.
+        sock.sendall(b"AUTH app_a@Acc0unt-pass\r\n*1\r\n$4\r\nPING\r\n")
+        replies = b""
+        while replies.count(b"\r\n") < 2:
+            replies += sock.recv(1024)
+    assert replies == b"+OK\r\n+PONG\r\n"
