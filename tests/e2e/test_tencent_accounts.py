@@ -13,12 +13,10 @@ import itertools
 from typing import Any
 
 import pytest
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.emulators.tencent import Instance
+from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = pytest.mark.e2e
 
@@ -36,21 +34,9 @@ def instance(cloud: LocalCloud, example: ExampleSecret) -> Instance:
 
 
 def client_logs_in(value: dict[str, Any]) -> bool:
-    """A Tencent client as documented: one-argument AUTH <account>@<password>, at the
-    secret's address (the emulator's front)."""
-    client = redis.Redis(
-        host=value["host"],
-        port=value["port"],
-        password=f"{value['account']}@{value['password']}",
-        protocol=2,
-        retry=Retry(NoBackoff(), 0),
-    )
-    try:
-        return bool(client.ping())
-    except redis.AuthenticationError:
-        return False
-    finally:
-        client.close()
+    """A Tencent client at the secret's address (the emulator's front)."""
+    secret = f"{value['account']}@{value['password']}"
+    return logs_in_one_argument(value["host"], value["port"], secret)
 
 
 def test_a_custom_account_is_rotated_with_modify_instance_account(cloud: LocalCloud) -> None:

@@ -8,8 +8,6 @@ import socket
 
 import pytest
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from tencentcloud.redis.v20180412 import models
 
 from localcloud.emulators.tencent import Account, TencentEmulator
@@ -23,6 +21,7 @@ from tests.integration.tencent_emulator.calls import (
     sdk_error,
     task_info,
 )
+from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = MARKS
 
@@ -54,14 +53,7 @@ def accounts(emulator: TencentEmulator, limit: int = 100, offset: int = 0) -> li
 
 
 def auth_one_argument(port: int, secret: str) -> bool:
-    """A client as Tencent documents it: redis-py with ``password=`` alone (AUTH <secret>)."""
-    client = redis.Redis(port=port, password=secret, protocol=2, retry=Retry(NoBackoff(), 0))
-    try:
-        return bool(client.ping())
-    except redis.AuthenticationError:
-        return False
-    finally:
-        client.close()
+    return logs_in_one_argument("127.0.0.1", port, secret)
 
 
 def test_sdk_account_lifecycle(emulator: TencentEmulator, redis_server: RedisServer) -> None:
