@@ -114,6 +114,7 @@ _CHANGE = {
 }
 _DESCRIBE = {
     "uredis": ("DescribeUMem", "role and state: only a master that no workflow holds may change"),
+    "tencent-2.0": ("DescribeRedis", "busy (status 1) or isolated?"),
     "tencent-3.0-modify": ("DescribeInstances", "busy (Status 1), isolated or password-free?"),
     "tencent-3.0-reset": ("DescribeInstances", "busy (Status 1), isolated or password-free?"),
 }
@@ -131,11 +132,6 @@ SURPLUS_WHY = {
         "connects without a password to check that the instance refuses it; testSecret "
         "makes the same check moments later, so in setSecret it is one connection too many"
     ),
-    ("setSecret", "redis", "AUTH"): (
-        "API 2.0 has no describe call, so the re-check at the top of "
-        "RotationEngine._attempt_change follows set_secret's own check with no provider "
-        "call in between: the same question asked twice"
-    ),
 }
 
 
@@ -148,18 +144,20 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
     # Before any password goes to Redis: the addresses the provider reports for the instance
     # (API 2.0 reports none; its addresses come from the grant alone). In setSecret the same
     # answer serves the state check below.
+    reports_addresses = mode != "tencent-2.0"
     addresses = (
         [
             (s, "provider", _DESCRIBE[mode][0], "where a password may go: the instance's addresses")
             for s in ("testSecret", "finishSecret")
         ]
-        if mode in _DESCRIBE
+        if reports_addresses
         else []
     )
     needed.append((set_step, "redis", "AUTH", "already set? (a retry: done, no provider call)"))
     if mode in _DESCRIBE:
         action, why = _DESCRIBE[mode]
-        needed.append((set_step, "provider", action, f"{why}; and the instance's addresses"))
+        also = "; and the instance's addresses" if reports_addresses else ""
+        needed.append((set_step, "provider", action, f"{why}{also}"))
         needed.append(
             (
                 set_step,

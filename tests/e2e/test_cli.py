@@ -94,6 +94,12 @@ def test_demo_rotates_every_example(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "old password refused: True; new password accepted: True; OK" in done.stdout
+    # Both kinds of Tencent custom account: the alternating one keeps the old version working.
+    for name in ("localcloud/tencent-v3-account-demo", "localcloud/tencent-v3-alternating-demo"):
+        assert f"== {name}" in done.stdout
+    assert (
+        "old version still accepted (now AWSPREVIOUS): True; new password accepted: True; OK"
+    ) in done.stdout
     summary = done.stdout.strip().splitlines()[-1]
     total = summary.split(" of ")[1].split()[0]
     assert summary == f"demo: {total} of {total} rotations succeeded"

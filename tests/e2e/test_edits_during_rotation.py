@@ -123,3 +123,25 @@ def test_dropping_a_lagging_replica_lets_the_rotation_finish_without_it(
     assert "readOnlyEndpoints" not in current, "the edit is kept"
     assert current["password"] == new
     assert example.redis.accepts(new)
+
+
+def test_an_edit_after_an_alternating_change_keeps_the_new_account(cloud: LocalCloud) -> None:
+    example = cloud.add_tencent_secret(
+        f"edits/alternating-{next(_names)}", api_version="3.0", account="app_a", alternate="app_b"
+    )
+    driver = cloud.driver("tencent")
+    token = driver.start(example.arn)
+    for step in ("createSecret", "setSecret"):
+        driver.run_step(example.arn, token, step, "r" * 40)
+    pending = cloud.value(example.arn, "AWSPENDING")
+    assert pending["account"] == "app_b"
+
+    edit_current(cloud, example, tls={"enabled": False, "verify": False})
+    result = driver.rotate(example.arn)
+
+    assert result.succeeded, result.runs
+    current = cloud.value(example.arn, "AWSCURRENT")
+    assert current["tls"] == {"enabled": False, "verify": False}, "the edit is kept"
+    # The new password belongs to app_b: it is carried forward with it, not with app_a.
+    assert (current["account"], current["password"]) == ("app_b", pending["password"])
+    assert example.accepts(current)

@@ -66,6 +66,12 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     rotation_enabled: bool = True  # False: an AWSPENDING version put by hand, no RotateSecret
     space: bool = False  # a URedis distributed space (spaceId) instead of a group
+    options: dict[str, Any] = field(default_factory=dict)  # of the local cloud's secret
+
+
+# Tencent secrets of a custom account, and of alternating accounts.
+ACCOUNT: dict[str, Any] = {"account": "app"}
+ALTERNATING: dict[str, Any] = {"account": "app", "alternate": "app_b"}
 
 
 CASES = [
@@ -191,6 +197,34 @@ CASES = [
          provider="tencent", pending=with_(password="abcdefghijkl")),
     Case("pending-empty-password", "createSecret", SecretFormatError,
          "field 'password' breaks minLength", pending=with_(password="")),
+    # -- custom accounts -------------------------------------------------------------------
+    Case("account-root", "createSecret", SecretFormatError, "Tencent's default account",
+         current=with_(account="root"), provider="tencent", options=ACCOUNT),
+    Case("account-with-change-mode", "createSecret", SecretFormatError, "default account only",
+         current=with_(changeMode="reset"), provider="tencent", options=ACCOUNT),
+    Case("account-with-username", "createSecret", SecretFormatError,
+         "field 'username' cannot be used with account", current=with_(username="app"),
+         provider="tencent", options=ACCOUNT),
+    Case("account-on-api-2", "createSecret", SecretFormatError,
+         "field 'account' applies to apiVersion 3.0 only", current=with_(apiVersion="2.0"),
+         provider="tencent", options=ACCOUNT),
+    Case("account-with-at", "createSecret", SecretFormatError, "field 'account' has characters",
+         current=with_(account="app@x"), provider="tencent", options=ACCOUNT),
+    Case("alternating-account-outside-the-pair", "createSecret", SecretFormatError,
+         "must be one of 'accounts'", current=with_(accounts=["app_b", "app_c"]),
+         provider="tencent", options=ALTERNATING),
+    Case("pending-other-account", "createSecret", NotPermittedError, "field 'account'",
+         pending=with_(account="other_app", password="Pending-by-hand-22"),
+         provider="tencent", options=ACCOUNT),
+    Case("pending-same-account-alternating", "setSecret", RotationStateError,
+         "field 'account' is AWSCURRENT's account",
+         pending=with_(password="Pending-by-hand-22"), provider="tencent", options=ALTERNATING),
+    Case("pending-account-password-with-at", "setSecret", PasswordPolicyError,
+         "character outside", pending=with_(password="Pending@hand-22"), provider="tencent",
+         options=ACCOUNT),
+    Case("pending-account-password-slash", "setSecret", PasswordPolicyError,
+         "character outside", pending=with_(password="/Pending-hand-22"), provider="tencent",
+         options=ACCOUNT),
     # -- the credentials secret --------------------------------------------------------------
     Case("credentials-missing", "createSecret", CredentialsSecretError,
          "ResourceNotFoundException", current=with_(credentialsSecretId="no/such/keys")),
@@ -221,11 +255,13 @@ CASES = [
 ]  # fmt: skip
 
 
-def new_secret(cloud: LocalCloud, provider: str, space: bool = False) -> ExampleSecret:
+def new_secret(
+    cloud: LocalCloud, provider: str, options: dict[str, Any], space: bool = False
+) -> ExampleSecret:
     name = f"hostile/{provider}-{next(_names)}"
     if provider == "uredis":
         return cloud.add_uredis_secret(name, space=space)
-    return cloud.add_tencent_secret(name, api_version="3.0")
+    return cloud.add_tencent_secret(name, api_version="3.0", **options)
 
 
 # Reads (DescribeUMem, DescribeInstances) of an admitted instance at an allowed endpoint may
@@ -236,6 +272,8 @@ CHANGES = {
     "ModfiyRedisPassword",
     "ModifyInstancePassword",
     "ResetPassword",
+    "ModifyInstanceAccount",
+    "CreateInstanceAccount",
 }
 
 
@@ -249,7 +287,7 @@ def test_hostile_input_is_refused_and_changes_nothing(
     cloud: LocalCloud, case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = cloud.sm.secrets_manager()
-    example = new_secret(cloud, case.secret_provider or case.provider, case.space)
+    example = new_secret(cloud, case.secret_provider or case.provider, case.options, case.space)
     original = cloud.value(example.arn, "AWSCURRENT")
     if case.current is not None:
         spoiled = (
@@ -310,7 +348,7 @@ def test_hostile_input_is_refused_and_changes_nothing(
     assert provider_calls(cloud) == calls_before, "no change request"
     after = client.get_secret_value(SecretId=example.arn, VersionStage="AWSCURRENT")
     assert after["VersionId"] == current_before["VersionId"], "AWSCURRENT did not move"
-    assert example.redis.accepts(original["password"]), "the instance kept its password"
+    assert example.accepts(original), "the instance kept its password"
 
 
 def driver_context(driver: Any) -> Any:

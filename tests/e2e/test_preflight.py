@@ -23,7 +23,7 @@ from redis_rotation.preflight import Check, main, run_checks
 pytestmark = pytest.mark.e2e
 
 # The provider calls that only look.
-DESCRIBE_ACTIONS = {"DescribeUMem", "DescribeInstances"}
+DESCRIBE_ACTIONS = {"DescribeUMem", "DescribeInstances", "DescribeRedis", "DescribeInstanceAccount"}
 
 _names = itertools.count()
 
@@ -95,11 +95,26 @@ def test_a_ready_tencent_api_3_secret_passes_every_check(cloud: LocalCloud, mode
     assert verdicts(checked(cloud, example.arn)) == ALL_PASS
 
 
-def test_tencent_api_2_cannot_be_described_and_says_so(cloud: LocalCloud) -> None:
+def test_tencent_custom_accounts_pass_and_a_missing_one_is_named(cloud: LocalCloud) -> None:
+    single = cloud.add_tencent_secret(name("account"), api_version="3.0", account="app")
+    checks = checked(cloud, single.arn)
+    assert verdicts(checks) == ALL_PASS  # auth: AUTH app@<password> through Tencent's form
+    assert "account (8-32" in checks["policy"].detail
+    alternating = cloud.add_tencent_secret(
+        name("alternating"), api_version="3.0", account="a", alternate="b", create_missing=True
+    )
+    assert "no account b yet" in checked(cloud, alternating.arn)["instance"].detail
+    cloud.tencent.remove_account(single.details["instanceId"], "app")
+    checks = checked(cloud, single.arn)
+    assert checks["instance"].verdict == "FAIL"
+    assert "has no account app" in checks["instance"].detail
+
+
+def test_tencent_api_2_is_described_and_its_retirement_said(cloud: LocalCloud) -> None:
     example = cloud.add_tencent_secret(name("tencent-v2"))
     checks = checked(cloud, example.arn)
     assert verdicts(checks) == {**ALL_PASS, "instance": "WARN"}
-    assert "first checked by setSecret" in checks["instance"].detail
+    assert "running" in checks["instance"].detail  # DescribeRedis answered
     assert "Tencent retired API 2.0 for Redis in 2023" in checks["instance"].detail
 
 

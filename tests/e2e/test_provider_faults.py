@@ -33,9 +33,19 @@ class Mode:
     change: str  # the change action
     throttle: str | int  # the provider's throttling code
     # The scenarios it runs (None: all). A URedis space shares the group's transport and
-    # waiting code, and its crash proof covers every lost answer and every slow change:
-    # here it runs one case of each outcome its own change call and states can give.
+    # waiting code, and its crash proof covers every lost answer and every slow change: it
+    # runs one case of each outcome its own change call and states can give. The account
+    # modes share 3.0's transport and error handling, so they run those that reach their
+    # own code: a change that landed unseen, a failed task, a task slower than the deadline.
     scenarios: tuple[str, ...] | None = None
+
+
+ACCOUNT_SCENARIOS = (
+    "reset-after",
+    "truncated-json-after",
+    "task-fails",
+    "slower-than-the-deadline",
+)
 
 
 MODES = [
@@ -62,6 +72,22 @@ MODES = [
         {"api_version": "3.0", "change_mode": "reset"},
         "ResetPassword",
         "RequestLimitExceeded",
+    ),
+    Mode(
+        "tencent-3.0-account",
+        "tencent",
+        {"api_version": "3.0", "account": "app"},
+        "ModifyInstanceAccount",
+        "RequestLimitExceeded",
+        ACCOUNT_SCENARIOS,
+    ),
+    Mode(
+        "tencent-3.0-alternating",
+        "tencent",
+        {"api_version": "3.0", "account": "app_a", "alternate": "app_b"},
+        "ModifyInstanceAccount",
+        "RequestLimitExceeded",
+        ACCOUNT_SCENARIOS,
     ),
 ]
 
@@ -140,7 +166,7 @@ def test_provider_fault(
         if options["kind"] == "code":
             options["code"] = mode.throttle
         emulator.inject(Fault(action=mode.change, **options))
-    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+    old = cloud.value(example.arn, "AWSCURRENT")
     # A short step timeout for the slow case; the driver retries as Secrets Manager does.
     step_timeout = 2.5 if "slow" in scenario.secret else 60.0
 
@@ -162,8 +188,12 @@ def test_provider_fault(
         resumed = next(r for r in result.runs if r.attempt == 2 and r.step == "setSecret")
         assert resumed.outcome == "already-set"
     assert applied_changes(cloud, example) == 1, "exactly one change, whatever happened"
-    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
-    assert not example.redis.accepts(old)
+    if "alternate" in mode.options:  # the old version's account was never touched
+        assert cloud.accepted_stages(example) == ["AWSCURRENT", "AWSPREVIOUS"]
+        assert example.accepts(old)
+    else:
+        assert cloud.accepted_stages(example) == ["AWSCURRENT"]
+        assert not example.accepts(old)
 
 
 def test_a_change_applied_late_without_notice_is_waited_for(cloud: LocalCloud) -> None:

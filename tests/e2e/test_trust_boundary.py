@@ -20,6 +20,7 @@ import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.driver import RotationDriver
+from localcloud.emulators.tencent import Account
 from localcloud.instrument import Call, Recorder, instrument
 from localcloud.redis_server import RedisServer
 from redis_rotation.errors import NotPermittedError, RedisAuthError, RotationError
@@ -28,7 +29,13 @@ from redis_rotation.providers.transport import normalized_endpoint
 pytestmark = pytest.mark.e2e
 
 _names = itertools.count()
-CHANGES = {"ModifyURedisGroupPassword", "ModfiyRedisPassword", "ModifyInstancePassword"}
+CHANGES = {
+    "ModifyURedisGroupPassword",
+    "ModfiyRedisPassword",
+    "ModifyInstancePassword",
+    "ModifyInstanceAccount",
+    "CreateInstanceAccount",
+}
 TOKEN = "attacker-rotation-token-0123456789abcdefghij"
 
 
@@ -221,3 +228,34 @@ def test_5_finish_right_after_create_promotes_nothing(cloud: LocalCloud, provide
     assert cloud.value(example.arn, "AWSCURRENT")["password"] == old
     assert cloud.accepted_stages(example) == ["AWSCURRENT"]
     assert not changes(calls)
+
+
+@pytest.mark.parametrize(
+    "changes_made",
+    [
+        {"account": "other_app"},  # another application's account, same instance
+        {"strategy": "alternating", "accounts": ["app", "admin_clone"]},  # one not granted
+        {"strategy": "alternating", "accounts": ["app", "x"], "createMissingAccount": True},
+    ],
+    ids=["account", "accounts", "create"],
+)
+def test_6_a_writer_may_name_only_the_accounts_the_grant_lists(
+    cloud: LocalCloud, changes_made: dict[str, Any]
+) -> None:
+    # ModifyInstanceAccount needs no old password: naming an account would take it over.
+    example = cloud.add_tencent_secret(
+        f"attacker/tencent-account-{next(_names)}", api_version="3.0", account="app"
+    )
+    cloud.tencent.add_account(example.details["instanceId"], Account("other_app", "Other-pass1"))
+    write(cloud, example, **changes_made)
+
+    error, step, calls = rotate_as_attacker(cloud, example)
+
+    assert isinstance(error, NotPermittedError), error
+    assert step == "createSecret"
+    field = "account" if "accounts" not in changes_made else "accounts.1"
+    assert f"field '{field}'" in str(error)
+    assert calls == [c for c in calls if c.kind == "secretsmanager"], "no provider or Redis call"
+    instance = cloud.tencent.instances[example.details["instanceId"]]
+    assert instance.password_changes == 0
+    assert example.redis.accepts("Other-pass1", user="other_app")

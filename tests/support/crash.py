@@ -6,7 +6,8 @@ provider API, Redis). Then, for every one of those calls and for both of its sid
 it is sent; after it took effect but before its answer is used), a fresh rotation is stopped
 right there, as a Lambda timeout would, and the driver retries the whole rotation as Secrets
 Manager does. Throughout, after every call, the password the redis-server accepts must be
-held by AWSCURRENT, AWSPENDING or AWSPREVIOUS.
+held by AWSCURRENT, AWSPENDING or AWSPREVIOUS; for alternating accounts, more: AWSCURRENT
+itself must authenticate at every moment.
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
     ("tencent-2.0", "tencent", {"api_version": "2.0", "task_after_requests": 2}),
     ("tencent-3.0-modify", "tencent", {**V3, "change_mode": "modify"}),
     ("tencent-3.0-reset", "tencent", {**V3, "change_mode": "reset"}),
+    ("tencent-3.0-account", "tencent", {**V3, "account": "app"}),
+    # The other account does not exist yet: the rotation creates it (the longer path).
+    (
+        "tencent-3.0-alternating",
+        "tencent",
+        {**V3, "account": "app_a", "alternate": "app_b", "create_missing": True},
+    ),
 ]
 _names = itertools.count()
 
@@ -57,15 +65,18 @@ def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
 
 @dataclass
 class InvariantWatch:
-    """Checks, whenever asked, that Redis accepts a password some labelled version holds."""
+    """Checks, whenever asked, that Redis accepts a password some labelled version holds
+    (alternating: that AWSCURRENT's is accepted)."""
 
     cloud: LocalCloud
     example: ExampleSecret
     client: Any = None
-    values: dict[str, str | None] = field(default_factory=dict)  # version -> password
+    values: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # version -> value
     labelled: list[str] | None = None  # versions holding a label, as last read
+    current: str | None = None  # the version labelled AWSCURRENT, as last read
     observations: int = 0
     violations: list[str] = field(default_factory=list)
+    current_refused: list[str] = field(default_factory=list)  # alternating only
 
     def check(self, where: str, call: Call | None = None) -> None:
         if self.client is None:
@@ -76,21 +87,27 @@ class InvariantWatch:
         if call is None or self.labelled is None or call.name in LABEL_WRITES:
             stages = self.client.describe_secret(SecretId=self.example.arn)["VersionIdsToStages"]
             self.labelled = [v for v, labels in stages.items() if LABELS & set(labels)]
+            self.current = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
         for version in self.labelled:
             if self.values.get(version) is None:  # a version's value never changes once set
                 self.values[version] = self._value(version)
         self.observations += 1
-        passwords = [p for p in (self.values[v] for v in self.labelled) if p]
-        if not self.example.redis.accepts_any(passwords):
+        held = [v for v in (self.values[v] for v in self.labelled) if v]
+        if not self.example.accepts_any(held):
             self.violations.append(where)
+        current = self.values.get(self.current or "")
+        if self.example.details.get("strategy") == "alternating" and not (
+            current and self.example.accepts_any([current])
+        ):
+            self.current_refused.append(where)
 
-    def _value(self, version: str) -> str | None:
+    def _value(self, version: str) -> dict[str, Any] | None:
         try:
             answer = self.client.get_secret_value(SecretId=self.example.arn, VersionId=version)
         except ClientError:  # the empty AWSPENDING stub RotateSecret creates
             return None
-        password: str = json.loads(answer["SecretString"])["password"]
-        return password
+        value: dict[str, Any] = json.loads(answer["SecretString"])
+        return value
 
 
 @dataclass
@@ -98,6 +115,7 @@ class ModeReport:
     crash_points: int = 0
     converged: int = 0
     lost: int = 0
+    current_refused: int = 0  # crashed rotations during which AWSCURRENT was ever refused
     second_changes: int = 0
     failures: list[str] = field(default_factory=list)
 
@@ -133,8 +151,8 @@ def crash_once(
     with instrument(observe, virtual_time()) as seams:
         result = cloud.driver(provider, seams=seams, max_attempts=5).rotate(example.arn)
     watch.check("at the end")
-    current = cloud.value(example.arn, "AWSCURRENT")["password"]
-    converged = result.succeeded and example.redis.accepts(current) and crash.fired is not None
+    current = cloud.value(example.arn, "AWSCURRENT")
+    converged = result.succeeded and example.accepts(current) and crash.fired is not None
     where = f"{side} {crash.fired.kind} {crash.fired.name}" if crash.fired else "never fired"
     return converged, watch, applied_changes(cloud, example), where
 
@@ -167,16 +185,20 @@ def crash_test(modes: Collection[str]) -> Callable[..., None]:
             report.crash_points += 1
             report.converged += converged
             report.lost += bool(watch.violations)
+            report.current_refused += bool(watch.current_refused)
             report.second_changes += changes > 1
-            if not converged or watch.violations or changes != 1:
+            if not converged or watch.violations or watch.current_refused or changes != 1:
                 report.failures.append(
                     f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
-                    f"lost at {watch.violations[:3]}"
+                    f"lost at {watch.violations[:3]}, AWSCURRENT refused at "
+                    f"{watch.current_refused[:3]}"
                 )
 
+        alternating = "alternate" in options
+        refused = f"AWSCURRENT refused: {report.current_refused}, " if alternating else ""
         summary = (
             f"{mode}: crash points: {report.crash_points}, converged: {report.converged}, "
-            f"lost passwords: {report.lost}, second changes: {report.second_changes}"
+            f"lost passwords: {report.lost}, {refused}second changes: {report.second_changes}"
         )
         summary_line(summary)
         assert report.failures == [], "\n".join([summary, *report.failures])

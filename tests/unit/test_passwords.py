@@ -20,6 +20,7 @@ POLICIES = [
     passwords.TENCENT_V2,
     passwords.TENCENT_V3_MODIFY,
     passwords.TENCENT_V3_RESET,
+    passwords.TENCENT_V3_ACCOUNT,
 ]
 
 
@@ -58,6 +59,10 @@ def test_generated_passwords_satisfy_the_rule(
         (passwords.TENCENT_V2, "abcdefgh12345678X", "outside 8-16"),
         (passwords.TENCENT_V3_MODIFY, "/abcdefg1", "character outside"),
         (passwords.TENCENT_V3_RESET, "a" * 33, "outside 8-32"),
+        (passwords.TENCENT_V3_ACCOUNT, "abcd@EFG1", "character outside"),  # never '@'
+        (passwords.TENCENT_V3_ACCOUNT, "/abcdEFG1", "character outside"),
+        (passwords.TENCENT_V3_ACCOUNT, "aB1" * 11, "outside 8-32"),
+        (passwords.TENCENT_V3_ACCOUNT, "abcdefgh", "fewer than 2 kinds"),
     ],
 )
 def test_violations_are_described_without_the_password(

@@ -145,10 +145,60 @@ def test_edited_field_names_the_first_differing_field_but_the_password() -> None
     assert current.edited_field(parse({**VALID, "tls": {"enabled": True}})) == "tls"
 
 
-def test_readme_documents_every_schema_field() -> None:
-    # The README's field table, or a topic page of docs/ it links to (docs/uredis-spaces.md).
+def test_the_docs_document_every_schema_field() -> None:
+    # The README's table, or the table of a topic's own page (docs/tencent-accounts.md).
     root = Path(__file__).parents[2]
     pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
-    text = "\n".join(page.read_text() for page in pages)
-    documented = set(re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE))
+    documented = {
+        name
+        for page in pages
+        for name in re.findall(r"^\| `(\w+)` \|", page.read_text(), flags=re.MULTILINE)
+    }
     assert set(secret_schema()["properties"]) <= documented
+
+
+ACCOUNT: dict[str, Any] = {**TENCENT, "apiVersion": "3.0", "account": "app_a"}
+ALTERNATING: dict[str, Any] = {**ACCOUNT, "strategy": "alternating", "accounts": ["app_a", "app_b"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "problem"),
+    [
+        ({**TENCENT, "account": "app"}, "account", "applies to apiVersion 3.0 only"),
+        ({**ACCOUNT, "account": "root"}, "account", "Tencent's default account"),
+        ({**ACCOUNT, "account": "a@b"}, "account", "not allowed"),
+        ({**ACCOUNT, "account": "a" * 33}, "account", "maxLength"),
+        ({**ACCOUNT, "changeMode": "reset"}, "changeMode", "default account only"),
+        ({**ACCOUNT, "username": "app_a"}, "username", "AUTH <account>@<password>"),
+        ({**TENCENT, "apiVersion": "3.0", "strategy": "single"}, "strategy", "custom accounts"),
+        ({**ACCOUNT, "strategy": "alternating"}, "accounts", "is required"),
+        ({**ACCOUNT, "accounts": ["app_a", "app_b"]}, "accounts", "'alternating' only"),
+        ({**ACCOUNT, "createMissingAccount": True}, "createMissingAccount", "'alternating'"),
+        ({**ALTERNATING, "accounts": ["app_a", "app_a"]}, "accounts", "same value twice"),
+        ({**ALTERNATING, "account": "app_c"}, "account", "must be one of 'accounts'"),
+        ({**VALID, "account": "app"}, "account", "not allowed for this provider"),
+    ],
+)
+def test_account_fields_follow_their_rules(value: Any, field: str, problem: str) -> None:
+    with pytest.raises(SecretFormatError, match=re.escape(problem)) as caught:
+        parse(value)
+    assert f"field '{field}'" in str(caught.value)
+
+
+def test_a_custom_account_authenticates_in_tencents_one_argument_form() -> None:
+    assert parse(ACCOUNT).auth("Pw-1234567") == (None, "app_a@Pw-1234567")
+    assert parse(TENCENT).auth("Pw-1234567") == (None, "Pw-1234567")
+
+
+def test_alternating_versions_take_turns_and_the_account_is_no_edit() -> None:
+    current = parse(ALTERNATING)
+    pending = current.next_version("N3w-password", "p")
+    assert (pending.account, pending.password) == ("app_b", "N3w-password")
+    assert pending.next_version("x", "q").account == "app_a"
+    assert current.edited_field(pending) is None
+    assert current.edited_field(parse({**ALTERNATING, "accounts": ["app_a", "app_c"]})) == (
+        "accounts"
+    )
+    single = parse(ACCOUNT)
+    assert single.next_version("n", "p").account == "app_a"
+    assert single.edited_field(parse({**ACCOUNT, "account": "app_b"})) == "account"

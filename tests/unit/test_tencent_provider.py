@@ -75,6 +75,15 @@ def v2_error(code: int, description: str = "", message: str = "refused") -> dict
     return {"code": code, "message": message, "codeDesc": description}
 
 
+def assert_v2_signed(sent: Sent, host: str) -> None:
+    """The request's signature verifies for the host it was sent to (the emulator's check)."""
+    assert sent.data is not None
+    assert v2_verify(
+        http_method="POST", host=host, path="/v2/index.php", params=sent.data,
+        secret_key=KEYS["secretKey"],
+    )  # fmt: skip
+
+
 def v3_ok(**fields: Any) -> dict[str, Any]:
     return {"Response": {**fields, "RequestId": "req-1"}}
 
@@ -234,13 +243,7 @@ def test_v2_change_is_the_documented_request(make: Make) -> None:
         "SignatureMethod": "HmacSHA256",
         "Signature": sent.data["Signature"],
     }
-    assert v2_verify(
-        http_method="POST",
-        host="redis.api.qcloud.com",
-        path="/v2/index.php",
-        params=sent.data,
-        secret_key=KEYS["secretKey"],
-    )
+    assert_v2_signed(sent, "redis.api.qcloud.com")
 
 
 def test_v2_signature_method_token_and_endpoint_override(make: Make) -> None:
@@ -253,13 +256,7 @@ def test_v2_signature_method_token_and_endpoint_override(make: Make) -> None:
     assert sent.url == "http://127.0.0.1:8080/v2/index.php"
     assert sent.data is not None
     assert (sent.data["SignatureMethod"], sent.data["Token"]) == ("HmacSHA1", "tmp-token")
-    assert v2_verify(
-        http_method="POST",
-        host="127.0.0.1:8080",
-        path="/v2/index.php",
-        params=sent.data,
-        secret_key=KEYS["secretKey"],
-    )
+    assert_v2_signed(sent, "127.0.0.1:8080")
 
 
 def test_each_request_reads_the_clock_once_and_gets_a_fresh_positive_nonce(make: Make) -> None:
@@ -290,11 +287,41 @@ def test_credentials_are_loaded_lazily_once(make: Make) -> None:
     assert harness.loads == [("tencent-keys", "credentials-tencent.schema.json")]
 
 
-def test_v2_describe_makes_no_call(make: Make) -> None:
-    harness = make()
-    status = harness.provider.describe(secret(V2))
-    assert (status.ready, status.busy) == (True, False)
-    assert harness.transport.sent == []
+def redis_set(status: Any = 2, redis_id: str = BASE["instanceId"]) -> dict[str, Any]:
+    return v2_ok({"totalCount": 1, "redisSet": [{"redisId": redis_id, "status": status}]})
+
+
+@pytest.mark.parametrize(
+    ("status", "ready", "busy"), [(2, True, False), (1, False, True), (0, False, True)]
+)
+def test_v2_describe_asks_describe_redis(make: Make, status: int, ready: bool, busy: bool) -> None:
+    harness = make({"DescribeRedis": [redis_set(status)]}, nonce=lambda: 77)
+    described = harness.provider.describe(secret(V2))
+    assert (described.ready, described.busy, described.described) == (ready, busy, True)
+    assert described.note is not None
+    assert "retired API 2.0" in described.note
+    (sent,) = harness.transport.sent
+    assert sent.url == "https://redis.api.qcloud.com/v2/index.php"
+    assert sent.data is not None
+    assert (sent.data["Action"], sent.data["redisId"], sent.data["Nonce"]) == (
+        "DescribeRedis", "crs-abc123", "77",
+    )  # fmt: skip
+    assert_v2_signed(sent, "redis.api.qcloud.com")
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (redis_set(-2), "isolated"),
+        (redis_set(2, redis_id="crs-other"), "check instanceId and region"),
+        (v2_ok({"totalCount": 0, "redisSet": []}), "check instanceId and region"),
+    ],
+)
+def test_v2_describe_refuses_instances_that_need_a_person(
+    make: Make, answer: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(InstanceStateError, match=words):
+        make({"DescribeRedis": [answer]}).provider.describe(secret(V2))
 
 
 # -- API 3.0 requests ------------------------------------------------------------------------
@@ -563,3 +590,160 @@ def test_a_task_that_outlasts_the_deadline_times_out(make: Make) -> None:
     with pytest.raises(DeadlineExceededError):
         harness.provider.wait_for_change(secret(V2), ChangeHandle("5"))
     assert len(harness.transport.sent) > 3
+
+
+# -- custom accounts (API 3.0) ---------------------------------------------------------------
+
+ACCOUNT: dict[str, Any] = {**V3_MODIFY, "account": "app_a"}
+# AWSPENDING of an alternating secret whose AWSCURRENT uses app_a.
+ALTERNATE: dict[str, Any] = {
+    **ACCOUNT,
+    "account": "app_b",
+    "strategy": "alternating",
+    "accounts": ["app_a", "app_b"],
+    "createMissingAccount": True,
+}
+
+
+def account(name: str, status: int = 2, **extra: Any) -> dict[str, Any]:
+    fields = {"Privilege": "rw", "ReadonlyPolicy": ["master"], **extra}
+    return {"AccountName": name, "Status": status, **fields}
+
+
+def account_list(*accounts: dict[str, Any], total: int | None = None) -> dict[str, Any]:
+    return v3_ok(TotalCount=len(accounts) if total is None else total, Accounts=list(accounts))
+
+
+def test_an_account_is_changed_with_modify_instance_account_and_its_password_only(
+    make: Make,
+) -> None:
+    harness = make(
+        {
+            "DescribeInstanceAccount": [account_list(account("app_a"))],
+            "ModifyInstanceAccount": [v3_ok(TaskId=55)],
+        }
+    )
+    provider = harness.provider
+    assert provider.policy(secret(ACCOUNT)) is passwords.TENCENT_V3_ACCOUNT
+    assert not provider.needs_old_password(secret(ACCOUNT))
+    handle = provider.change_password(secret(ACCOUNT), NEW, None)
+    assert handle.task_id == "55"
+    *_, sent = harness.transport.sent
+    assert_tc3(sent, "ModifyInstanceAccount")
+    # No NoAuth, no privileges: only the password changes.
+    assert sent.json() == {
+        "InstanceId": "crs-abc123",
+        "AccountName": "app_a",
+        "AccountPassword": NEW,
+    }
+
+
+def test_a_missing_account_is_created_like_the_current_one(make: Make) -> None:
+    current = account("app_a", Privilege="r", ReadonlyPolicy=["replication"])
+    harness = make(
+        {
+            "DescribeInstanceAccount": [account_list(current)],
+            "CreateInstanceAccount": [v3_ok(TaskId=56)],
+        }
+    )
+    harness.provider.change_password(secret(ALTERNATE), NEW, None)
+    *_, sent = harness.transport.sent
+    assert_tc3(sent, "CreateInstanceAccount")
+    assert sent.json() == {
+        "InstanceId": "crs-abc123",
+        "AccountName": "app_b",
+        "AccountPassword": NEW,
+        "Privilege": "r",
+        "ReadonlyPolicy": ["replication"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "accounts", "ready", "busy"),
+    [
+        (ACCOUNT, [account("app_a")], True, False),
+        (ACCOUNT, [account("app_a", status=1)], False, True),  # a task changes it
+        (ALTERNATE, [account("app_a")], True, False),  # app_b will be created
+    ],
+)
+def test_describe_asks_for_the_account(
+    make: Make, value: dict[str, Any], accounts: list[dict[str, Any]], ready: bool, busy: bool
+) -> None:
+    harness = make(
+        {
+            "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
+            "DescribeInstanceAccount": [account_list(*accounts)],
+        }
+    )
+    described = harness.provider.describe(secret(value))
+    assert (described.ready, described.busy) == (ready, busy)
+    assert harness.transport.actions() == ["DescribeInstances", "DescribeInstanceAccount"]
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (ACCOUNT, "has no account app_a: create it in the console, then"),
+        ({**ALTERNATE, "createMissingAccount": False}, "or set createMissingAccount"),
+    ],
+)
+def test_a_missing_account_is_named(make: Make, value: dict[str, Any], hint: str) -> None:
+    harness = make(
+        {
+            "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
+            "DescribeInstanceAccount": [account_list(account("other"))],
+        }
+    )
+    with pytest.raises(InstanceStateError, match=hint):
+        harness.provider.describe(secret(value))
+
+
+def test_accounts_are_looked_up_page_by_page(make: Make) -> None:
+    first = [account(f"a{i}") for i in range(100)]
+    pages = [account_list(*first, total=101), account_list(account("app_a"), total=101)]
+    harness = make({"DescribeInstanceAccount": pages, "ModifyInstanceAccount": [v3_ok(TaskId=1)]})
+    harness.provider.change_password(secret(ACCOUNT), NEW, None)
+    offsets = [s.json()["Offset"] for s in harness.transport.sent[:2]]
+    assert offsets == [0, 100]
+    assert harness.transport.actions()[-1] == "ModifyInstanceAccount"
+
+
+def test_the_change_right_after_describe_reuses_its_account_listing(make: Make) -> None:
+    harness = make(
+        {
+            "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
+            "DescribeInstanceAccount": [account_list(account("app_a"))],
+            "CreateInstanceAccount": [v3_ok(TaskId=3)],
+            "ModifyInstanceAccount": [v3_ok(TaskId=4)],
+        }
+    )
+    provider = harness.provider
+    assert provider.describe(secret(ALTERNATE)).ready
+    provider.change_password(secret(ALTERNATE), NEW, None)
+    provider.change_password(secret(ACCOUNT), NEW, None)  # no describe before: asks again
+    assert harness.transport.actions() == [
+        "DescribeInstances",
+        "DescribeInstanceAccount",
+        "CreateInstanceAccount",
+        "DescribeInstanceAccount",
+        "ModifyInstanceAccount",
+    ]
+
+
+def test_an_account_without_privileges_to_copy_is_not_guessed(make: Make) -> None:
+    current = {"AccountName": "app_a", "Status": 2}
+    harness = make({"DescribeInstanceAccount": [account_list(current)]})
+    with pytest.raises(InstanceStateError, match="no Privilege and ReadonlyPolicy to copy"):
+        harness.provider.change_password(secret(ALTERNATE), NEW, None)
+    assert harness.transport.actions() == ["DescribeInstanceAccount"]
+
+
+def test_tencent_saying_the_account_is_gone_is_a_state_error(make: Make) -> None:
+    harness = make(
+        {
+            "DescribeInstanceAccount": [account_list(account("app_a"))],
+            "ModifyInstanceAccount": [v3_error("ResourceNotFound.AccountDoesNotExists")],
+        }
+    )
+    with pytest.raises(InstanceStateError, match="no such account"):
+        harness.provider.change_password(secret(ACCOUNT), NEW, None)

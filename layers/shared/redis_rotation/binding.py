@@ -34,6 +34,8 @@ class Grant:
     # host:port patterns that may receive a password besides the addresses the provider
     # reports for the instance (proxies, NAT, private links, replicas it does not list).
     redis_addresses: tuple[str, ...] = ()
+    # Tencent custom accounts (patterns) a secret may name; none: the default account only.
+    accounts: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, raw: Mapping[str, Any]) -> Grant:
@@ -43,6 +45,7 @@ class Grant:
             region=str(raw["region"]),
             project_id=raw.get("projectId"),
             redis_addresses=tuple(raw.get("redisAddresses", ())),
+            accounts=tuple(raw.get("accounts", ())),
         )
 
     def names_secret(self, name: str, arn: str) -> bool:
@@ -56,6 +59,12 @@ class Grant:
             return "region"
         if self.project_id is not None and secret.get("projectId") != self.project_id:
             return "projectId"
+        # Every account the secret names may be changed (or created): each must be granted.
+        named = [("account", secret.account)] if secret.account is not None else []
+        named += [(f"accounts.{i}", name) for i, name in enumerate(secret.accounts)]
+        for field_path, name in named:
+            if not any(fnmatchcase(name, p) for p in self.accounts):
+                return field_path
         return None
 
     def allows_address(self, endpoint: Endpoint) -> bool:

@@ -112,7 +112,8 @@ class RotationEngine:
             self.log.info("AWSPENDING already has a value: kept")
             return "kept"
         password = self.store.random_password(policy, length)
-        pending = current.with_password(password, label(event.secret_id, PENDING))
+        # Alternating accounts: the new version belongs to the account AWSCURRENT does not use.
+        pending = current.next_version(password, label(event.secret_id, PENDING))
         self.store.put_pending(event.secret_id, event.token, pending, event.rotation_token)
         self.log.info("stored a new AWSPENDING password")
         return "created"
@@ -126,6 +127,7 @@ class RotationEngine:
             self.log.info("Redis already accepts the AWSPENDING password: nothing to change")
             return "already-set"
         versions.refuse_edits(event, provider, current, pending)
+        versions.refuse_same_account(current, pending)
         return self._change(event, provider, current, pending)
 
     def test_secret(self, event: RotationEvent) -> Outcome:
@@ -166,6 +168,9 @@ class RotationEngine:
     def _change(
         self, event: RotationEvent, provider: Provider, current: RedisSecret, pending: RedisSecret
     ) -> Outcome:
+        # The version whose account the provider changes: AWSCURRENT's own, or, alternating,
+        # AWSPENDING's (the other account; AWSCURRENT's is never touched).
+        subject = pending if current.alternating else current
         last_error: str | None = None
         attempts = 0
 
@@ -175,7 +180,7 @@ class RotationEngine:
             try:
                 # setSecret asked Redis just before the first attempt.
                 return self._attempt_change(
-                    event, provider, current, pending, just_checked=attempts == 1
+                    event, provider, subject, pending, just_checked=attempts == 1
                 )
             except ProviderRetryableError as exc:
                 last_error = exc.code
@@ -198,12 +203,14 @@ class RotationEngine:
         self,
         event: RotationEvent,
         provider: Provider,
-        current: RedisSecret,
+        subject: RedisSecret,
         pending: RedisSecret,
         *,
         just_checked: bool,
     ) -> Outcome | None:
-        status = provider.describe(current)
+        # ``subject``: the version whose account is changed (AWSCURRENT, or alternating,
+        # AWSPENDING); the two differ in nothing else the provider reads.
+        status = provider.describe(subject)
         if status.busy:
             self.log.info("instance is busy, waiting", extra={"instance_state": status.detail})
             return None
@@ -211,8 +218,8 @@ class RotationEngine:
         # invocation) may have changed the password, and a change that landed before that
         # answer is visible now. Asked before it, a change landing in between would be
         # missed and a second one issued.
-        # (A describe that asked the provider nothing (Tencent API 2.0) brings no news: right
-        # after setSecret's own check, asking again would only repeat it.)
+        # (A describe that asked the provider nothing brings no news: right after
+        # setSecret's own check, asking again would only repeat it.)
         news = status.described or not just_checked
         if news and self.redis.accepts(pending, pending.password, tolerate_unreachable=True):
             return "already-set"
@@ -221,13 +228,13 @@ class RotationEngine:
                 provider.name,
                 "describe",
                 status.detail,
-                f"{current.instance_id} cannot be changed in state '{status.detail}'",
+                f"{subject.instance_id} cannot be changed in state '{status.detail}'",
             )
-        if provider.needs_old_password(current):
+        if provider.needs_old_password(subject):
             handle = None
-            for stage, old in self.store.old_passwords(event.secret_id, current):
+            for stage, old in self.store.old_passwords(event.secret_id, subject):
                 try:
-                    handle = provider.change_password(current, pending.password, old)
+                    handle = provider.change_password(subject, pending.password, old)
                     self.log.info("change requested", extra={"old_password_from": stage})
                     break
                 except OldPasswordRejectedError:
@@ -236,12 +243,12 @@ class RotationEngine:
                 # Our own earlier change may be what made both old passwords wrong.
                 if self.redis.accepts(pending, pending.password, tolerate_unreachable=True):
                     return "already-set"
-                raise OldPasswordRejectedError.neither(provider.name, current.label)
+                raise OldPasswordRejectedError.neither(provider.name, subject.label)
         else:
-            handle = provider.change_password(current, pending.password, None)
+            handle = provider.change_password(subject, pending.password, None)
             self.log.info("change requested")
         with observability.task_wait(provider.name):
-            provider.wait_for_change(current, handle)
+            provider.wait_for_change(subject, handle)
         # AUTH alone here: the full proof (a client without a password is refused too) is
         # testSecret's, moments later; the checks that decide "already set" keep it.
         self.redis.wait_accepted(pending, self.deadline, require_refusal=False)

@@ -144,3 +144,17 @@ TENCENT_V3_RESET = PasswordPolicy(
     min_kinds=2,
     forbidden_first="/",
 )
+
+# Tencent custom accounts (CreateInstanceAccount, ModifyInstanceAccount): 8-32 (the
+# international documentation; the Chinese one says 8-64), two kinds, no leading '/'; and
+# never '@': clients send "<account>@<password>" and Tencent tries the whole string as the
+# default account's password first.
+TENCENT_V3_ACCOUNT = PasswordPolicy(
+    name="Tencent API 3.0 account (8-32, two kinds, no '@')",
+    min_length=8,
+    max_length=32,
+    default_length=32,
+    specials=_TENCENT_V3_SPECIALS.replace("@", ""),
+    min_kinds=2,
+    forbidden_first="/",
+)

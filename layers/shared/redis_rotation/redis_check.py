@@ -125,8 +125,9 @@ def endpoint_accepts(
     password" and "no route to Redis" are never confused.
     """
     target = RedisTarget(endpoint, secret.tls, timeouts)
+    username, secret_word = secret.auth(password)
     if not observability.redis_auth(
-        str(endpoint), lambda: probe.ping(target, secret.username, password)
+        str(endpoint), lambda: probe.ping(target, username, secret_word)
     ):
         return False
     # A user without a password ("nopass") accepts *any* password given with a user name,

@@ -89,6 +89,8 @@ def _problem(rule: str, definition: Any) -> str:
         return f"breaks {rule}={definition.get(rule)}"
     if rule == "pattern":
         return "has characters or a form that is not allowed"
+    if rule == "uniqueItems":
+        return "must not name the same value twice"
     return f"breaks the schema rule '{rule}'"
 
 
@@ -198,6 +200,37 @@ class RedisSecret:
         """The provider's id of the instance, from ``instance_field``."""
         return str(self.data.get(self.instance_field))
 
+    @property
+    def account(self) -> str | None:
+        """The Tencent custom account of this password; None: the default account."""
+        value = self.data.get("account")
+        return None if value is None else str(value)
+
+    @property
+    def alternating(self) -> bool:
+        return self.data.get("strategy") == "alternating"
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """The two accounts an alternating secret takes turns with (else empty)."""
+        return tuple(str(a) for a in self.data.get("accounts", ()))
+
+    @property
+    def create_missing_account(self) -> bool:
+        return self.data.get("createMissingAccount") is True
+
+    def other_account(self) -> str:
+        """Of the alternating pair, the account this version does not use."""
+        (other,) = (a for a in self.accounts if a != self.account)
+        return other
+
+    def auth(self, password: str) -> tuple[str | None, str]:
+        """(username, password) for AUTH with ``password``. A Tencent custom account sends
+        one argument, ``<account>@<password>``, as Tencent documents."""
+        if self.account is not None:
+            return None, f"{self.account}@{password}"
+        return self.username, password
+
     def get(self, name: str, default: str | None = None) -> str | None:
         value = self.data.get(name, default)
         return None if value is None else str(value)
@@ -221,9 +254,11 @@ class RedisSecret:
 
     def edited_field(self, other: RedisSecret) -> str | None:
         """The first field other than the password on which ``other`` differs, or None.
-        Every such field decides where a password goes or which instance is changed."""
+        Every such field decides where a password goes or which instance is changed. An
+        alternating secret's account changes with each version, by design."""
+        rotating = {"password", "account"} if self.alternating else {"password"}
         for name in sorted(set(self.data) | set(other.data)):
-            if name != "password" and self.data.get(name) != other.data.get(name):
+            if name not in rotating and self.data.get(name) != other.data.get(name):
                 return name
         return None
 
@@ -237,6 +272,24 @@ class RedisSecret:
     def with_password(self, password: str, label: str) -> RedisSecret:
         return RedisSecret(label=label, data={**self.data, "password": password})
 
+    def with_password_of(self, other: RedisSecret, label: str) -> RedisSecret:
+        """This version with ``other``'s password, and, if ``other`` alternates, its account
+        (the password belongs to that account)."""
+        data = {**self.data, "password": other.password}
+        if other.alternating and other.account is not None:
+            data["account"] = other.account
+        return RedisSecret(label=label, data=data)
+
+    def next_version(self, password: str, label: str) -> RedisSecret:
+        """The next version createSecret writes: a new password, for the other account of
+        an alternating pair."""
+        if self.alternating:
+            return RedisSecret(
+                label=label,
+                data={**self.data, "password": password, "account": self.other_account()},
+            )
+        return self.with_password(password, label)
+
     def to_json(self) -> str:
         return json.dumps(dict(self.data), separators=(",", ":"), sort_keys=True)
 
@@ -244,4 +297,10 @@ class RedisSecret:
 def parse_secret(secret_string: str | None, label: str) -> RedisSecret:
     document = load_json_object(secret_string, label)
     validate(document, "secret.schema.json", label)
+    # What JSON Schema cannot say: an alternating secret's account is one of its pair.
+    if (
+        document.get("strategy") == "alternating"
+        and document["account"] not in document["accounts"]
+    ):
+        raise SecretFormatError(label, "account", "must be one of 'accounts'")
     return RedisSecret(label=label, data=document)

@@ -47,7 +47,12 @@ def target(
     chosen = pending
     if current is not None and current.edited_field(pending) is not None:
         grant = gate.admit(current)
-        chosen = current.with_password(pending.password, f"{pending.label} (edited AWSCURRENT)")
+        if current.alternating and pending.account not in current.accounts:
+            raise RotationStateError(
+                f"{current.label}: field 'accounts' no longer names the account this rotation "
+                f"changed ({pending.account}); put it back in 'accounts' to finish the rotation"
+            )
+        chosen = current.with_password_of(pending, f"{pending.label} (edited AWSCURRENT)")
     gate.check_addresses(provider, chosen, grant)
     return chosen, pending
 
@@ -66,6 +71,17 @@ def refuse_edits(
             provider.name, "describe", "Busy", f"{current.instance_id} is busy: waiting"
         )
     raise RotationStateError(edited_message(event, pending, edited))
+
+
+def refuse_same_account(current: RedisSecret, pending: RedisSecret) -> None:
+    """Alternating: AWSPENDING must be the other account, or its change would lock out
+    every client holding AWSCURRENT (createSecret never writes it so; a hand-written
+    AWSPENDING might)."""
+    if current.alternating and pending.account == current.account:
+        raise RotationStateError(
+            f"{pending.label}: field 'account' is AWSCURRENT's account; an alternating "
+            "rotation changes only the other account of 'accounts'. Nothing was changed"
+        )
 
 
 def carried_token(token: str) -> str:

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 
 from localcloud.emulators.base import ApiEmulator, Request, Response
-from localcloud.emulators.tencent.models import Instance, TencentCloud
+from localcloud.emulators.tencent.front import AuthFront
+from localcloud.emulators.tencent.models import Account, Instance, TencentCloud
 from localcloud.emulators.tencent.rules import RATE_LIMIT, SlidingWindows
 from localcloud.emulators.tencent.v2 import V2_PATH, V2Api, v2_error
 from localcloud.emulators.tencent.v3 import V3_PATH, V3Api, v3_error
@@ -38,6 +39,31 @@ class TencentEmulator(ApiEmulator):
 
     def add_instance(self, instance: Instance) -> Instance:
         return self.cloud.add_instance(instance)
+
+    def add_account(self, instance_id: str, account: Account) -> Account:
+        """An account made by hand (the console), outside any task."""
+        with self.lock:
+            instance = self.instances[instance_id]
+            if instance.redis is not None:
+                instance.redis.set_account(account.name, account.password, account.privilege)
+            instance.accounts[account.name] = account
+        return account
+
+    def remove_account(self, instance_id: str, name: str) -> None:
+        """An account deleted by hand (the console)."""
+        with self.lock:
+            instance = self.instances[instance_id]
+            if instance.redis is not None:
+                instance.redis.delete_account(name)
+            del instance.accounts[name]
+
+    def add_front(self, instance_id: str) -> AuthFront:
+        """Put Tencent's AUTH form in front of the instance (DescribeInstances reports it)."""
+        instance = self.instances[instance_id]
+        if instance.redis is None:
+            raise ValueError(f"{instance_id} has no redis-server to front")
+        instance.front = AuthFront(instance.redis).start()
+        return instance.front
 
     def set_password(self, instance_id: str, password: str) -> None:
         """A change made by hand (the console), outside any task: drift."""
@@ -86,4 +112,7 @@ class TencentEmulator(ApiEmulator):
 
     def stop(self) -> None:
         self.cloud.cancel_timers()
+        for instance in self.instances.values():
+            if instance.front is not None:
+                instance.front.stop()
         super().stop()

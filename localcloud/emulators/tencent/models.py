@@ -1,9 +1,12 @@
-"""The state behind the Tencent emulator: API keys, instances and their password tasks.
+"""The state behind the Tencent emulator: API keys, instances, their accounts and the
+tasks that change them.
 
-A change runs as an asynchronous task of configurable duration: while it runs the instance
-reports Status 1 ("in a workflow"); when it ends the password is applied to the real
-redis-server, or, with failure injection, the task fails and nothing changes. Both API
-generations share this state; their wire formats are in ``v2`` and ``v3``.
+A change runs as an asynchronous task of configurable duration: while a change of the
+default account's password runs the instance reports Status 1 ("in a workflow"), while an
+account's change runs that account reports Status 1 ("changing"); when it ends the change
+is applied to the real redis-server (the default user, or an ACL user per account), or,
+with failure injection, the task fails and nothing changes. Both API generations share this
+state; their wire formats are in ``v2`` and ``v3``.
 """
 
 from __future__ import annotations
@@ -11,8 +14,28 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from localcloud.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    from localcloud.emulators.tencent.front import AuthFront
+
+# DescribeInstanceAccount Status.
+ACCOUNT_CHANGING, ACCOUNT_VALID = 1, 2
+
+
+@dataclass
+class Account:
+    """A custom account: an ACL user of the instance's redis-server once created."""
+
+    name: str
+    password: str = field(repr=False)
+    privilege: str = "rw"  # r, w, rw
+    readonly_policy: list[str] = field(default_factory=lambda: ["master"])
+    remark: str = ""
+    status: int = ACCOUNT_VALID
+    created: str = ""
 
 
 @dataclass
@@ -32,6 +55,9 @@ class Instance:
     running_task: int | None = None
     password_changes: int = 0  # applied changes, for "exactly one change" assertions
     history: list[str] = field(default_factory=list, repr=False)  # every password applied
+    accounts: dict[str, Account] = field(default_factory=dict)
+    # Tencent's proxy, as far as AUTH goes; DescribeInstances reports its port when set.
+    front: AuthFront | None = None
 
     @property
     def reported_status(self) -> int:
@@ -48,6 +74,16 @@ class Task:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Change:
+    """What a task applies when it ends: the default account's password (``account``
+    None), or an account's password (create or modify), or an account's removal."""
+
+    password: str = field(repr=False)
+    account: str | None = None
+    delete: bool = False
+
+
 @dataclass
 class _TaskAfterRequests:
     """A task that ends when the API has answered ``requests_left`` more requests."""
@@ -55,7 +91,7 @@ class _TaskAfterRequests:
     requests_left: int
     instance: Instance
     task: Task
-    password: str = field(repr=False)
+    change: Change
 
 
 class TencentCloud:
@@ -96,9 +132,13 @@ class TencentCloud:
         return instance if instance is not None and instance.region == region else None
 
     def start_task(
-        self, instance: Instance, password: str, task_type: str, started_at: float
+        self, instance: Instance, change: Change | str, task_type: str, started_at: float
     ) -> Task:
-        """Start changing ``instance``'s password; ``started_at`` is the wall-clock time."""
+        """Start ``change`` (a password alone: the default account's); ``started_at`` is
+        the wall-clock time. An account's task marks that account "changing", not the
+        instance (an emulator choice: Tencent does not document it)."""
+        if isinstance(change, str):
+            change = Change(change)
         with self.lock:
             self._next_task_id += 1
             started = datetime.fromtimestamp(started_at, tz=UTC)
@@ -109,17 +149,20 @@ class TencentCloud:
                 started.strftime("%Y-%m-%d %H:%M:%S"),
             )
             self.tasks[task.task_id] = task
-            instance.running_task = task.task_id
+            if change.account is None:
+                instance.running_task = task.task_id
+            else:
+                instance.accounts[change.account].status = ACCOUNT_CHANGING
             if instance.task_after_requests > 0:
                 self._after_requests[task.task_id] = _TaskAfterRequests(
-                    instance.task_after_requests, instance, task, password
+                    instance.task_after_requests, instance, task, change
                 )
                 return task
             if instance.task_duration <= 0:
-                self._finish_task(instance, task, password)
+                self._finish_task(instance, task, change)
                 return task
             timer = threading.Timer(
-                instance.task_duration, self._finish_task, (instance, task, password)
+                instance.task_duration, self._finish_task, (instance, task, change)
             )
             timer.daemon = True
             self._timers.append(timer)
@@ -133,24 +176,52 @@ class TencentCloud:
                 pending.requests_left -= 1
                 if pending.requests_left == 0:
                     del self._after_requests[task_id]
-                    self._finish_task(pending.instance, pending.task, pending.password)
+                    self._finish_task(pending.instance, pending.task, pending.change)
 
-    def _finish_task(self, instance: Instance, task: Task, password: str) -> None:
+    def _finish_task(self, instance: Instance, task: Task, change: Change) -> None:
         with self.lock:
-            # The password is applied before the instance stops being busy, so a client
-            # that sees Status 2 again also finds the new password working.
+            # The change is applied before the instance (or account) stops being busy, so
+            # a client that sees Status 2 again also finds the new password working.
             if instance.fail_next_task:
                 instance.fail_next_task = False
                 task.status = "failed"
                 task.message = "the password change failed (injected by the local cloud)"
+                self._undo(instance, change)
             else:
-                if instance.redis is not None:
-                    instance.redis.set_password(password)
-                instance.password = password
-                instance.password_changes += 1
-                instance.history.append(password)
+                self._apply(instance, change)
                 task.status = "succeed"
-            instance.running_task = None
+            if change.account is None:
+                instance.running_task = None
+
+    def _apply(self, instance: Instance, change: Change) -> None:
+        if change.account is None:
+            if instance.redis is not None:
+                instance.redis.set_password(change.password)
+            instance.password = change.password
+        else:
+            account = instance.accounts[change.account]
+            if change.delete:
+                if instance.redis is not None:
+                    instance.redis.delete_account(account.name)
+                del instance.accounts[account.name]
+                return
+            if instance.redis is not None:
+                instance.redis.set_account(account.name, change.password, account.privilege)
+            account.password, account.status = change.password, ACCOUNT_VALID
+        instance.password_changes += 1
+        instance.history.append(change.password)
+
+    @staticmethod
+    def _undo(instance: Instance, change: Change) -> None:
+        """A failed account task leaves the account as it was (a new one, which has no
+        password yet, is not created)."""
+        account = instance.accounts.get(change.account or "")
+        if account is None:
+            return
+        if not account.password:
+            del instance.accounts[account.name]
+        else:
+            account.status = ACCOUNT_VALID
 
     def cancel_timers(self) -> None:
         for timer in self._timers:

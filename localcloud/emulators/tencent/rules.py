@@ -4,6 +4,7 @@ change, and the rate limit."""
 
 from __future__ import annotations
 
+import re
 import string
 from collections import deque
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ _V3_KINDS = (
 )
 V3_MODIFY_RULE = PasswordRule(8, 30, _V3_KINDS, "/")
 V3_RESET_RULE = PasswordRule(8, 32, _V3_KINDS, "/")
+# Custom accounts (CreateInstanceAccount, ModifyInstanceAccount): 8-32 in the international
+# documentation (the Chinese one says 8-64; the stricter one is kept).
+V3_ACCOUNT_RULE = PasswordRule(8, 32, _V3_KINDS, "/")
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
+PRIVILEGES = ("r", "w", "rw")
+READONLY_POLICIES = ("master", "replication")
 
 
 @dataclass(frozen=True)

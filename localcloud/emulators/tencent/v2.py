@@ -1,5 +1,5 @@
-"""Tencent API 2.0 at ``/v2/index.php`` (GET query or POST form): ``ModfiyRedisPassword``
-(sic) and ``DescribeTaskInfo``.
+"""Tencent API 2.0 at ``/v2/index.php`` (GET query or POST form): ``DescribeRedis``,
+``ModfiyRedisPassword`` (sic) and ``DescribeTaskInfo``.
 
 Signature over METHOD + Host header + path + '?' + the sorted decoded parameters ('_' ->
 '.' in keys), HmacSHA256 or HmacSHA1 (SHA1 when SignatureMethod is absent); Timestamp
@@ -7,7 +7,9 @@ within 2 hours and a Nonce never seen before, else 4500. Answers
 ``{"code", "message", "codeDesc", "data"}``.
 
 Emulator choices where Tencent documents nothing: the codeDesc of the common codes
-(V2_CODES), 4100 for every authentication failure, and 11201 for an unknown task.
+(V2_CODES), 4100 for every authentication failure, and 11201 for an unknown task;
+DescribeRedis answers with the fields the rotation reads (``redisId``, ``redisName``,
+``status``) and leaves out instances pending deletion (2.0 documents no status for them).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from localcloud.signatures.tencent_v2 import v2_verify
 
 V2_PATH = "/v2/index.php"
 V2_TIMESTAMP_WINDOW = 2 * 3600
-V2_ACTIONS = ("ModfiyRedisPassword", "DescribeTaskInfo")
+V2_ACTIONS = ("ModfiyRedisPassword", "DescribeTaskInfo", "DescribeRedis")
+V2_STATUSES = (0, 1, 2, -2)  # the DescribeRedis statuses API 2.0 documents
 
 # codeDesc of each API 2.0 code: the names the provider documents for business codes; the
 # emulator's own words for the common codes, whose codeDesc Tencent does not document.
@@ -97,6 +100,8 @@ class V2Api:
             return v2_error(*problem)
         if action == "DescribeTaskInfo":
             return self._task_info(params)
+        if action == "DescribeRedis":
+            return self._describe(params)
         return self._modify(params)
 
     def _auth(self, request: Request, params: Mapping[str, str]) -> Problem | None:
@@ -147,6 +152,26 @@ class V2Api:
                 return v2_error(code, V2_CODES[code])
             task = self.cloud.start_task(instance, password, "ModfiyRedisPassword", self.now())
         return v2_ok({"requestId": task.task_id})
+
+    def _describe(self, params: Mapping[str, str]) -> Response:
+        limit, offset = params.get("limit", "20"), params.get("offset", "0")
+        if not all(v.isascii() and v.isdigit() for v in (limit, offset)):
+            return v2_error(11201, "limit and offset must be integers")
+        wanted = params.get("redisId")
+        with self.cloud.lock:
+            found = [
+                i
+                for i in self.cloud.instances.values()
+                if i.region == params["Region"]
+                and wanted in (None, i.instance_id)
+                and i.reported_status in V2_STATUSES
+            ]
+            start = int(offset)
+            views = [
+                {"redisId": i.instance_id, "redisName": i.instance_id, "status": i.reported_status}
+                for i in found[start : start + int(limit)]
+            ]
+        return v2_ok({"totalCount": len(found), "redisSet": views})
 
     def _task_info(self, params: Mapping[str, str]) -> Response:
         raw = params.get("requestId", "")

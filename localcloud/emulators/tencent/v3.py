@@ -1,5 +1,6 @@
 """Tencent API 3.0 at ``/`` (POST JSON, TC3-HMAC-SHA256, version 2018-04-12, service
-redis): ModifyInstancePassword, ResetPassword, DescribeTaskInfo, DescribeInstances.
+redis): ModifyInstancePassword, ResetPassword, DescribeTaskInfo, DescribeInstances, and
+the custom accounts' actions (``accounts``).
 
 X-TC-Timestamp within 5 minutes; TC3 has no nonce to replay. Answers
 ``{"Response": {...}}``, errors as ``Response.Error`` with HTTP 200, as Tencent does.
@@ -19,6 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud.emulators.base import Request, Response
+from localcloud.emulators.tencent.accounts import (
+    ACCOUNT_ACTIONS,
+    ACCOUNT_PARAMS,
+    ACCOUNT_REQUIRED,
+    AccountApi,
+)
 from localcloud.emulators.tencent.models import Instance, TencentCloud
 from localcloud.emulators.tencent.rules import (
     V3_MODIFY_RULE,
@@ -33,7 +40,7 @@ V3_VERSION, V3_SERVICE = "2018-04-12", "redis"
 TC3_TIMESTAMP_WINDOW = 5 * 60
 
 MODIFY, RESET = "ModifyInstancePassword", "ResetPassword"
-V3_ACTIONS = (MODIFY, RESET, "DescribeTaskInfo", "DescribeInstances")
+V3_ACTIONS = (MODIFY, RESET, "DescribeTaskInfo", "DescribeInstances", *ACCOUNT_ACTIONS)
 V3_RULES = {MODIFY: V3_MODIFY_RULE, RESET: V3_RESET_RULE}
 
 # API 3.0 parameters of each action and their JSON types; anything else is UnknownParameter.
@@ -42,12 +49,14 @@ V3_PARAMS: Mapping[str, Mapping[str, type]] = {
     RESET: {"InstanceId": str, "Password": str, "NoAuth": bool, "EncryptPassword": bool},
     "DescribeTaskInfo": {"TaskId": int},
     "DescribeInstances": {"InstanceId": str, "Limit": int, "Offset": int},
+    **ACCOUNT_PARAMS,
 }
 V3_REQUIRED: Mapping[str, tuple[str, ...]] = {
     MODIFY: ("InstanceId", "OldPassword", "Password"),
     RESET: ("InstanceId",),
     "DescribeTaskInfo": ("TaskId",),
     "DescribeInstances": (),
+    **ACCOUNT_REQUIRED,
 }
 V3_CHANGE_CODES = ChangeCodes(
     "ResourceUnavailable.InstanceLockedError",
@@ -77,11 +86,16 @@ def instance_view(instance: Instance) -> dict[str, Any]:
         "Region": instance.region,
         "Status": instance.reported_status,
         "WanIp": "127.0.0.1",
-        "Port": instance.redis.port if instance.redis else 6379,
+        # Clients reach Tencent's proxy (here the AUTH front) where there is one.
+        "Port": instance.front.port if instance.front else _redis_port(instance),
         "NoAuth": instance.no_auth,
         "ReadOnly": 0,
         "Engine": "Redis",
     }
+
+
+def _redis_port(instance: Instance) -> int:
+    return instance.redis.port if instance.redis else 6379
 
 
 def check_params(action: str, params: Mapping[str, Any]) -> Problem | None:
@@ -111,6 +125,9 @@ class V3Api:
     now: Callable[[], float]
     throttled: Callable[[str, str], bool]
 
+    def __post_init__(self) -> None:
+        self.accounts = AccountApi(self.cloud, self.now)
+
     @staticmethod
     def action_of(request: Request) -> str:
         return request.headers.get("x-tc-action", "")
@@ -134,6 +151,9 @@ class V3Api:
             return self._describe(params, region)
         if action == "DescribeTaskInfo":
             return self._task_info(params)
+        if action in ACCOUNT_ACTIONS:
+            answer = self.accounts.serve(action, params, region)
+            return v3_error(*answer) if isinstance(answer, tuple) else v3_ok(answer)
         return self._change(action, params, region)
 
     def _reject(self, request: Request, action: str) -> Problem | None:

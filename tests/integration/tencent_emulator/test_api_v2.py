@@ -140,3 +140,22 @@ def test_v2_failed_task(emulator: TencentEmulator, redis_server: RedisServer) ->
     task_id = v2_modify(emulator, "N3w!pass12")["data"]["requestId"]
     assert v2_call(emulator, "DescribeTaskInfo", {"requestId": task_id})["data"]["status"] == 3
     assert redis_server.accepts(START)
+
+
+def test_describe_redis_reports_the_status(emulator: TencentEmulator) -> None:
+    def described() -> Any:
+        answer = v2_call(emulator, "DescribeRedis", {"redisId": INSTANCE, "limit": 10})
+        assert answer["code"] == 0
+        return answer["data"]
+
+    assert described() == {
+        "totalCount": 1,
+        "redisSet": [{"redisId": INSTANCE, "redisName": INSTANCE, "status": 2}],
+    }
+    instance(emulator).task_duration = 5.0
+    assert v2_modify(emulator, "N3w!pass12")["code"] == 0
+    assert described()["redisSet"][0]["status"] == 1  # in a workflow
+    instance(emulator).running_task, instance(emulator).status = None, -2
+    assert described()["redisSet"][0]["status"] == -2  # isolated
+    other = v2_call(emulator, "DescribeRedis", {"redisId": "crs-other"})["data"]
+    assert other == {"totalCount": 0, "redisSet": []}

@@ -96,8 +96,7 @@ def test_provider_sees_a_task_in_flight_as_busy(
     instance(emulator).task_duration = 5.0
     provider, secret = provider_for(), secret_for(emulator, **choice)
     provider.change_password(secret, "N3w!pass12", START)
-    if choice.get("apiVersion") == "3.0":
-        assert provider.describe(secret).busy
+    assert provider.describe(secret).busy
     with pytest.raises(InstanceBusyError):
         provider.change_password(secret, "N3w!pass12", START)
 

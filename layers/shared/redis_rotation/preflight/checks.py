@@ -166,8 +166,10 @@ class Preflight:
         )
 
     def _instance(self, provider: Provider, current: RedisSecret) -> Check:
+        # The version the next setSecret changes: alternating, the other account's.
+        subject = current.next_version(current.password, current.label)
         try:
-            status = provider.describe(current)
+            status = provider.describe(subject)
         except RotationError as exc:
             return Check("instance", "FAIL", str(exc))
         name = f"{current.provider} instance {current.instance_id}"
@@ -176,10 +178,10 @@ class Preflight:
                 "instance",
                 "WARN",
                 f"{name}: this API has no call that reads without changing ({status.detail}); "
-                "its state and the API keys are first checked by setSecret. Tencent retired "
-                "API 2.0 for Redis in 2023, apart from three read calls for existing "
-                'accounts: a real account most likely needs "apiVersion": "3.0"',
+                "its state and the API keys are first checked by setSecret",
             )
+        if status.note and status.ready:
+            return Check("instance", "WARN", f"{name}: {status.detail}; {status.note}")
         if status.ready:
             return Check("instance", "PASS", f"{name}: {status.detail}, may be changed now")
         if status.busy:

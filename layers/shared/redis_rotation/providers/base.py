@@ -28,9 +28,11 @@ class InstanceStatus:
     ready: bool  # may be changed now
     busy: bool  # a workflow (perhaps our own change) runs: wait and look again
     detail: str  # the provider's own words for the state, for logs and errors
-    # False when the provider has no call that asks without changing (Tencent API 2.0):
-    # ready/busy are then assumptions, and the change request itself will tell.
+    # False when the provider has no call that asks without changing: ready/busy are
+    # then assumptions, and the change request itself will tell.
     described: bool = True
+    # What a person should know about this API (preflight shows it as a warning).
+    note: str | None = None
 
 
 @dataclass(frozen=True)

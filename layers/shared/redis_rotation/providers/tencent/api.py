@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, Literal
 
+from redis_rotation.errors import InstanceStateError
 from redis_rotation.observability import logger
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
 
@@ -17,6 +18,44 @@ NAME = "tencent"
 TASK_INFO = "DescribeTaskInfo"
 
 TaskState = Literal["wait", "done", "failed"]
+
+# An instance's Status, the same numbers in API 2.0 (DescribeRedis) and 3.0
+# (DescribeInstances): 2 running; 1 (a workflow, perhaps our own task) and 0
+# (initialising) end by themselves; -2 and -3 (3.0 only) need a person.
+BUSY_STATUSES = {1: "in a workflow", 0: "initialising"}
+DEAD_STATUSES = {
+    -2: "isolated (expired or in arrears): renew or restore it in the console, then rotate again",
+    -3: "pending deletion: point the secret at a live instance",
+}
+
+
+def instance_status(
+    raw: Any, secret: RedisSecret, action: str, note: str | None = None
+) -> InstanceStatus:
+    """What an instance's reported Status means for a change."""
+    status = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if status in DEAD_STATUSES:
+        raise InstanceStateError(
+            NAME,
+            action,
+            f"Status{status}",
+            f"instance {secret.instance_id} is {DEAD_STATUSES[status]}",
+        )
+    if status == 2:
+        return InstanceStatus(ready=True, busy=False, detail="running", note=note)
+    if status in BUSY_STATUSES:
+        return InstanceStatus(ready=False, busy=True, detail=BUSY_STATUSES[status], note=note)
+    return InstanceStatus(ready=False, busy=False, detail=f"Status {raw}", note=note)
+
+
+def not_found(secret: RedisSecret, action: str) -> InstanceStateError:
+    return InstanceStateError(
+        NAME,
+        action,
+        "NotFound",
+        f"there is no instance {secret.instance_id} in region {secret.region}: check "
+        "instanceId and region",
+    )
 
 
 class TencentApi(ABC):

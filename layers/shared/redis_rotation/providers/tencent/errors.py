@@ -43,6 +43,11 @@ _EMPTY = ErrorRule(
     "Tencent saw an empty password although the local policy forbids it (a bug; the "
     "instance was not changed)",
 )
+_NO_ACCOUNT = ErrorRule(
+    InstanceStateError,
+    "instance {instance} has no such account: create it in the console (or check the "
+    "secret's account), then rotate again",
+)
 _RETRY = ErrorRule(ProviderRetryableError, "throttled or a transient service error: retrying")
 _REPLAY = ErrorRule(
     ProviderRetryableError,
@@ -78,6 +83,7 @@ ERROR_RULES: Mapping[str, ErrorRule] = {
     # 4400: API 2.0's "quota exceeded", its rate limit.
     **dict.fromkeys(("4400", "FailedOperation.SystemError"), _RETRY),
     "4500": _REPLAY,
+    "ResourceNotFound.AccountDoesNotExists": _NO_ACCOUNT,
     "AuthFailure.SignatureExpire": _CLOCK,
 }
 # Families of API 3.0 codes (a code and its sub-codes) and API 2.0's 41xx.

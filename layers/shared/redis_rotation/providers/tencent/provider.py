@@ -1,5 +1,6 @@
-"""Tencent Cloud Redis (CRS): API 2.0 ``ModfiyRedisPassword`` (the default) and API 3.0
-``ModifyInstancePassword`` / ``ResetPassword``. Every change answers with a task id, polled
+"""Tencent Cloud Redis (CRS): API 2.0 ``ModfiyRedisPassword`` (the default), API 3.0
+``ModifyInstancePassword`` / ``ResetPassword``, and a custom account's
+``ModifyInstanceAccount`` (``accounts``). Every change answers with a task id, polled
 through ``DescribeTaskInfo`` until it succeeds or fails.
 
 The secret chooses the API (``apiVersion``, default "2.0") and, for 3.0, the change mode
@@ -9,10 +10,9 @@ signer class from a map; this module holds only what every API shares.
 
 How a retry learns about a change still in flight: nothing is remembered between
 invocations. The engine first tries the AWSPENDING password (done if it works), then asks
-``describe``: API 3.0's ``DescribeInstances`` reports Status 1 ("in a workflow") while the
-task runs. For API 2.0 Tencent documents no call that asks without changing, so
-``describe`` says "ready" and the change request itself tells: Tencent refuses a second
-change while one runs with 10702 (InstanceStatusAbnormal), mapped to
+``describe``: API 3.0's ``DescribeInstances`` and API 2.0's ``DescribeRedis`` report
+Status 1 ("in a workflow") while the task runs. Should a change still reach a busy
+instance, Tencent refuses it with 10702 / InstanceStatusAbnormal, mapped to
 ``InstanceBusyError``. Either way the engine waits and asks again until the first task
 ends and the pending password works; a second change is only ever sent after the first
 one has finished without taking effect.
@@ -34,6 +34,7 @@ from redis_rotation.providers.base import (
     ProviderBase,
     ProviderContext,
 )
+from redis_rotation.providers.tencent.accounts import TencentV3Account
 from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TencentApi
 from redis_rotation.providers.tencent.errors import error_rule
 from redis_rotation.providers.tencent.v2 import TencentV2Api
@@ -42,11 +43,13 @@ from redis_rotation.providers.transport import call_retrying
 from redis_rotation.secret import Endpoint, RedisSecret
 
 CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
-# (apiVersion, changeMode) -> the API class; the schema admits no other pair.
+# (apiVersion, changeMode, or "account" for a custom account) -> the API class; the schema
+# admits no other pair.
 APIS: Mapping[tuple[str, str], Callable[[TencentProvider], TencentApi]] = {
     ("2.0", "modify"): TencentV2Api,
     ("3.0", "modify"): TencentV3Modify,
     ("3.0", "reset"): TencentV3Reset,
+    ("3.0", "account"): TencentV3Account,
 }
 # API 2.0's Nonce is an unsigned int; any positive value not used before will do.
 NONCE_BOUND = 2**32 - 1
@@ -76,7 +79,8 @@ class TencentProvider(ProviderBase):
 
     def api(self, secret: RedisSecret) -> TencentApi:
         """The API class the secret chose, made once per choice."""
-        key = (secret.get("apiVersion") or "2.0", secret.get("changeMode") or "modify")
+        mode = "account" if secret.account is not None else secret.get("changeMode") or "modify"
+        key = (secret.get("apiVersion") or "2.0", mode)
         if key not in self._apis:
             self._apis[key] = APIS[key](self)
         return self._apis[key]

@@ -1,5 +1,6 @@
-"""Tencent API 2.0 (``https://redis.api.qcloud.com/v2/index.php``): ``ModfiyRedisPassword``
-and ``DescribeTaskInfo``, signed with HmacSHA256 or HmacSHA1."""
+"""Tencent API 2.0 (``https://redis.api.qcloud.com/v2/index.php``): ``DescribeRedis`` (the
+state, read without changing), ``ModfiyRedisPassword`` and ``DescribeTaskInfo``, signed
+with HmacSHA256 or HmacSHA1."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from typing import TYPE_CHECKING, Any, override
 from redis_rotation import passwords
 from redis_rotation.errors import ProviderError, ProviderRetryableError
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
-from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, TencentApi, task_handle
-from redis_rotation.providers.transport import endpoint_url
+from redis_rotation.providers.tencent.api import (
+    NAME,
+    TASK_INFO,
+    TaskState,
+    TencentApi,
+    instance_status,
+    not_found,
+    task_handle,
+)
+from redis_rotation.providers.transport import call_retrying, endpoint_url
 from redis_rotation.signing.tencent_v2 import TencentV2Signer
 
 if TYPE_CHECKING:
@@ -18,6 +27,12 @@ if TYPE_CHECKING:
 
 PATH = "/v2/index.php"
 CHANGE = "ModfiyRedisPassword"  # sic: the action's real name
+DESCRIBE = "DescribeRedis"
+RETIRED = (
+    "Tencent retired API 2.0 for Redis in 2023, apart from three read calls for existing "
+    "accounts (DescribeRedis among them, ModfiyRedisPassword not): a real account most "
+    'likely needs "apiVersion": "3.0"'
+)
 # DescribeTaskInfo status -> (state, the documented meaning).
 TASK_STATES: Mapping[int, tuple[TaskState, str]] = {
     0: ("wait", "waiting"),
@@ -35,11 +50,16 @@ class TencentV2Api(TencentApi):
 
     @override
     def describe(self, secret: RedisSecret) -> InstanceStatus:
-        # No call that asks without changing: a busy instance answers the change itself
-        # with 10702, which becomes InstanceBusyError.
-        return InstanceStatus(
-            ready=True, busy=False, detail="not described (API 2.0)", described=False
+        # A busy instance would also answer the change itself with 10702 (InstanceBusyError);
+        # asking first means a change is only sent to an instance that reports running.
+        params = {"redisId": secret.instance_id, "limit": "1", "offset": "0"}
+        data = call_retrying(
+            lambda: self._call(secret, DESCRIBE, params), self.provider.context.deadline
         )
+        for instance in data.get("redisSet") or []:
+            if isinstance(instance, Mapping) and instance.get("redisId") == secret.instance_id:
+                return instance_status(instance.get("status"), secret, DESCRIBE, RETIRED)
+        raise not_found(secret, DESCRIBE)
 
     @override
     def addresses(self, secret: RedisSecret) -> None:

@@ -13,7 +13,15 @@ from redis_rotation import passwords
 from redis_rotation.errors import InstanceStateError, ProviderError, ProviderRetryableError
 from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.providers.base import ChangeHandle, InstanceStatus
-from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TaskState, TencentApi, task_handle
+from redis_rotation.providers.tencent.api import (
+    NAME,
+    TASK_INFO,
+    TaskState,
+    TencentApi,
+    instance_status,
+    not_found,
+    task_handle,
+)
 from redis_rotation.providers.transport import call_retrying, endpoint_url
 from redis_rotation.secret import Endpoint
 from redis_rotation.signing.tc3 import TC3Signer
@@ -32,13 +40,6 @@ TASK_STATES: Mapping[str, TaskState] = {
     "failed": "failed",
     "error": "failed",
 }
-# DescribeInstances Status: 2 running; 1 (a workflow, perhaps our own task) and 0
-# (initialising) end by themselves; -2 and -3 need a person.
-BUSY_STATUSES = {1: "in a workflow", 0: "initialising"}
-DEAD_STATUSES = {
-    -2: "isolated (expired or in arrears): renew or restore it in the console, then rotate again",
-    -3: "pending deletion: point the secret at a live instance",
-}
 
 
 class TencentV3Api(TencentApi):
@@ -55,15 +56,7 @@ class TencentV3Api(TencentApi):
             lambda: self.provider.reuse_once(lambda: self._describe_instance(secret)),
             self.provider.context.deadline,
         )
-        raw = instance.get("Status")
-        status = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
-        if status in DEAD_STATUSES:
-            raise InstanceStateError(
-                NAME,
-                DESCRIBE,
-                f"Status{status}",
-                f"instance {secret.instance_id} is {DEAD_STATUSES[status]}",
-            )
+        status = instance_status(instance.get("Status"), secret, DESCRIBE)
         if instance.get("NoAuth") is True:
             # Password-free: a rotated password would prove nothing (and AUTH checks fail).
             raise InstanceStateError(
@@ -73,11 +66,7 @@ class TencentV3Api(TencentApi):
                 f"instance {secret.instance_id} is password-free (NoAuth); turn password "
                 "authentication on in the console, then rotate again",
             )
-        if status == 2:
-            return InstanceStatus(ready=True, busy=False, detail="running")
-        if status in BUSY_STATUSES:
-            return InstanceStatus(ready=False, busy=True, detail=BUSY_STATUSES[status])
-        return InstanceStatus(ready=False, busy=False, detail=f"Status {raw}")
+        return status
 
     @override
     def addresses(self, secret: RedisSecret) -> frozenset[Endpoint]:
@@ -100,11 +89,11 @@ class TencentV3Api(TencentApi):
     def change(
         self, secret: RedisSecret, new_password: str, old_password: str | None
     ) -> ChangeHandle:
-        body = self.change_body(secret.instance_id, new_password, old_password)
+        body = self.change_body(secret, new_password, old_password)
         return task_handle(self.call(secret, self.action, body).get("TaskId"), self.action)
 
     @abstractmethod
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]: ...
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]: ...
 
     @override
     def task_state(self, secret: RedisSecret, task_id: str) -> tuple[TaskState, str, str]:
@@ -122,13 +111,7 @@ class TencentV3Api(TencentApi):
         for instance in response.get("InstanceSet") or []:
             if isinstance(instance, Mapping) and instance.get("InstanceId") == secret.instance_id:
                 return instance
-        raise InstanceStateError(
-            NAME,
-            DESCRIBE,
-            "NotFound",
-            f"there is no instance {secret.instance_id} in region {secret.region}: check "
-            "instanceId and region",
-        )
+        raise not_found(secret, DESCRIBE)
 
     def call(self, secret: RedisSecret, action: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         provider = self.provider
@@ -171,8 +154,8 @@ class TencentV3Modify(TencentV3Api):
     action = "ModifyInstancePassword"
 
     @override
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
-        return {"InstanceId": instance, "OldPassword": old, "Password": new}
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]:
+        return {"InstanceId": secret.instance_id, "OldPassword": old, "Password": new}
 
 
 class TencentV3Reset(TencentV3Api):
@@ -182,6 +165,6 @@ class TencentV3Reset(TencentV3Api):
     action = "ResetPassword"
 
     @override
-    def change_body(self, instance: str, new: str, old: str | None) -> dict[str, Any]:
+    def change_body(self, secret: RedisSecret, new: str, old: str | None) -> dict[str, Any]:
         # NoAuth=true would make the instance password-free: false, and said so.
-        return {"InstanceId": instance, "Password": new, "NoAuth": False}
+        return {"InstanceId": secret.instance_id, "Password": new, "NoAuth": False}
