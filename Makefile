@@ -34,7 +34,7 @@ test: lint
 	done
 
 guarantees: venv
-	$(PY) -m pytest tests/e2e/test_crash_points.py tests/e2e/test_crash_points_v3.py \
+	$(PY) -m pytest tests/e2e/test_crash_points*.py \
 		tests/e2e/test_provider_faults.py \
 		tests/e2e/test_hostile_input.py tests/e2e/test_secrecy.py tests/e2e/test_concurrency.py \
 		tests/e2e/test_trust_boundary.py tests/e2e/test_edits_during_rotation.py \
