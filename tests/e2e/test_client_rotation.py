@@ -73,11 +73,22 @@ def counted_provider(
     return provider, counter
 
 
+def uredis_group(cloud: LocalCloud, on_change: OnChange) -> ExampleSecret:
+    return cloud.add_uredis_secret(f"e2e/client-{next(_names)}", on_change=on_change)
+
+
+def tencent_account(cloud: LocalCloud, on_change: OnChange) -> ExampleSecret:
+    """A custom account: the client speaks Tencent's AUTH account@password to the front."""
+    name = f"e2e/client-{next(_names)}"
+    return cloud.add_tencent_secret(name, api_version="3.0", account="app", on_change=on_change)
+
+
+@pytest.mark.parametrize("make", [uredis_group, tencent_account], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("on_change", ON_CHANGE)
 def test_no_command_fails_through_a_rotation_under_load(
-    cloud: LocalCloud, on_change: OnChange
+    cloud: LocalCloud, on_change: OnChange, make: Callable[[LocalCloud, OnChange], ExampleSecret]
 ) -> None:
-    example = cloud.add_uredis_secret(f"e2e/client-{next(_names)}", on_change=on_change)
+    example = make(cloud, on_change)
     provider, counter = counted_provider(cloud, example.arn)
     load = Load(
         lambda: redis.Redis(**redis_kwargs(example.arn, provider=provider)),

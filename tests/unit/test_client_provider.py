@@ -193,7 +193,8 @@ def test_while_secrets_manager_fails_the_cache_serves_and_retries_wait(
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"provider": "tencent", "username": "acct1"}, ("acct1@pw-1",)),
+        ({"provider": "tencent", "account": "acct1"}, ("acct1@pw-1",)),
+        ({"provider": "tencent", "username": "app"}, ("app", "pw-1")),
         ({"provider": "uredis", "username": "app"}, ("app", "pw-1")),
         ({"provider": "tencent"}, ("pw-1",)),
     ],

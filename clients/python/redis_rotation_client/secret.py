@@ -59,14 +59,16 @@ def _string(document: dict[str, Any], name: str, secret_id: str, required: bool)
 
 
 def credentials_of(document: dict[str, Any], secret_id: str) -> Credentials:
-    """The AUTH arguments of a secret. Tencent custom accounts authenticate with one
-    argument, ``<account>@<password>`` (Tencent's documented form; a two-argument AUTH is
-    not documented there), so for Tencent a ``username`` folds into the password."""
+    """The AUTH arguments of a secret, as the rotation function's own Redis check sends
+    them: a Tencent custom account (``account``) authenticates with one argument,
+    ``<account>@<password>`` (Tencent's documented form); a ``username`` is an ACL user of
+    a two-argument AUTH."""
     password = _string(document, "password", secret_id, required=True)
+    account = _string(document, "account", secret_id, required=False)
     username = _string(document, "username", secret_id, required=False)
     assert password is not None
-    if username is not None and document.get("provider") == "tencent":
-        return Credentials(password=f"{username}@{password}")
+    if account is not None:
+        return Credentials(password=f"{account}@{password}")
     return Credentials(password=password, username=username)
 
 
