@@ -35,7 +35,14 @@ class CachingProvider(CredentialProvider):
 
     def get_credentials(self) -> tuple[str]:
         value = json.loads(self._cache.get_secret_string(self._secret_id))
-        return (str(value["password"]),)
+        return (auth_password(value),)
+
+
+def auth_password(value: dict[str, Any]) -> str:
+    """What an application sends to AUTH: a Tencent custom account logs in with one
+    argument, ``<account>@<password>``, as Tencent documents."""
+    password = str(value["password"])
+    return f"{value['account']}@{password}" if value.get("account") else password
 
 
 def client_factory(kind: str, secret_id: str, sm: Any) -> Callable[[], redis.Redis]:
@@ -48,7 +55,7 @@ def client_factory(kind: str, secret_id: str, sm: Any) -> Callable[[], redis.Red
     where = {"host": value["host"], "port": int(value["port"]), "protocol": 2}
     if kind == "naive":
         # Reads AWSCURRENT once, at start-up.
-        return lambda: redis.Redis(**where, password=value["password"])
+        return lambda: redis.Redis(**where, password=auth_password(value))
     from aws_secretsmanager_caching import SecretCache, SecretCacheConfig
 
     provider = CachingProvider(SecretCache(config=SecretCacheConfig(), client=sm), secret_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bench import cost, waiting
@@ -83,11 +85,18 @@ def test_disruption_targets_count_only_failures_not_in_flight_against_ours() -> 
             "p99_during_ms": p99,
         }
 
-    runs = [
-        {"on_change": "keep", "kinds": {"ours": figures(0, 0, 2, 1.5)}},
-        {"on_change": "drop", "kinds": {"ours": figures(2, 2, 1, 2.5)}},
+    runs: list[dict[str, Any]] = [
+        {"mode": "uredis", "on_change": "keep", "kinds": {"ours": figures(0, 0, 2, 1.5)}},
+        {"mode": "uredis", "on_change": "drop", "kinds": {"ours": figures(2, 2, 1, 2.5)}},
     ]
-    assert [t.met for t in judge(runs)] == [True, True, True, False]
+    # No alternating run: that target is not met ("not run"), never silently passed.
+    assert [t.met for t in judge(runs)] == [True, True, True, False, False]
+    alternating = {"naive": figures(0, 0, 0, 1.0), "ours": figures(0, 0, 0, 1.0)}
+    runs.append({"mode": "tencent-3.0-alternating", "on_change": "drop", "kinds": alternating})
+    assert judge(runs)[4].met
+    alternating["naive"] = figures(1, 0, 0, 1.0)
+    assert (judge(runs)[4].value, judge(runs)[4].met) == ("1", False)
+    runs.pop()
     runs[1]["kinds"] = {"ours": figures(3, 2, 3, 1.0)}
     assert [(t.value, t.met) for t in judge(runs)][1:3] == [
         ("3 (1 not in flight)", False),
