@@ -14,10 +14,12 @@ From that it decides what happened:
   Redis accepts no labelled password:                   refuse.
 
 It refuses whenever it is unsure: an endpoint it cannot reach, endpoints that disagree,
-two passwords accepted, a version whose fields differ from AWSCURRENT's, or a secret the
-keys' owner's binding does not allow (passwords go only to addresses the binding allows).
-It never changes a Redis password and never calls a provider's change API (the provider's
-read-only describe may be asked which addresses are the instance's, as setSecret does).
+two passwords accepted, a change that may still be in flight (the provider reports the
+instance busy, or cannot say: Tencent API 2.0 needs --settled), a version whose fields
+differ from AWSCURRENT's, or a secret the keys' owner's binding does not allow (passwords
+go only to addresses the binding allows). It never changes a Redis password and never
+calls a provider's change API; it may ask the provider's read-only describe, as setSecret
+does, which addresses are the instance's and whether a change still runs.
 
 Without --apply it prints the plan and changes nothing. With --apply, right before each
 label move it reads the labels and asks Redis again, and stops if anything changed (a
@@ -94,6 +96,8 @@ class Evidence:
     labelled: Mapping[str, Version]  # stage -> its version
     accepted: tuple[str, ...]  # the stages whose password every endpoint accepts
     endpoints: tuple[str, ...]
+    # Why a change to AWSPENDING's password may still be in flight at the provider, if so.
+    unsettled: str | None = None
 
     def version(self, stage: str) -> str | None:
         held = self.labelled.get(stage)
@@ -131,10 +135,12 @@ def decide(evidence: Evidence) -> Plan:
             return Plan("ok: Redis accepts AWSCURRENT and no rotation is unfinished")
         if pending == current:
             return Plan(
-                "a finished rotation left AWSPENDING on AWSCURRENT's version (AWS removes it "
-                "once finishSecret returns): remove it",
+                "a finished rotation left AWSPENDING on AWSCURRENT's version: remove it, as "
+                "AWS does once finishSecret returns",
                 remove_pending,
             )
+        if evidence.unsettled:
+            raise Refused(evidence.unsettled)
         return Plan(
             "the change never landed: Redis accepts AWSCURRENT, not AWSPENDING; removing "
             "AWSPENDING lets the next rotation start over",
@@ -174,6 +180,7 @@ class Repair:
     client: CountedClient
     seams: Seams = DEFAULT_SEAMS
     env: Mapping[str, str] | None = None
+    settled: bool = False  # the caller knows no change is in flight (Tencent API 2.0)
     _access: SecretAccess | None = None
     _admitted: set[str] = field(default_factory=set)  # version ids (a value never changes)
 
@@ -190,11 +197,17 @@ class Repair:
             assert current is not None  # _labelled refuses a valueless AWSCURRENT
             access = self._access_for(current, metadata)
             self._admit(access, labelled[CURRENT])
+            accepted = self._accepted(access, current, labelled)
+            pending = labelled.get(PENDING)
+            # A stored AWSPENDING that Redis does not accept yet may have been asked for:
+            # the provider's read-only describe says whether a change still runs.
+            asked = pending is not None and pending.secret is not None
             return Evidence(
                 str(metadata["ARN"]),
                 labelled,
-                self._accepted(access, current, labelled),
+                accepted,
                 tuple(map(str, current.endpoints)),
+                self._unsettled(access, current) if asked and PENDING not in accepted else None,
             )
         except RotationError as exc:
             raise Refused(str(exc)) from None
@@ -226,6 +239,21 @@ class Repair:
         if version.version_id not in self._admitted and version.secret is not None:
             access.admit(version.secret)
             self._admitted.add(version.version_id)
+
+    def _unsettled(self, access: SecretAccess, current: RedisSecret) -> str | None:
+        status = access.engine.provider.describe(current)
+        if status.busy:
+            return (
+                f"the provider reports {current.instance_id} busy ({status.detail}): the "
+                "stopped rotation's change may still be applied; wait and run repair again"
+            )
+        if not status.described and not self.settled:
+            return (
+                f"the {current.provider} API cannot say whether the stopped rotation's change "
+                f"is still in flight ({status.detail}): once its task has surely ended "
+                "(minutes), run repair again with --settled"
+            )
+        return None
 
     def _accepted(
         self, access: SecretAccess, current: RedisSecret, labelled: Mapping[str, Version]
@@ -325,7 +353,7 @@ def _labels_line(evidence: Evidence) -> str:
 def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     use_local_cloud(args)
     client = CountedClient.create()
-    repair = Repair(args.secret_id, client, seams)
+    repair = Repair(args.secret_id, client, seams, settled=args.settled)
     report: dict[str, Any] = {"secret": args.secret_id, "applied": False}
     lines = [f"repair {args.secret_id} ({'apply' if args.apply else 'dry run'})"]
     code = OK
@@ -369,5 +397,10 @@ def register(commands: Subcommands) -> None:
     )
     parser.add_argument("secret_id", metavar="SECRET", help="name or ARN of the rotated secret")
     parser.add_argument("--apply", action="store_true", help="carry out the plan")
+    parser.add_argument(
+        "--settled",
+        action="store_true",
+        help="no password change is in flight (for an API that cannot say: Tencent API 2.0)",
+    )
     add_json_flag(parser)
     add_local_flag(parser)
