@@ -89,7 +89,8 @@ def repair_test(mode: str, every: int = 1) -> Callable[..., None]:
     ) -> None:
         """Each stuck rotation is repaired by labels alone, and the next rotation succeeds."""
         calls = record_calls(cloud, provider, options)
-        points = list(itertools.product(calls, ("before", "after")))[::every]
+        sides: tuple[Side, ...] = ("before", "after")
+        points = list(itertools.product(calls, sides))[::every]
         findings: Counter[str] = Counter()
         failures = []
         for call, side in points:
