@@ -22,11 +22,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import coldstart, cost, fleet, size, waiting
+from bench import coldstart, cost, fleet, operations, size, waiting
 from bench.common import RESULTS_DIR, ROOT, Measurement, Target, write_json
 
 OUTPUT = RESULTS_DIR / "bench.json"
-NAMES = ("coldstart", "cost", "waiting", "fleet", "size")
+NAMES = ("coldstart", "cost", "waiting", "fleet", "size", "operations")
 
 
 def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurement]]:
@@ -37,6 +37,7 @@ def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurem
             "waiting": lambda: waiting.run(repeats=1),
             "fleet": lambda: fleet.run(fleet_size or 20),
             "size": size.run,
+            "operations": lambda: operations.run(200, check_batches=2),
         }
     return {
         "coldstart": lambda: coldstart.run(rounds=11),
@@ -44,6 +45,7 @@ def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurem
         "waiting": lambda: waiting.run(repeats=3),
         "fleet": lambda: fleet.run(fleet_size or 200),
         "size": size.run,
+        "operations": operations.run,
     }
 
 
