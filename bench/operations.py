@@ -32,7 +32,6 @@ import bisect
 import json
 import math
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -81,27 +80,22 @@ def _create_fleet(sm: Any, count: int) -> int:
         ),
     )["ARN"]
     function = sm.register_function("ops-uredis")
-    local = threading.local()
-
-    def create(index: int) -> bool:
-        if not hasattr(local, "client"):
-            local.client = sm.secrets_manager()
-        c = local.client
-        arn = c.create_secret(
+    unfinished = 0
+    # One at a time: moto's Secrets Manager is not safe for concurrent CreateSecret.
+    for index in range(count):
+        arn = client.create_secret(
             Name=f"ops/fleet/{index:05d}", SecretString=_value(index, credentials)
         )["ARN"]
-        stub = c.rotate_secret(
+        stub = client.rotate_secret(
             SecretId=arn, RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 30}
         )["VersionId"]
         if index % PENDING_EVERY == 0:
-            return True  # left unfinished: AWSPENDING on an empty stub
-        c.update_secret_version_stage(
-            SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=stub
-        )
-        return False
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return sum(pool.map(create, range(count)))
+            unfinished += 1  # left unfinished: AWSPENDING on an empty stub
+        else:
+            client.update_secret_version_stage(
+                SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=stub
+            )
+    return unfinished
 
 
 def status_scale(count: int) -> dict[str, Any]:
@@ -273,6 +267,11 @@ def _model(cloud: BenchCloud, fleet: int, task_seconds: float) -> dict[str, Any]
                 "limits_per_s": {a: limit_of(a) for a in entry["requests_per_action"]},
                 "reserved_concurrency": concurrency,
                 "fleet_time_s": round(fleet_time(fleet, entry["rotation_s"], concurrency), 1),
+                # Spread perfectly, at any concurrency: the limits alone allow no less.
+                "limit_floor_s": round(
+                    fleet * max(n / limit_of(a) for a, n in entry["requests_per_action"].items()),
+                    1,
+                ),
             }
         model[mode] = entry
     return model

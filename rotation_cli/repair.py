@@ -374,7 +374,8 @@ def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
         if plan.moves and args.apply:
             done = repair.apply(plan)
             report["applied"] = True
-            lines.append(f"  applied: {len(done)} label moves; Redis and labels re-checked")
+            moves = f"{len(done)} label move{'s' if len(done) > 1 else ''}"
+            lines.append(f"  applied: {moves}, each after Redis and the labels were re-checked")
         elif plan.moves:
             code = NOT_OK
             lines.append("  dry run: nothing changed; run again with --apply to carry it out")
