@@ -160,6 +160,8 @@ def decide(evidence: Evidence) -> Plan:
             (Move(CURRENT, pending, current), *remove_pending),
         )
     edited = _edited(evidence, PREVIOUS)
+    if evidence.unsettled and pending != previous:
+        raise Refused(evidence.unsettled)  # AWSPENDING would go while its change may land
     if edited is not None:
         raise Refused(
             f"Redis accepts AWSPREVIOUS, whose field '{edited}' differs from AWSCURRENT: "
