@@ -61,9 +61,11 @@ def test_dry_run_prints_the_plan_and_apply_carries_it_out(
     cloud: LocalCloud, landed: ExampleSecret, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = cloud.stages(landed.arn)
+    passwords = [cloud.value(landed.arn, s)["password"] for s in ("AWSCURRENT", "AWSPENDING")]
     capsys.readouterr()
     assert main.main(["repair", landed.arn]) == 1  # a stuck secret is not fine
     text = capsys.readouterr().out
+    assert not [p for p in passwords if p in text]
     assert "finding: the change landed but finishSecret never ran" in text
     assert "1. move AWSCURRENT to version" in text
     assert "2. remove AWSPENDING from version" in text
@@ -72,6 +74,7 @@ def test_dry_run_prints_the_plan_and_apply_carries_it_out(
 
     code, done = repair_json(capsys, landed, "--apply")
     assert (code, done["applied"], done["redisAccepts"]) == (0, True, ["AWSPENDING"])
+    assert not [p for p in passwords if p in json.dumps(done)]
     assert cloud.accepted_stages(landed) == ["AWSCURRENT"]
     assert not any("AWSPENDING" in labels for labels in cloud.stages(landed.arn).values())
     assert unlabelled_passwords(cloud, landed) == []

@@ -60,10 +60,10 @@ def stuck_secret(
     return example, f"{side} {crash.fired.kind} {crash.fired.name} #{index}"
 
 
-def repaired(example: ExampleSecret, tries: int = 5) -> Plan:
+def repaired(example: ExampleSecret, client: CountedClient, tries: int = 5) -> Plan:
     """``repair --apply``, run again while it says to wait (a change still in flight)."""
     for _ in range(tries - 1):
-        repair = Repair(example.arn, CountedClient.create())
+        repair = Repair(example.arn, client)
         try:
             _, plan = repair.plan()
         except Refused as exc:
@@ -93,10 +93,11 @@ def repair_test(mode: str, every: int = 1) -> Callable[..., None]:
         points = list(itertools.product(calls, sides))[::every]
         findings: Counter[str] = Counter()
         failures = []
+        client = CountedClient.create()  # one for every repair: a client takes a while to build
         for call, side in points:
             example, where = stuck_secret(cloud, provider, options, call.index, side)
             try:
-                plan = repaired(example)
+                plan = repaired(example, client)
             except Refused as exc:
                 failures.append(f"{where}: refused: {exc}")
                 continue
