@@ -39,7 +39,8 @@ guarantees: venv
 		tests/e2e/test_hostile_input.py tests/e2e/test_secrecy.py tests/e2e/test_concurrency.py \
 		tests/e2e/test_trust_boundary.py tests/e2e/test_edits_during_rotation.py \
 		tests/integration/test_api_tls.py tests/integration/test_redis_tls.py \
-		tests/integration/test_template_iam.py tests/e2e/test_built_artifact.py
+		tests/integration/test_template_iam.py tests/e2e/test_built_artifact.py \
+		tests/e2e/test_repair_crash_points.py tests/e2e/test_repair_crash_sample.py tests/e2e/test_repair.py
 
 test-fast: venv
 	$(PY) -m pytest -m "unit"

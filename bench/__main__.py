@@ -22,11 +22,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench import coldstart, cost, disruption, fleet, size, waiting
+from bench import coldstart, cost, disruption, fleet, operations, size, waiting
 from bench.common import RESULTS_DIR, ROOT, Measurement, Target, write_json
 
 OUTPUT = RESULTS_DIR / "bench.json"
-NAMES = ("coldstart", "cost", "waiting", "fleet", "size", "disruption")
+NAMES = ("coldstart", "cost", "waiting", "fleet", "size", "disruption", "operations")
 
 
 def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurement]]:
@@ -40,6 +40,7 @@ def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurem
             "disruption": lambda: disruption.run(
                 ["uredis"], shape=disruption.Shape(baseline=1.0, after=1.0)
             ),
+            "operations": lambda: operations.run(200, check_batches=2),
         }
     return {
         "coldstart": lambda: coldstart.run(rounds=11),
@@ -48,6 +49,7 @@ def plan(quick: bool, fleet_size: int | None) -> dict[str, Callable[[], Measurem
         "fleet": lambda: fleet.run(fleet_size or 200),
         "size": size.run,
         "disruption": disruption.run,
+        "operations": operations.run,
     }
 
 

@@ -1,7 +1,7 @@
 """Makes moto's Secrets Manager act like AWS where a rotation depends on it.
 
 moto 5.2.5 is the local cloud's Secrets Manager, and it differs from AWS in ways a rotation
-function can come to rely on. ``apply()`` wraps three methods of its backend (in this
+function can come to rely on. ``apply()`` wraps four methods of its backend (in this
 process, before the server starts); each wrapper says what AWS does and what moto did.
 Only moto is patched, never our own package.
 """
@@ -25,6 +25,7 @@ _applied = False
 _rotate_secret = SecretsManagerBackend.rotate_secret
 _put_secret_value = SecretsManagerBackend.put_secret_value
 _update_secret_version_stage = SecretsManagerBackend.update_secret_version_stage
+_list_secret_version_ids = SecretsManagerBackend.list_secret_version_ids
 
 
 def _labels(secret: FakeSecret, version_id: str) -> list[str]:
@@ -181,6 +182,18 @@ def update_secret_version_stage(
         return answer
 
 
+def list_secret_version_ids(self: SecretsManagerBackend, secret_id: str) -> str:
+    """AWS gives each version's CreatedDate (`status` tells a stuck rotation by its
+    AWSPENDING version's age); moto gave the time of the call for every version."""
+    answer = json.loads(_list_secret_version_ids(self, secret_id))
+    secret = self.secrets[secret_id]  # found: moto answered
+    if isinstance(secret, FakeSecret):
+        for version in answer.get("Versions", []):
+            stored = secret.versions.get(version["VersionId"], {})
+            version["CreatedDate"] = stored.get("createdate", version["CreatedDate"])
+    return json.dumps(answer)
+
+
 def apply() -> None:
     """Patch moto's backend class, once per process (every backend, every server)."""
     global _applied
@@ -190,6 +203,9 @@ def apply() -> None:
             setattr(SecretsManagerBackend, "put_secret_value", put_secret_value)  # noqa: B010
             setattr(  # noqa: B010
                 SecretsManagerBackend, "update_secret_version_stage", update_secret_version_stage
+            )
+            setattr(  # noqa: B010
+                SecretsManagerBackend, "list_secret_version_ids", list_secret_version_ids
             )
             _list_moto_modules_once()
             _applied = True

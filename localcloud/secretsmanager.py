@@ -60,6 +60,9 @@ class SecretsManagerServer:
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.endpoint,
             "AWS_ENDPOINT_URL_LAMBDA": self.endpoint,
             "AWS_ENDPOINT_URL_IAM": self.endpoint,
+            # moto's CloudWatch Logs: empty (the functions log to stdout here), so `status`
+            # finds no log group, as for a function that never ran.
+            "AWS_ENDPOINT_URL_LOGS": self.endpoint,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             **DUMMY_KEYS,

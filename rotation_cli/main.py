@@ -22,7 +22,12 @@ from redis_rotation import __version__
 from rotation_cli.base import INTERRUPTED, USER_ERROR, Subcommands, UserError
 
 # Each module registers its subcommands, in the order --help lists them.
-COMMAND_MODULES = ("rotation_cli.preflight", "rotation_cli.local")
+COMMAND_MODULES = (
+    "rotation_cli.preflight",
+    "rotation_cli.status",
+    "rotation_cli.repair",
+    "rotation_cli.local",
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ what plain moto 5.2.5 did instead (see localcloud/moto_fidelity.py).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -240,3 +241,17 @@ def test_put_again_with_the_same_token_and_another_value_is_refused(cloud: Local
     pending = client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
     assert pending["SecretString"] == NEW
     assert stages(client, arn) == {old: ["AWSCURRENT"], token: ["AWSPENDING"]}
+
+
+def test_list_secret_version_ids_gives_each_version_its_creation_time(cloud: LocalCloud) -> None:
+    """AWS: CreatedDate is when the version was created (``status`` ages AWSPENDING by
+    it). moto gave the time of the ListSecretVersionIds call to every version."""
+    client = cloud.sm.secrets_manager()
+    arn, first = new_secret(client)
+    time.sleep(1.1)  # moto keeps whole seconds
+    second = client.put_secret_value(SecretId=arn, SecretString=NEW)["VersionId"]
+    created = {
+        v["VersionId"]: v["CreatedDate"]
+        for v in client.list_secret_version_ids(SecretId=arn)["Versions"]
+    }
+    assert created[first] < created[second]

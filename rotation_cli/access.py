@@ -1,0 +1,103 @@
+"""What ``status`` and ``repair`` share: a Secrets Manager client that counts its calls,
+and, for one secret, the rotation's own gate, provider and Redis check.
+
+Every field of a rotated secret's value is its writer's word. Before a password goes to an
+address, the keys' owner's binding must allow it exactly as it does for a rotation: the
+gate admits the value (a grant for this secret and its instance), and every address is one
+the grant allows or one the provider reports for the instance.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redis_rotation.binding import Grant, check_addresses
+from redis_rotation.config import Settings
+from redis_rotation.engine import RotationEngine
+from redis_rotation.entrypoint import provider_factory
+from redis_rotation.errors import NotPermittedError
+from redis_rotation.polling import Deadline, Runtime
+from redis_rotation.seams import DEFAULT_SEAMS, Seams
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+    from redis_rotation.secret import RedisSecret
+
+LOG = logging.getLogger("redis_rotation.cli")
+# How long one secret's reads and Redis questions may take in all.
+SECRET_BUDGET = 60.0
+
+
+@dataclass
+class CountedClient:
+    """A Secrets Manager client of its own (not the functions' shared one) and the calls it
+    made, by operation."""
+
+    client: SecretsManagerClient
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def create(cls) -> CountedClient:
+        import boto3
+
+        client = boto3.client(
+            "secretsmanager", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        )
+        counted = cls(client)
+
+        def count(model: Any, **_: Any) -> None:
+            counted.calls[model.name] += 1
+
+        client.meta.events.register("before-call.secrets-manager", count)
+        return counted
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+@dataclass
+class SecretAccess:
+    """One secret as a rotation sees it: DescribeSecret's identity, the provider and the
+    gate of its function, and the Redis check (its probe is a seam)."""
+
+    engine: RotationEngine
+
+    @classmethod
+    def of(
+        cls,
+        client: SecretsManagerClient,
+        provider_name: str,
+        metadata: Mapping[str, Any],
+        seams: Seams = DEFAULT_SEAMS,
+        env: Mapping[str, str] | None = None,
+    ) -> SecretAccess:
+        engine = RotationEngine(
+            provider_name=provider_name,
+            provider_factory=provider_factory(provider_name),
+            client=client,
+            settings=Settings.from_env(os.environ if env is None else env),
+            deadline=Deadline.after(Runtime(), SECRET_BUDGET),
+            logger=LOG,
+            seams=seams,
+        )
+        engine.bind(metadata)
+        return cls(engine)
+
+    def admit(self, secret: RedisSecret) -> Grant:
+        """The grant that lets this secret act as ``secret`` says (NotPermittedError if none),
+        with every address it would send a password to allowed."""
+        grant = self.engine.gate.admit(secret)
+        try:
+            # Addresses the grant lists need no provider call.
+            check_addresses(secret, grant, None)
+        except NotPermittedError:
+            # The provider's read-only describe says which addresses are the instance's.
+            self.engine.gate.check_addresses(self.engine.provider, secret, grant)
+        return grant
