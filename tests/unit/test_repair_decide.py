@@ -9,6 +9,8 @@ import pytest
 from redis_rotation.secret import RedisSecret
 from rotation_cli.repair import Evidence, Move, Refused, Version, decide
 
+pytestmark = pytest.mark.unit
+
 BASE: dict[str, Any] = {
     "provider": "uredis",
     "host": "10.0.0.5",
