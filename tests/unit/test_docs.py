@@ -65,9 +65,12 @@ def test_every_redis_rotation_command_the_docs_show_parses() -> None:
     seen = 0
     for path, text in doc_texts().items():
         for quoted in re.findall(r"(?:^|`|\n)(redis-rotation [^`\n]*)", text):
+            quoted = quoted.split("  #")[0].strip()  # a shell comment after it
             if "[" in quoted:  # a synopsis of the options, not a command
                 continue
-            argv = words(quoted.replace("…", "x").replace("<secret>", "x"))[1:]
+            for placeholder in ("…", "<secret>", "<secret-id>"):
+                quoted = quoted.replace(placeholder, "x")
+            argv = words(quoted)[1:]
             argv = [a for a in argv if a not in ("COMMAND",)]
             assert _parses(argv), f"{path.name}: `{quoted}` does not parse"
             seen += 1
