@@ -1,4 +1,4 @@
-"""Repair after crashes of a Tencent API 3.0 rotation (reset mode), every fifth point:
+"""Repair after crashes of a Tencent API 3.0 rotation (reset mode), every third point:
 the other change path, sampled (the machinery: tests/support/stuck.py)."""
 
 import pytest
@@ -6,4 +6,4 @@ import pytest
 from tests.support.stuck import repair_test
 
 pytestmark = pytest.mark.e2e
-test_repair_after_a_crash = repair_test("tencent-3.0-reset", every=5)
+test_repair_after_a_crash = repair_test("tencent-3.0-reset", every=3)

@@ -10,7 +10,6 @@ rotation must succeed.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.instrument import CrashAt, Side, instrument
 from rotation_cli.access import CountedClient
 from rotation_cli.repair import Plan, Refused, Repair
-from tests.support.crash import MODES, new_secret, record_calls
+from tests.support.crash import MODES, crash_points, new_secret, record_calls
 
 LABELS = ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS")
 
@@ -89,8 +88,7 @@ def repair_test(mode: str, every: int = 1) -> Callable[..., None]:
     ) -> None:
         """Each stuck rotation is repaired by labels alone, and the next rotation succeeds."""
         calls = record_calls(cloud, provider, options)
-        sides: tuple[Side, ...] = ("before", "after")
-        points = list(itertools.product(calls, sides))[::every]
+        points = crash_points(calls)[::every]
         findings: Counter[str] = Counter()
         failures = []
         client = CountedClient.create()  # one for every repair: a client takes a while to build
