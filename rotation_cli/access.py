@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from redis_rotation.binding import Grant, check_addresses
 from redis_rotation.config import Settings
 from redis_rotation.engine import RotationEngine
-from redis_rotation.entrypoint import provider_factory
+from redis_rotation.entrypoint import bound_engine
 from redis_rotation.errors import NotPermittedError
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
@@ -78,16 +78,15 @@ class SecretAccess:
         seams: Seams = DEFAULT_SEAMS,
         env: Mapping[str, str] | None = None,
     ) -> SecretAccess:
-        engine = RotationEngine(
-            provider_name=provider_name,
-            provider_factory=provider_factory(provider_name),
+        engine = bound_engine(
+            provider_name,
+            metadata,
             client=client,
             settings=Settings.from_env(os.environ if env is None else env),
             deadline=Deadline.after(Runtime(), SECRET_BUDGET),
             logger=LOG,
             seams=seams,
         )
-        engine.bind(metadata)
         return cls(engine)
 
     def admit(self, secret: RedisSecret) -> Grant:

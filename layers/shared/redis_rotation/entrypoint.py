@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from redis_rotation.config import Settings
+    from redis_rotation.engine import RotationEngine
+    from redis_rotation.polling import Deadline
     from redis_rotation.providers.base import ProviderFactory
     from redis_rotation.seams import Seams
 
@@ -41,6 +44,34 @@ def provider_factory(name: str) -> ProviderFactory:
     module_name, class_name = PROVIDERS[name].split(":")
     factory: ProviderFactory = getattr(importlib.import_module(module_name), class_name)
     return factory
+
+
+def bound_engine(
+    name: str,
+    metadata: Mapping[str, Any],
+    *,
+    client: SecretsManagerClient,
+    settings: Settings,
+    deadline: Deadline,
+    logger: Any,
+    seams: Seams | None = None,
+) -> RotationEngine:
+    """An engine bound to the secret DescribeSecret described: its provider and gate exactly
+    as a rotation builds them, for the tools that only read (preflight, status, repair)."""
+    from redis_rotation.engine import RotationEngine
+    from redis_rotation.seams import DEFAULT_SEAMS
+
+    engine = RotationEngine(
+        provider_name=name,
+        provider_factory=provider_factory(name),
+        client=client,
+        settings=settings,
+        deadline=deadline,
+        logger=logger,
+        seams=seams or DEFAULT_SEAMS,
+    )
+    engine.bind(metadata)
+    return engine
 
 
 @cache

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from redis_rotation.config import Settings
 from redis_rotation.engine import RotationEngine
-from redis_rotation.entrypoint import provider_factory, secrets_manager_client
+from redis_rotation.entrypoint import bound_engine, secrets_manager_client
 from redis_rotation.errors import RotationError
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.redis_check import endpoint_accepts
@@ -62,17 +62,14 @@ class Preflight:
         self.store = SecretStore(client, logging.getLogger(__name__))
 
     def _engine(self, name: str, metadata: Mapping[str, Any]) -> RotationEngine:
-        # The provider and the gate exactly as a rotation builds them.
-        engine = RotationEngine(
-            provider_name=name,
-            provider_factory=provider_factory(name),
+        return bound_engine(
+            name,
+            metadata,
             client=self.client,
             settings=self.settings,
             deadline=self.deadline,
             logger=logging.getLogger(__name__),
         )
-        engine.bind(metadata)
-        return engine
 
     def run(self) -> Iterator[Check]:
         try:
