@@ -113,6 +113,9 @@ class SecretsManagerServer:
 
     def stop(self) -> None:
         if self._server is not None:
+            # moto keeps its state per process, not per server: a later local cloud in this
+            # process (the benchmarks run several in turn) must start as empty as this one.
+            self._post("/moto-api/reset", {})
             self._server.stop()
             self._server = None
 
