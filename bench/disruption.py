@@ -10,7 +10,6 @@ driven as Secrets Manager drives it), then the load goes on for a while. A new m
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import os
@@ -308,6 +307,7 @@ def run(
     shape: Shape | None = None,
 ) -> Measurement:
     from localcloud.cloud import LocalCloud
+    from localcloud.logs import logs_to
 
     shape = shape or Shape()
     RESULTS_DIR.mkdir(exist_ok=True)
@@ -317,7 +317,7 @@ def run(
     # they would go to CloudWatch, not between the bench's tables.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     functions_log = (RESULTS_DIR / "disruption-functions.log").open("w")
-    with functions_log, contextlib.redirect_stdout(functions_log), LocalCloud() as cloud:
+    with functions_log, logs_to(functions_log), LocalCloud() as cloud:
         for mode in modes or DISRUPTION_MODES:
             for on_change in behaviours:
                 print(f"bench: disruption {mode} / {on_change} ...", file=sys.stderr, flush=True)
