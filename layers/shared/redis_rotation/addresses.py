@@ -108,26 +108,31 @@ def parse_address_pattern(text: str) -> AddressPattern:
     if not colon or not host:
         raise AddressPatternError(f"has no port: {FORMS}")
     low, high = _ports(port)
+    network, labels, wildcard = _host(host, port)
+    return AddressPattern(text, low, high, network, labels, wildcard)
+
+
+def _host(host: str, port: str) -> tuple[IPNetwork | None, tuple[str, ...], bool]:
+    """The host form: (network, no labels, False) or (None, the name's labels, wildcard)."""
     if "%" in host:
         raise AddressPatternError("has a zone id (%): write the address without it")
     if host.startswith("[") and host.endswith("]") and not _GLOB & set(host[1:-1]):
-        network = _network(host[1:-1], 6)
-        return AddressPattern(text, low, high, network=network)
+        return _network(host[1:-1], 6), (), False
     if host.startswith("*.") and not _GLOB & set(host[2:]):
         labels = name_labels(host[2:])
         if labels is None:
             raise AddressPatternError(f"is not a DNS name after '*.': {FORMS}")
-        return AddressPattern(text, low, high, labels=labels, wildcard=True)
+        return None, labels, True
     if _GLOB & set(host):
         raise AddressPatternError(_glob_problem(host, port))
     if ":" in host:
         raise AddressPatternError("has an IPv6 address without brackets: write [fd00::5]:6379")
     if "/" in host or host.replace(".", "").isdigit():
-        return AddressPattern(text, low, high, network=_network(host, 4))
+        return _network(host, 4), (), False
     labels = name_labels(host)
     if labels is None:
         raise AddressPatternError(f"is neither an IP nor a DNS name: {FORMS}")
-    return AddressPattern(text, low, high, labels=labels)
+    return None, labels, False
 
 
 def _ports(port: str) -> tuple[int, int]:
@@ -173,4 +178,3 @@ def _glob_problem(host: str, port: str) -> str:
         prefix = ".".join(fixed + ["0"] * (4 - len(fixed)))
         return f"is a glob; write {prefix}/{8 * len(fixed)}:{port}"
     return f"is a glob; {FORMS}"
-
