@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import string
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from redis_rotation.addresses import AddressPattern
 from redis_rotation.binding import Binding, Grant
-from redis_rotation.errors import SecretFormatError
+from redis_rotation.errors import CredentialsSecretError, SecretFormatError
 from redis_rotation.secret import Endpoint
+from redis_rotation.store import SecretStore
+from tests.unit.fakes import KEYS, FakeSecretsManager
 
 pytestmark = pytest.mark.unit
 
@@ -205,3 +207,14 @@ def parsed(raw: dict[str, Any]) -> AddressPattern | SecretFormatError:
         return Binding.of(raw).grants[0].redis_addresses[0]
     except SecretFormatError as exc:
         return exc
+
+
+def test_the_keys_secret_with_an_old_glob_is_refused_when_loaded() -> None:
+    grants = [{**cast("dict[str, Any]", KEYS["grants"][0]), "redisAddresses": ["10.0.0.*:6379"]}]
+    sm = FakeSecretsManager(others={"keys": json.dumps({**KEYS, "grants": grants})})
+    with pytest.raises(CredentialsSecretError) as caught:
+        SecretStore(cast("Any", sm)).load_credentials("keys", "credentials-uredis.schema.json")
+    assert str(caught.value) == (
+        "credentials secret keys: field 'grants.0.redisAddresses.0' (10.0.0.*:6379) is a glob; "
+        "write 10.0.0.0/24:6379"
+    )
