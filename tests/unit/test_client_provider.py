@@ -223,3 +223,43 @@ def test_the_helpers_pass_tls_and_the_hook(fake_clock: FakeClock) -> None:
     assert options["redis_connect_func"] == made.on_connect
     assert "ssl" not in pool_kwargs("app/redis", provider=made)
     assert pool_kwargs("app/redis", provider=made)["connection_class"].__name__ == "SSLConnection"
+
+
+def test_a_malformed_awscurrent_after_the_ttl_keeps_serving_the_cache(
+    fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-1"}}, fake_clock, ttl=60)
+    assert made.get_credentials() == ("p-1",)
+    # A hand edit gone wrong: the new password is there, the port is not an integer.
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "p-typo", "port": "63 79"}
+    fake_clock.now += 61
+    with caplog.at_level("DEBUG", logger="redis_rotation_client"):
+        assert [made.get_credentials() for _ in range(5)] == [("p-1",)] * 5
+    assert secrets.calls == ["AWSCURRENT"] * 2, "retried after the interval, not per call"
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "field 'port'" in warnings[0].getMessage()
+    assert "p-typo" not in caplog.text and "63 79" not in caplog.text
+    secrets.stages["AWSCURRENT"]["port"] = 6379  # fixed: the next read takes it
+    fake_clock.now += 1
+    assert made.get_credentials() == ("p-typo",)
+
+
+def test_a_malformed_awspending_is_not_tried_and_the_cache_serves(fake_clock: FakeClock) -> None:
+    stages = {"AWSCURRENT": {**BASE, "password": "p-old"}}
+    made, _ = provider(stages, fake_clock)
+    made.get_credentials()
+    stages["AWSPENDING"] = {**BASE, "password": "p-new", "host": ""}
+    with pytest.raises(AuthenticationError):
+        Handshake(made, {"p-new"}).connect()
+    assert made.get_credentials() == ("p-old",)
+
+
+def test_without_the_hook_a_moved_secret_is_refused_not_sent(fake_clock: FakeClock) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-1"}}, fake_clock, ttl=60)
+    assert made.get_credentials() == ("p-1",)
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "p-2", "host": "10.0.0.9"}
+    fake_clock.now += 61
+    # redis-py asked without the connect hook: the connection is one made for 10.0.0.5.
+    with pytest.raises(RedisConnectionError, match=r"app/redis .*10\.0\.0\.9:6379") as caught:
+        made.get_credentials()
+    assert "p-" not in str(caught.value)
