@@ -34,8 +34,10 @@ class RecordingRelay:
             with self._lock:
                 self.connections += 1
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._relay, args=(upstream, client, False), daemon=True).start()
-            threading.Thread(target=self._relay, args=(client, upstream, True), daemon=True).start()
+            for source, target, record in ((upstream, client, False), (client, upstream, True)):
+                relay = threading.Thread(target=self._relay, args=(source, target, record))
+                relay.daemon = True
+                relay.start()
 
     def _relay(self, source: socket.socket, target: socket.socket, record: bool) -> None:
         with contextlib.suppress(OSError):

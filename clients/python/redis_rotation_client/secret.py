@@ -41,12 +41,46 @@ class Tls:
     ca_certificate: str | None = field(default=None, repr=False)
 
 
+PLAIN = Tls(enabled=False, verify=False, ca_certificate=None)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a secret's credentials may be sent: the address and the TLS settings they were
+    read with. The host is compared in lower case; with TLS off, its other settings do not
+    matter."""
+
+    host: str
+    port: int
+    tls: Tls
+
+    @classmethod
+    def of(cls, host: str, port: int, tls: Tls) -> Endpoint:
+        return cls(host.lower(), port, tls if tls.enabled else PLAIN)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port} ({describe(self.tls)})"
+
+
+def describe(tls: Tls) -> str:
+    """TLS settings in words (a CA certificate is public, but long: only whether one is set)."""
+    if not tls.enabled:
+        return "no TLS"
+    verify = "verified" if tls.verify else "unverified"
+    return f"TLS {verify}" + (", own CA" if tls.ca_certificate else "")
+
+
 @dataclass(frozen=True)
 class ClientSecret:
     host: str
     port: int
     tls: Tls
     credentials: Credentials
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint.of(self.host, self.port, self.tls)
 
 
 def _string(document: dict[str, Any], name: str, secret_id: str, required: bool) -> str | None:
