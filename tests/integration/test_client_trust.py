@@ -8,6 +8,7 @@ redis-py, real boto3 over HTTP to the local Secrets Manager (moto server).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -16,10 +17,11 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
 from localcloud.cloud import LocalCloud
 from redis_rotation_client import SecretsManagerCredentialProvider
-from redis_rotation_client.connect import pool_kwargs, redis_kwargs
+from redis_rotation_client.connect import async_redis_kwargs, pool_kwargs, redis_kwargs
 from tests.integration.test_redis_tls import TlsProxy
 from tests.support.clock import FakeClock
 from tests.support.pki import make_pki
@@ -106,6 +108,25 @@ def test_a_new_address_gets_the_new_password_and_the_old_one_nothing(
     assert moved.new.admin().get("where") == b"new"
     assert moved.old.admin().get("where") == b"old"
     client.close()
+
+
+def test_the_async_client_follows_a_moved_secret_too(moved: Moved) -> None:
+    async def commands() -> Any:
+        client = redis.asyncio.Redis(**async_redis_kwargs(moved.arn, provider=moved.provider))
+        assert await client.set("where", "old")
+        moved.move(plain(moved.new.port, moved.new_password))
+        await client.connection_pool.disconnect()
+        try:
+            return await client.set("where", "new")
+        except redis.RedisError as exc:
+            return exc
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(commands())
+    moved.assert_old_address_got_no_new_password()
+    assert result is True
+    assert moved.new.admin().get("where") == b"new"
 
 
 def test_tls_turned_on_is_refused_clearly_and_never_sent_in_clear(
