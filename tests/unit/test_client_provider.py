@@ -10,12 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 from botocore.exceptions import ClientError
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from redis_rotation_client import SecretFormatError, SecretsManagerCredentialProvider
-from redis_rotation_client.connect import pool_kwargs, redis_kwargs
+from redis_rotation_client import (
+    AddressChangedError,
+    SecretFormatError,
+    SecretsManagerCredentialProvider,
+)
+from redis_rotation_client.address import endpoint_of
+from redis_rotation_client.connect import async_redis_kwargs, pool_kwargs, redis_kwargs
 from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.unit
@@ -266,3 +272,68 @@ def test_without_the_hook_a_moved_secret_is_refused_not_sent(fake_clock: FakeClo
     with pytest.raises(RedisConnectionError, match=r"app/redis\b.*10\.0\.0\.9:6379") as caught:
         made.get_credentials()
     assert "p-" not in str(caught.value)
+
+
+TLS_VARIANTS = [
+    {"enabled": False},
+    {"enabled": False, "verify": True, "caCertificate": "a CA"},
+    {"enabled": True},
+    {"enabled": True, "verify": False},
+    {"enabled": True, "verify": True, "caCertificate": "a CA"},
+]
+
+
+@pytest.mark.parametrize("tls", TLS_VARIANTS, ids=str)
+@pytest.mark.parametrize("kind", ["sync", "pool", "async"])
+def test_a_connection_made_from_the_helpers_is_where_its_secret_says(
+    fake_clock: FakeClock, tls: dict[str, Any], kind: str
+) -> None:
+    # Real redis-py connection objects (never connected): had the helpers' settings and the
+    # hook's reading of them ever disagreed, every connection would be refused.
+    import redis.asyncio
+
+    value = {**BASE, "host": "Redis.Example", "password": "pw-1", "tls": tls}
+    made, _ = provider({"AWSCURRENT": value}, fake_clock)
+    if kind == "pool":
+        pool = redis.ConnectionPool(**pool_kwargs("app/redis", provider=made))
+    elif kind == "sync":
+        pool = redis.Redis(**redis_kwargs("app/redis", provider=made)).connection_pool
+    else:
+        client = redis.asyncio.Redis(**async_redis_kwargs("app/redis", provider=made))
+        pool = client.connection_pool  # type: ignore[assignment]
+    connection = pool.make_connection()
+    assert endpoint_of(connection) == made.secret().endpoint
+    assert made.secret().endpoint.host == "redis.example"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"verify": False}, {"caCertificate": "another CA"}, {"enabled": False}],
+    ids=str,
+)
+def test_other_tls_settings_are_refused_and_the_connection_left_alone(
+    fake_clock: FakeClock, change: dict[str, Any]
+) -> None:
+    tls = {"enabled": True, "verify": True, "caCertificate": "a CA"}
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "pw-1", "tls": tls}}, fake_clock)
+    pool = redis.Redis(**redis_kwargs("app/redis", provider=made)).connection_pool
+    built = pool.make_connection()
+    assert isinstance(built, redis.connection.SSLConnection)
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "pw-2", "tls": {**tls, **change}}
+    fake_clock.now += 3601
+    with pytest.raises(AddressChangedError, match="Build the client again") as caught:
+        made.on_connect(built)
+    assert "pw-" not in str(caught.value)
+    assert (built.host, built.port) == ("10.0.0.5", 6379)
+
+
+def test_a_moved_address_with_the_same_tls_is_followed(fake_clock: FakeClock) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "pw-1"}}, fake_clock)
+    pool = redis.Redis(**redis_kwargs("app/redis", provider=made)).connection_pool
+    connection = pool.make_connection()
+    assert isinstance(connection, redis.connection.Connection)
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "pw-2", "host": "New.Example", "port": 7000}
+    fake_clock.now += 3601
+    with pytest.raises(AddressChangedError, match=r"to new\.example:7000 \(no TLS\)"):
+        made.on_connect(connection)
+    assert (connection.host, connection.port) == ("New.Example", 7000)
