@@ -337,3 +337,36 @@ def test_a_moved_address_with_the_same_tls_is_followed(fake_clock: FakeClock) ->
     with pytest.raises(AddressChangedError, match=r"to new\.example:7000 \(no TLS\)"):
         made.on_connect(connection)
     assert (connection.host, connection.port) == ("New.Example", 7000)
+
+
+@pytest.mark.parametrize(
+    ("tls", "field"),
+    [
+        ({"enabled": "false"}, "tls.enabled"),
+        ({"verify": 0}, "tls.verify"),
+        ({"caCertificate": 5}, "tls.caCertificate"),
+    ],
+    ids=str,
+)
+def test_tls_settings_of_the_wrong_type_are_named_not_guessed(
+    fake_clock: FakeClock, tls: dict[str, Any], field: str
+) -> None:
+    # "false" is truthy: read as a boolean it would turn TLS on, or verification off.
+    made, _ = provider({"AWSCURRENT": {**BASE, "password": "pw-1", "tls": tls}}, fake_clock)
+    with pytest.raises(SecretFormatError, match=f"field '{field}' must be"):
+        made.get_credentials()
+
+
+def test_awspending_at_another_address_is_never_sent_to_awscurrents(
+    fake_clock: FakeClock,
+) -> None:
+    stages = {"AWSCURRENT": {**BASE, "password": "p-old"}}
+    made, secrets = provider(stages, fake_clock)
+    made.get_credentials()
+    stages["AWSPENDING"] = {**BASE, "password": "p-elsewhere", "host": "10.9.9.9"}
+    handshake = Handshake(made, set())
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            handshake.connect()
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+    assert handshake.sent == ("p-old",)

@@ -88,7 +88,16 @@ def _string(document: dict[str, Any], name: str, secret_id: str, required: bool)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise SecretFormatError(secret_id, name, "must be a non-empty string")
+        field_name = f"tls.{name}" if name == "caCertificate" else name
+        raise SecretFormatError(secret_id, field_name, "must be a non-empty string")
+    return value
+
+
+def _flag(tls: dict[str, Any], name: str, secret_id: str) -> bool:
+    """A TLS switch: true unless the secret says false (as the rotation's schema)."""
+    value = tls.get(name, True)
+    if not isinstance(value, bool):
+        raise SecretFormatError(secret_id, f"tls.{name}", "must be true or false")
     return value
 
 
@@ -124,9 +133,9 @@ def parse_secret(secret_string: str | None, secret_id: str) -> ClientSecret:
     if not isinstance(raw_tls, dict):
         raise SecretFormatError(secret_id, "tls", "must be an object")
     tls = Tls(
-        enabled=bool(raw_tls.get("enabled", True)),
-        verify=bool(raw_tls.get("verify", True)),
-        ca_certificate=raw_tls.get("caCertificate"),
+        enabled=_flag(raw_tls, "enabled", secret_id),
+        verify=_flag(raw_tls, "verify", secret_id),
+        ca_certificate=_string(raw_tls, "caCertificate", secret_id, required=False),
     )
     assert host is not None
     return ClientSecret(host, port, tls, credentials_of(document, secret_id))
