@@ -6,6 +6,21 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def relay(source: Any, target: Any, keep: Callable[[bytes], None] | None = None) -> None:
+    """Copy ``source`` to ``target`` (sockets, plain or TLS) until either closes, handing
+    each chunk to ``keep`` first; then close both."""
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            if keep is not None:
+                keep(data)
+            target.sendall(data)
+    for end in (source, target):
+        with contextlib.suppress(OSError):
+            end.close()
 
 
 class RecordingRelay:
@@ -18,12 +33,15 @@ class RecordingRelay:
         self.port: int = self.listener.getsockname()[1]
         self._received = bytearray()
         self._lock = threading.Lock()
-        self.connections = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def received(self) -> bytes:
         with self._lock:
             return bytes(self._received)
+
+    def _keep(self, data: bytes) -> None:
+        with self._lock:
+            self._received += data
 
     def _accept(self) -> None:
         while True:
@@ -31,24 +49,9 @@ class RecordingRelay:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            with self._lock:
-                self.connections += 1
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            for source, target, record in ((upstream, client, False), (client, upstream, True)):
-                relay = threading.Thread(target=self._relay, args=(source, target, record))
-                relay.daemon = True
-                relay.start()
-
-    def _relay(self, source: socket.socket, target: socket.socket, record: bool) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                if record:
-                    with self._lock:
-                        self._received += data
-                target.sendall(data)
-        for end in (source, target):
-            with contextlib.suppress(OSError):
-                end.close()
+            threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=relay, args=(client, upstream, self._keep), daemon=True).start()
 
     def close(self) -> None:
         self.listener.close()
