@@ -20,7 +20,7 @@ import redis
 import redis.asyncio
 
 from localcloud.cloud import LocalCloud
-from redis_rotation_client import SecretsManagerCredentialProvider
+from redis_rotation_client import AddressChangedError, SecretsManagerCredentialProvider
 from redis_rotation_client.connect import async_redis_kwargs, pool_kwargs, redis_kwargs
 from tests.integration.test_redis_tls import TlsProxy
 from tests.support.clock import FakeClock
@@ -107,6 +107,21 @@ def test_a_new_address_gets_the_new_password_and_the_old_one_nothing(
     # Independent oracle: each server's own view of the key.
     assert moved.new.admin().get("where") == b"new"
     assert moved.old.admin().get("where") == b"old"
+    client.close()
+
+
+def test_without_the_connect_hook_a_moved_secret_is_refused(moved: Moved) -> None:
+    client = redis.Redis(
+        host="127.0.0.1", port=moved.relay.port, credential_provider=moved.provider, protocol=2
+    )
+    assert client.set("where", "old")
+    moved.move(plain(moved.new.port, moved.new_password))
+    client.connection_pool.disconnect()
+
+    result = outcome(lambda: client.set("where", "new"))
+    moved.assert_old_address_got_no_new_password()
+    assert isinstance(result, AddressChangedError)
+    assert f"127.0.0.1:{moved.new.port}" in str(result)
     client.close()
 
 

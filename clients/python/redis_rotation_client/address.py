@@ -67,7 +67,7 @@ def moved_error(secret_id: str, target: Endpoint, *, hooked: bool) -> AddressCha
     """For credentials asked for by a connection made for another endpoint than the
     secret's now (``hooked``: the connect hook checked it, and will move it next time)."""
     advice = (
-        "the next attempt connects there"
+        "the connect hook moves the connection when it connects again"
         if hooked
         else "pass redis_connect_func=provider.on_connect (the helpers do) to follow it, "
         "or build the client again"
