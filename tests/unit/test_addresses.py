@@ -218,3 +218,16 @@ def test_the_keys_secret_with_an_old_glob_is_refused_when_loaded() -> None:
         "credentials secret keys: field 'grants.0.redisAddresses.0' (10.0.0.*:6379) is a glob; "
         "write 10.0.0.0/24:6379"
     )
+
+
+octet_forms = st.sampled_from(["{}", "0{}", "0x{:x}", "0X{:X}"])
+
+
+@given(ipv4, st.lists(octet_forms, min_size=4, max_size=4), st.integers(1, 4))
+def test_a_number_the_resolver_reads_otherwise_matches_no_range(
+    address: tuple[int, ...], forms: list[str], parts: int
+) -> None:
+    # Octal, hex and short forms (inet_aton's) reach other addresses than they look like.
+    written = ".".join(form.format(o) for form, o in zip(forms, address[:parts], strict=False))
+    plain = parts == 4 and all(form == "{}" for form in forms)
+    assert allows("0.0.0.0/0:6379", written) == plain
