@@ -58,8 +58,6 @@ class SteppedRotation:
     def step(self, *steps: str) -> None:
         for step in steps:
             self.driver.run_step(self.arn, self.token, step, self.rotation_token)
-        if "finishSecret" in steps:
-            self.driver.finish(self.arn, self.token)
 
 
 def counted_provider(
