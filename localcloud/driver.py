@@ -104,14 +104,6 @@ class RotationDriver:
             return unfinished[0]
         return str(response["VersionId"])
 
-    def finish(self, secret_id: str, token: str) -> None:
-        """What AWS does once finishSecret returns: AWSPENDING leaves the rotation's version,
-        whatever other labels it has (moto leaves it in place)."""
-        if "AWSPENDING" in self._stages(secret_id).get(token, []):
-            self.client.update_secret_version_stage(
-                SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
-            )
-
     def _stages(self, secret_id: str) -> dict[str, list[str]]:
         described = self.client.describe_secret(SecretId=secret_id)
         return {k: list(v) for k, v in described.get("VersionIdsToStages", {}).items()}
@@ -138,6 +130,7 @@ class RotationDriver:
             except Exception as exc:  # Secrets Manager retries whatever the failure was
                 runs.append(StepRun(attempt, step, type(exc).__name__, str(exc)))
                 continue
-            self.finish(secret_id, token)
+            # AWS moves no label after finishSecret: the function leaves AWSPENDING on
+            # AWSCURRENT's version or on none.
             return RotationResult(secret_id, token, True, runs)
         return RotationResult(secret_id, token, False, runs)

@@ -147,6 +147,18 @@ class SecretStore:
             VersionStages=[CURRENT],
         )
 
+    def clear_pending(self, secret_id: str, token: str) -> None:
+        """Take AWSPENDING off ``token``'s version. AWS does not do it for the function, and
+        RotateSecret refuses while AWSPENDING is on a version that is not AWSCURRENT's."""
+        self.client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=token
+        )
+
+    def still_pending(self, secret_id: str, token: str) -> bool:
+        """Whether ``token``'s version still holds AWSPENDING (a fresh DescribeSecret)."""
+        stages = self.describe(secret_id).get("VersionIdsToStages", {})
+        return PENDING in stages.get(token, ())
+
     def load_credentials(self, secret_id: str, schema_name: str) -> Credentials:
         """The provider's API keys and their binding from their own secret, validated
         against ``schema_name``."""
