@@ -109,6 +109,8 @@ def describe(cloud: LocalCloud, examples: Sequence[ExampleSecret]) -> dict[str, 
 
 def cmd_up(args: argparse.Namespace) -> int:
     cloud, examples = start_cloud(args.verbose)
+    # `aws secretsmanager rotate-secret --rotation-lambda-arn <a function's ARN>` rotates.
+    cloud.attach_functions()
     control = ControlServer(cloud).start()
     state = {**describe(cloud, examples), "control": control.endpoint, "pid": os.getpid()}
     path = local_state.save(state)
