@@ -27,7 +27,7 @@ class Recorder:
     """Wraps the real handler: records each event, and fails the steps ``fail`` picks."""
 
     inner: Invoke | None
-    fail: Callable[[str, int], bool] = lambda step, seen: False
+    fail: Callable[[str, int], bool] | None = None  # (step, how many times seen)
     gate: threading.Event | None = None  # createSecret waits for it
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -36,7 +36,7 @@ class Recorder:
         seen = sum(1 for e in self.events if e["Step"] == event["Step"])
         if self.gate is not None and event["Step"] == "createSecret":
             assert self.gate.wait(timeout=60), "the test never opened the gate"
-        if self.fail(event["Step"], seen):
+        if self.fail is not None and self.fail(event["Step"], seen):
             raise RuntimeError(f"{event['Step']} failed (attempt {seen})")
         return self.inner(event, context) if self.inner else {"Outcome": "ok"}
 
@@ -95,7 +95,8 @@ def test_rotate_secret_answers_first_then_runs_the_four_steps(
     assert all(len(e["RotationToken"]) >= 36 for e in recorder.events)
     assert "AWSCURRENT" in cloud.stages(example.arn)[token]
     after = cloud.value(example.arn, "AWSCURRENT")
-    assert example.accepts(after) and not example.accepts(before)
+    assert example.accepts(after)
+    assert not example.accepts(before)
     assert client.describe_secret(SecretId=example.arn)["RotationEnabled"] is True
 
 
@@ -120,7 +121,7 @@ def test_retries_end_after_max_attempts_and_a_held_password_still_works(
 ) -> None:
     example = cloud.add_uredis_secret(f"service/give-up-{next(_names)}")
     recorder = attached(
-        Recorder(cloud.handler("uredis"), fail=lambda step, seen: step == "testSecret"),
+        Recorder(cloud.handler("uredis"), fail=lambda step, _: step == "testSecret"),
         max_attempts=3,
     )
 
@@ -129,7 +130,8 @@ def test_retries_end_after_max_attempts_and_a_held_password_still_works(
 
     assert recorder.steps == [*STEPS[:3]] * 3
     stages = cloud.stages(example.arn)
-    assert "AWSCURRENT" not in stages[token] and "AWSPENDING" in stages[token]
+    assert "AWSCURRENT" not in stages[token]
+    assert "AWSPENDING" in stages[token]
     # setSecret changed the password: AWSPENDING holds it (the next RotateSecret is refused
     # until `repair`, as on AWS).
     assert cloud.accepted_stages(example) == ["AWSPENDING"]
@@ -157,12 +159,14 @@ def test_a_drivers_own_rotate_secret_is_not_run_a_second_time(
     result = cloud.driver("uredis", driver).rotate(example.arn)
     rotation_service.join()
 
-    assert result.succeeded and driver.steps == list(STEPS)
+    assert result.succeeded
+    assert driver.steps == list(STEPS)
     assert service.steps == []
 
 
+@pytest.mark.usefixtures("attached")  # detaches what the test attaches
 def test_rotate_secret_naming_the_other_providers_function_changes_nothing(
-    cloud: LocalCloud, attached: Callable[..., Recorder]
+    cloud: LocalCloud,
 ) -> None:
     # The attacker writes a URedis secret and asks the Tencent function to rotate it.
     example = cloud.add_uredis_secret(f"service/wrong-function-{next(_names)}")
