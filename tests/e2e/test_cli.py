@@ -6,26 +6,17 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rotation_cli.main import main
 from tests.support.docs import README, blocks
-from tests.support.local_up import TIMEOUT, Up, cli, running_up
+from tests.support.local_up import TIMEOUT, Up, bash, cli
 from tests.support.local_up import up_environment as _env
 from tests.support.tools import BIN
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """`redis-rotation up`, started from a directory outside the checkout."""
-    cwd = tmp_path_factory.mktemp("anywhere")
-    with running_up(cwd, tmp_path_factory.mktemp("state") / "state.json") as started:
-        yield started
 
 
 def test_demo_rotates_every_example(tmp_path: Path) -> None:
@@ -56,15 +47,7 @@ def test_the_readmes_local_quick_start_runs_as_written(up: Up) -> None:
     first, second = blocks(README.read_text(encoding="utf-8"), "Try it locally")
     assert first.commands == ["redis-rotation up"], "the fixture runs the first block"
     script = "set -euo pipefail\n" + "\n".join(second.commands)
-    done = subprocess.run(
-        ["bash", "-c", script],
-        cwd=up.cwd,
-        env=up.env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    done = bash(script, up)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Verdict: ready to rotate" in done.stdout
     assert "my/tencent-redis: rotated" in done.stdout

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -24,7 +22,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.support.docs import README, blocks
-from tests.support.local_up import TIMEOUT, Up, cli, running_up
+from tests.support.local_up import Up, bash, cli
 
 pytestmark = pytest.mark.e2e
 
@@ -34,13 +32,6 @@ SECRET = "redis/uredis-main"
 _KEYS_ARN = re.compile(r"arn:aws:secretsmanager:REGION:ACCOUNT:secret:([\w/]+)-\w{6}")
 # Not a speed limit: how long to wait for a rotation that will not end before failing.
 GIVE_UP = 120.0
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    cwd = tmp_path_factory.mktemp("anywhere")
-    with running_up(cwd, tmp_path_factory.mktemp("state") / "state.json") as started:
-        yield started
 
 
 def _client(up: Up) -> Any:
@@ -82,15 +73,8 @@ def _instance(up: Up, provider: str, fields: dict[str, str]) -> dict[str, Any]:
 
 def _shell_environment(up: Up) -> dict[str, str]:
     """The environment after `eval "$(redis-rotation env)"` in the user's shell."""
-    done = subprocess.run(
-        ["bash", "-c", 'set -e; eval "$(redis-rotation env)"; env -0'],
-        cwd=up.cwd,
-        env=up.env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=True,
-    )
+    done = bash('set -e; eval "$(redis-rotation env)"; env -0', up)
+    assert done.returncode == 0, done.stderr
     return dict(item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
 
 
@@ -148,15 +132,7 @@ def test_the_quick_start_on_aws_runs_as_written_on_the_local_cloud(up: Up) -> No
             if command.startswith(DEPLOY):
                 continue  # the stack: `redis-rotation up` stands for it
             command = command.replace("REGION", region).replace("ACCOUNT", account)
-            done = subprocess.run(
-                ["bash", "-c", command],
-                cwd=up.cwd,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
+            done = bash(command, up, env)
             assert done.returncode == 0, f"`{command}`:\n{done.stdout}{done.stderr}"
             ran.append(command.split(" --")[0])
             outputs.append(done.stdout)

@@ -38,16 +38,29 @@ def up_environment(state_file: Path) -> dict[str, str]:
     return env
 
 
-def cli(*args: str, up: Up) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: list[str], up: Up, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` from the user's directory, with ``up``'s environment unless ``env``."""
     return subprocess.run(
-        [str(BIN / "redis-rotation"), *args],
+        argv,
         cwd=up.cwd,
-        env=up.env,
+        env=up.env if env is None else env,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
         check=False,
     )
+
+
+def cli(*args: str, up: Up) -> subprocess.CompletedProcess[str]:
+    return run([str(BIN / "redis-rotation"), *args], up)
+
+
+def bash(
+    script: str, up: Up, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run(["bash", "-c", script], up, env)
 
 
 @contextlib.contextmanager
