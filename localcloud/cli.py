@@ -137,6 +137,8 @@ def print_state(state: dict[str, Any]) -> None:
     print(f"Secrets Manager: {state['secretsManager']}")
     for provider, endpoint in state["providerApis"].items():
         print(f"{provider} API: {endpoint}")
+    for provider, arn in state["functions"].items():
+        print(f"{provider} function (rotate-secret --rotation-lambda-arn): {arn}")
     print("secrets:")
     for name, secret in state["secrets"].items():
         print(f"  {name:<34} {secret['provider']:<7} redis {secret['redis']}")
