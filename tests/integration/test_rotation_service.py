@@ -178,3 +178,41 @@ def test_rotate_secret_naming_the_other_providers_function_changes_nothing(
     assert "AWSCURRENT" not in cloud.stages(example.arn)[token]
     assert cloud.uredis_instance(example).password_changes == 0
     assert cloud.accepted_stages(example) == ["AWSCURRENT"]
+
+
+def test_nothing_is_done_after_finish_secret(
+    cloud: LocalCloud, attached: Callable[..., Recorder]
+) -> None:
+    """AWS documents no label move of its own after finishSecret: AWSPENDING stays where the
+    function left it (here, on the new AWSCURRENT version)."""
+    example = cloud.add_uredis_secret(f"service/after-finish-{next(_names)}")
+    client = cloud.sm.secrets_manager()
+    old = next(v for v, labels in cloud.stages(example.arn).items() if "AWSCURRENT" in labels)
+
+    def labels_only(event: dict[str, Any], _context: LambdaContext) -> Any:
+        """createSecret and finishSecret as AWS's templates do them; no Redis involved."""
+        token = event["ClientRequestToken"]
+        if event["Step"] == "createSecret":
+            client.put_secret_value(
+                SecretId=event["SecretId"],
+                ClientRequestToken=token,
+                SecretString='{"unused": true}',
+                VersionStages=["AWSPENDING"],
+            )
+        if event["Step"] == "finishSecret":
+            client.update_secret_version_stage(
+                SecretId=event["SecretId"],
+                VersionStage="AWSCURRENT",
+                MoveToVersionId=token,
+                RemoveFromVersionId=old,
+            )
+        return {"Outcome": "ok"}
+
+    attached(Recorder(labels_only))
+    token = rotate_secret(cloud, example.arn)
+    rotation_service.join()
+
+    assert {v: sorted(labels) for v, labels in cloud.stages(example.arn).items() if labels} == {
+        token: ["AWSCURRENT", "AWSPENDING"],
+        old: ["AWSPREVIOUS"],
+    }
