@@ -119,7 +119,8 @@ def test_the_quick_start_on_aws_runs_as_written_on_the_local_cloud(up: Up) -> No
     }
     keys_arns: dict[str, str] = {}  # by name, as create-secret printed them
     ran: list[str] = []
-    outputs: list[str] = []
+    outputs: list[str] = []  # each command's stdout
+    shown: list[str] = []  # and its stderr too
     for block in blocks(README.read_text(encoding="utf-8"), SECTION):
         for name, text in block.files.items():
             text = _fill_in(text, files[name])
@@ -136,6 +137,7 @@ def test_the_quick_start_on_aws_runs_as_written_on_the_local_cloud(up: Up) -> No
             assert done.returncode == 0, f"`{command}`:\n{done.stdout}{done.stderr}"
             ran.append(command.split(" --")[0])
             outputs.append(done.stdout)
+            shown.append(done.stdout + done.stderr)
             if command.startswith("aws secretsmanager create-secret"):
                 created = json.loads(done.stdout)
                 keys_arns[created["Name"]] = created["ARN"]
@@ -154,6 +156,7 @@ def test_the_quick_start_on_aws_runs_as_written_on_the_local_cloud(up: Up) -> No
         "aws secretsmanager describe-secret",
         "redis-rotation status",
     ]
+    assert "Verdict: ready to rotate" in outputs[6]
     verified = json.loads(outputs[-2])
     assert verified["enabled"] is True
     labels = sorted(sorted(stages) for stages in verified["stages"].values())
@@ -171,6 +174,10 @@ def test_the_quick_start_on_aws_runs_as_written_on_the_local_cloud(up: Up) -> No
     assert current["password"] != uredis["password"]
     assert _auth(uredis, current["password"])
     assert not _auth(uredis, uredis["password"])
+    # Nothing the user ran printed a password or a key.
+    kept = [uredis["password"], current["password"], tencent["password"]]
+    kept += [uredis["keys"]["privateKey"], tencent["keys"]["secretKey"]]
+    assert [s for s in kept if any(s in text for text in shown)] == []
 
 
 def _auth(instance: dict[str, Any], password: str) -> bool:
