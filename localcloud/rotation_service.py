@@ -13,7 +13,8 @@ moto stores the AWSPENDING stub and "invokes" a no-op. A function attached here 
 local cloud's functions, by their ARN) is run for real, by the same ``RotationDriver``
 that ``redis-rotation rotate`` uses, in a thread of the local cloud's process, after the
 RotateSecret answer. A RotateSecret sent by a driver (marked with ``INVOKES_ITSELF``) is
-left to that driver, which invokes the function itself.
+left to that driver, which invokes the function itself. A RotateSecret that names no
+function uses the one the secret has, as on AWS.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ from localcloud.driver import INVOKES_ITSELF, STEPS, RotationDriver
 _lock = threading.Lock()
 _attached: dict[str, RotationDriver] = {}  # function ARN -> the driver that runs it
 _running: list[threading.Thread] = []
-_moto_rotate_secret = SecretsManagerResponse.rotate_secret
+
+
+def apply() -> None:
+    """Put the wrapper in place of moto's RotateSecret answer (once per process; without an
+    attached function it only fills in the stored function, as AWS does)."""
+    setattr(SecretsManagerResponse, "rotate_secret", _rotate_secret)  # noqa: B010
 
 
 def attach(driver: RotationDriver) -> None:
     """From now on a RotateSecret naming ``driver.function_arn`` runs that function."""
+    apply()
     with _lock:
         _attached[driver.function_arn] = driver
-        setattr(SecretsManagerResponse, "rotate_secret", _rotate_secret)  # noqa: B010
 
 
 def detach(function_arns: Iterable[str]) -> None:
@@ -57,8 +63,15 @@ def join() -> None:
 
 
 def _rotate_secret(self: SecretsManagerResponse) -> str:
-    answer: str = _moto_rotate_secret(self)  # the AWSPENDING stub, or moto's refusal
-    function_arn = self._get_param("RotationLambdaARN")
+    function_arn = self._get_param("RotationLambdaARN") or _stored_function(self)
+    # The AWSPENDING stub, or moto's refusal.
+    answer: str = self.backend.rotate_secret(
+        secret_id=self._get_param("SecretId"),
+        client_request_token=self._get_param("ClientRequestToken"),
+        rotation_lambda_arn=function_arn,
+        rotation_rules=self._get_param("RotationRules"),
+        rotate_immediately=self._get_bool_param("RotateImmediately", True),
+    )
     with _lock:
         driver = _attached.get(function_arn or "")
     if driver is None or self.headers.get(INVOKES_ITSELF):
@@ -81,3 +94,12 @@ def _rotate_secret(self: SecretsManagerResponse) -> str:
         _running.append(thread)
     thread.start()
     return answer
+
+
+def _stored_function(self: SecretsManagerResponse) -> str | None:
+    """AWS: "If you don't include the configuration parameters, the operation starts a
+    rotation with the values already stored in the secret" (RotateSecret API reference).
+    moto forgot the function then, and made the empty new version AWSCURRENT."""
+    found = self.backend.secrets.get(self._get_param("SecretId"))
+    stored = found.rotation_lambda_arn if isinstance(found, FakeSecret) else ""
+    return stored or None

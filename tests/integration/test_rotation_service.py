@@ -216,3 +216,23 @@ def test_nothing_is_done_after_finish_secret(
         token: ["AWSCURRENT", "AWSPENDING"],
         old: ["AWSPREVIOUS"],
     }
+
+
+def test_rotate_secret_without_a_function_uses_the_one_configured(
+    cloud: LocalCloud, attached: Callable[..., Recorder]
+) -> None:
+    """`repair` prints `rotate-secret --secret-id <arn>` alone. AWS: "If you don't include
+    the configuration parameters, the operation starts a rotation with the values already
+    stored in the secret." moto forgot the function and made the empty version AWSCURRENT."""
+    example = cloud.add_uredis_secret(f"service/stored-function-{next(_names)}")
+    recorder = attached(Recorder(cloud.handler("uredis")))
+    first = rotate_secret(cloud, example.arn)
+    rotation_service.join()
+
+    second = cloud.sm.secrets_manager().rotate_secret(SecretId=example.arn)["VersionId"]
+    rotation_service.join()
+
+    assert recorder.steps == [*STEPS, *STEPS]
+    assert {e["ClientRequestToken"] for e in recorder.events} == {first, second}
+    assert "AWSCURRENT" in cloud.stages(example.arn)[second]
+    assert cloud.accepted_stages(example)[0] == "AWSCURRENT"
