@@ -160,7 +160,8 @@ class SecretStore:
         try:
             document = load_json_object(response.get("SecretString"), name)
             validate(document, schema_name, name)
+            binding = Binding.of(document, name)
         except SecretFormatError as exc:
             raise CredentialsSecretError(str(exc)) from None
         keys = {k: str(v) for k, v in document.items() if k not in BINDING_FIELDS}
-        return Credentials(secret_id, keys, Binding.of(document))
+        return Credentials(secret_id, keys, binding)
