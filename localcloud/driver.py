@@ -81,6 +81,10 @@ class RotationDriver:
         self.max_attempts = max_attempts
         self.step_timeout = step_timeout
         self.function_name = function_name
+        # This driver invokes the function itself: Secrets Manager must not run it too.
+        client.meta.events.register(
+            "before-sign.secrets-manager.RotateSecret", _invokes_itself, unique_id=INVOKES_ITSELF
+        )
 
     def start(self, secret_id: str) -> str:
         """RotateSecret's new AWSPENDING version; or, when Secrets Manager refuses it
@@ -119,11 +123,19 @@ class RotationDriver:
 
     def rotate(self, secret_id: str) -> RotationResult:
         token = self.start(secret_id)
+        result = self.run(secret_id, token)
+        if result.succeeded:
+            self.finish(secret_id, token)
+        return result
+
+    def run(self, secret_id: str, token: str, steps: tuple[str, ...] = STEPS) -> RotationResult:
+        """The steps of the rotation of version ``token``, the whole run again after a failed
+        step, up to ``max_attempts`` runs (Secrets Manager's part once RotateSecret started)."""
         rotation_token = secrets.token_urlsafe(32)
         runs: list[StepRun] = []
         for attempt in range(1, self.max_attempts + 1):
             try:
-                for step in STEPS:
+                for step in steps:
                     answer = self.run_step(secret_id, token, step, rotation_token)
                     outcome = answer.get("Outcome", "ok") if isinstance(answer, dict) else "ok"
                     runs.append(StepRun(attempt, step, str(outcome)))
@@ -134,3 +146,12 @@ class RotationDriver:
             # AWSCURRENT's version or on none.
             return RotationResult(secret_id, token, True, runs)
         return RotationResult(secret_id, token, False, runs)
+
+
+# The header of a RotateSecret whose sender invokes the function itself (a driver); the
+# local cloud's Secrets Manager then does not (localcloud/rotation_service.py).
+INVOKES_ITSELF = "X-Localcloud-Invokes-Itself"
+
+
+def _invokes_itself(request: Any, **_: Any) -> None:
+    request.headers[INVOKES_ITSELF] = "1"
