@@ -3,9 +3,9 @@
 RotateSecret creates the empty AWSPENDING version (or, refused while an earlier rotation
 is unfinished, that rotation is continued); then the rotation function is invoked for the
 four steps with the version id as ClientRequestToken and an opaque RotationToken. When a
-step fails, the whole rotation is run again with the same token, as Secrets Manager does;
-after success AWSPENDING is removed from the new version, as AWS's backend does once
-finishSecret returns.
+step fails, the whole rotation is run again with the same token, as Secrets Manager does.
+After success no label is moved: AWS documents no such step, so the function itself must
+leave AWSPENDING on AWSCURRENT's version or on none.
 """
 
 from __future__ import annotations
@@ -123,10 +123,7 @@ class RotationDriver:
 
     def rotate(self, secret_id: str) -> RotationResult:
         token = self.start(secret_id)
-        result = self.run(secret_id, token)
-        if result.succeeded:
-            self.finish(secret_id, token)
-        return result
+        return self.run(secret_id, token)
 
     def run(self, secret_id: str, token: str, steps: tuple[str, ...] = STEPS) -> RotationResult:
         """The steps of the rotation of version ``token``, the whole run again after a failed
