@@ -326,13 +326,19 @@ class LocalCloud:
         return value
 
     def accepted_stages(self, example: ExampleSecret) -> list[str]:
-        """The labels whose password the instance accepts now. The invariant: never empty."""
+        """The labels whose password the instance accepts now. The invariant: never empty.
+        AWSPENDING counts only on a version of its own: a finished rotation leaves it on
+        AWSCURRENT's (as AWS does), where it names the same password."""
         client = self.sm.secrets_manager()
         accepted = []
+        versions: dict[str, str] = {}
         for stage in ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"):
             try:
                 value = client.get_secret_value(SecretId=example.arn, VersionStage=stage)
             except client.exceptions.ResourceNotFoundException:
+                continue
+            versions[stage] = value["VersionId"]
+            if stage == "AWSPENDING" and versions.get("AWSCURRENT") == value["VersionId"]:
                 continue
             if example.accepts(json.loads(value["SecretString"])):
                 accepted.append(stage)
