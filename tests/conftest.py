@@ -25,13 +25,14 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RedisRotationTests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "redis-rotation-tests")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-# This run's own temporary folder, inherited by every process it starts (xdist workers keep
-# the controller's): the run's end finds the redis-servers it left by their folders.
-RUN_FOLDER, MADE_RUN_FOLDER = processes.run_folder()
 
 # Imported now, not first inside a test: Powertools' log handler keeps the sys.stdout it
 # sees at import, and a test's capture stream is closed when that test ends.
 import redis_rotation.entrypoint  # noqa: F401
+
+# This run's own temporary folder, inherited by every process it starts (xdist workers keep
+# the controller's): the run's end finds the redis-servers it left by their folders.
+RUN_FOLDER, MADE_RUN_FOLDER = processes.run_folder()
 
 if TYPE_CHECKING:
     from redis_rotation.seams import Seams

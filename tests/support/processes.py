@@ -50,9 +50,7 @@ def redis_servers_under(folder: str) -> list[int]:
         with contextlib.suppress(OSError):  # gone meanwhile, or another user's
             if b"redis-server" not in (entry / "cmdline").read_bytes().split(b"\0")[0]:
                 continue
-            if os.readlink(entry / "cwd").startswith(folder + os.sep) and not gone(
-                int(entry.name)
-            ):
+            if os.readlink(entry / "cwd").startswith(folder + os.sep) and not gone(int(entry.name)):
                 found.append(int(entry.name))
     return found
 
