@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import json
 import os
+import secrets
 import shlex
 import signal
 import sys
@@ -108,12 +109,27 @@ def describe(cloud: LocalCloud, examples: Sequence[ExampleSecret]) -> dict[str, 
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    other = local_state.running()
+    if other is not None:
+        # Taking its state file over would leave it running and unreachable.
+        raise UserError(
+            f"a local cloud is already running (process {other[0]}, state in {other[1]}): "
+            "stop it first, or give this one its own REDIS_ROTATION_STATE"
+        )
     cloud, examples = start_cloud(args.verbose)
-    control = ControlServer(cloud).start()
-    state = {**describe(cloud, examples), "control": control.endpoint, "pid": os.getpid()}
+    # The control endpoint's token: only who can read the state file may make secrets.
+    control = ControlServer(cloud, secrets.token_urlsafe(32)).start()
+    state = {
+        **describe(cloud, examples),
+        "control": control.endpoint,
+        "controlToken": control.token,
+        "pid": os.getpid(),
+    }
     path = local_state.save(state)
     if args.json:
-        print(json.dumps(state, indent=2), flush=True)
+        # The token stays in the private state file, off the terminal and out of logs.
+        shown = {k: v for k, v in state.items() if k != "controlToken"}
+        print(json.dumps(shown, indent=2), flush=True)
     else:
         print_state(state)
     # The last line, on stderr so that --json stays one document: scripts wait for it.
@@ -188,7 +204,7 @@ def cmd_add_secret(args: argparse.Namespace) -> int:
         if not isinstance(fields, dict):
             raise UserError("--secret-string must be a JSON object")
     request = {"name": args.name, "provider": args.provider, "fields": fields}
-    answer = control_request(state["control"], request)
+    answer = control_request(state["control"], str(state.get("controlToken", "")), request)
     if args.json:
         print(json.dumps(answer, indent=2))
     else:
