@@ -23,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from localcloud.cloud import TENCENT_REGION, UREDIS_REGION, UREDIS_ZONE, ExampleSecret, LocalCloud
+from localcloud.guard import loopback_hosts
 
 # What only the local cloud may set: the password it made and the keys' secret it granted.
 _RESERVED = ("password", "credentialsSecretId", "provider")
@@ -32,7 +33,6 @@ _OPTIONS = {"uredis": {"replicas": 2}, "tencent": {}}
 # Secrets Manager's own alphabet for names: never a glob character or a control character.
 _NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 MAX_BODY = 64 * 1024
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 class RequestRefused(ValueError):
@@ -150,9 +150,9 @@ def refusal(headers: Message, path: str, port: int, token: str) -> tuple[int, st
     """Why a request is refused (status, message), or None: checked before its body is read."""
     if path != "/secrets":
         return 404, "the one resource is /secrets"
-    if headers.get("Host", "") not in {f"{name}:{port}" for name in LOOPBACK}:
-        return 403, "the Host must be this loopback address and port"
-    if "Origin" in headers:
+    if headers.get("Host", "") not in loopback_hosts(port):
+        return 403, "the Host must name this loopback address and port"
+    if "Origin" in headers:  # the command sends none; even this server's own pages may not
         return 403, "no web page may call the local cloud (it sent an Origin)"
     if headers.get_content_type() != "application/json" or "Content-Type" not in headers:
         return 415, "the Content-Type must be application/json"
