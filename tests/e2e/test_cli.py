@@ -161,6 +161,23 @@ def test_preflight_takes_its_own_options_on_the_local_cloud(up: Up) -> None:
             ("add-secret", "x", "--provider", "uredis", "--secret-string", '{"password": "p"}'),
             "sets password itself",
         ),
+        # Checked by the functions' own schema before anything is made.
+        (("add-secret", "x", "--provider", "uredis", "--secret-string", '{"prot": 1}'), "'prot'"),
+        (
+            (
+                "add-secret",
+                "x",
+                "--provider",
+                "tencent",
+                "--secret-string",
+                '{"apiVersion": "4.0"}',
+            ),
+            "field 'apiVersion'",
+        ),
+        (
+            ("add-secret", "x", "--provider", "uredis", "--secret-string", '{"port": "six"}'),
+            "field 'port'",
+        ),
     ],
 )
 def test_a_user_error_is_one_line_and_exit_2(up: Up, args: tuple[str, ...], message: str) -> None:
@@ -227,3 +244,13 @@ def _a_dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_second_up_refuses_and_names_the_running_one(up: Up) -> None:
+    before = Path(up.env["REDIS_ROTATION_STATE"]).read_text()
+    done = cli("up", up=up)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"process {up.state['pid']}" in done.stderr
+    assert up.env["REDIS_ROTATION_STATE"] in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert Path(up.env["REDIS_ROTATION_STATE"]).read_text() == before

@@ -144,3 +144,38 @@ def test_what_the_owner_asks_is_made_with_its_own_grant(
     assert mine == [
         {"secrets": [GOOD["name"]], "instances": [document["groupId"]], "region": "cn-bj2"}
     ]
+
+
+def test_a_space_is_named_by_space_id_alone(cloud: LocalCloud, control: ControlServer) -> None:
+    request = {"name": "control/space", "provider": "uredis", "fields": {"spaceId": "umem-mine"}}
+    answer, document = post(control, request)
+    assert answer == 200, document
+    value = cloud.value(document["arn"], "AWSCURRENT")
+    assert value["spaceId"] == "umem-mine"
+    assert "groupId" not in value
+    assert cloud.driver("uredis").rotate(document["arn"]).succeeded
+
+
+def test_an_alternating_pair_is_granted_both_accounts_and_no_more(
+    cloud: LocalCloud, control: ControlServer
+) -> None:
+    fields = {
+        "apiVersion": "3.0",
+        "account": "shop",
+        "strategy": "alternating",
+        "accounts": ["shop", "shop_clone"],
+    }
+    answer, document = post(
+        control, {"name": "control/alternating", "provider": "tencent", "fields": fields}
+    )
+    assert answer == 200, document
+    keys = cloud.sm.secrets_manager().get_secret_value(SecretId=cloud.credentials["tencent"])
+    grants = json.loads(keys["SecretString"])["grants"]
+    mine = [g for g in grants if "control/alternating" in g["secrets"]]
+    assert [sorted(g["accounts"]) for g in mine] == [["shop", "shop_clone"]]
+    assert [g["instances"] for g in mine] == [[document["instanceId"]]]
+    value = cloud.value(document["arn"], "AWSCURRENT")
+    assert {k: value[k] for k in fields} == fields
+    result = cloud.driver("tencent").rotate(document["arn"])
+    assert result.succeeded, result.runs
+    assert cloud.value(document["arn"], "AWSCURRENT")["account"] == "shop_clone"
