@@ -299,17 +299,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 UP_HELP = """Start the local cloud: Secrets Manager (moto), the URedis and Tencent API
 emulators and a real redis-server per instance, with an example secret per kind. It
-serves until interrupted (Ctrl-C or SIGTERM). Its state file lets the other commands find
-it from any directory; its last line, on stderr, is "local cloud ready".
+serves until interrupted (Ctrl-C or SIGTERM); its redis-servers end with it, even if it is
+killed. Its state file (mode 600: it holds the token add-secret needs) lets the other
+commands find it from any directory; its last line, on stderr, is "local cloud ready". A
+second `up` with the same state file refuses, naming the running one.
 """
 
 ADD_SECRET_HELP = """Make an instance (a fresh redis-server behind the provider's emulator) and a
 secret for it, granted to that secret alone in the provider's credentials secret. Give your
 own fields with --secret-string, for example
   redis-rotation add-secret my/app --provider tencent \\
-      --secret-string '{"apiVersion": "3.0", "changeMode": "reset", "passwordLength": 24}'
-The local cloud sets host, port, password, region and credentialsSecretId unless you do
-(password and credentialsSecretId only it may set). The functions reach the emulators
+      --secret-string '{"apiVersion": "3.0", "changeMode": "reset"}'
+The fields are checked with the functions' own schema before anything is made; a bad one
+is refused, named, with exit 2. The local cloud sets host, port, password, region and
+credentialsSecretId unless you do (password and credentialsSecretId only it may set), and
+makes the accounts a Tencent secret names (both of an alternating pair). A URedis secret
+may ask for up to 2 read-only replicas with "replicas". The functions reach the emulators
 through the local cloud's environment, so the secret needs no apiEndpoint.
 """
 
