@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from rotation_cli.main import main
+from tests.support import processes
 from tests.support.docs import README, blocks
 from tests.support.tools import BIN
 
@@ -254,3 +255,29 @@ def test_a_second_up_refuses_and_names_the_running_one(up: Up) -> None:
     assert up.env["REDIS_ROTATION_STATE"] in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert Path(up.env["REDIS_ROTATION_STATE"]).read_text() == before
+
+
+def test_an_up_killed_with_sigkill_leaves_no_redis_server(tmp_path: Path) -> None:
+    # Its own temporary folder: its redis-servers are the ones working under it.
+    env = {**_env(tmp_path / "state.json"), "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [str(BIN / "redis-rotation"), "up"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("local cloud ready"):
+                break
+        servers = processes.redis_servers_under(str(tmp_path))
+        assert servers, "up runs a redis-server per example instance"
+        process.kill()
+        process.wait(timeout=60)
+        assert processes.wait_until_gone(servers) == []
+    finally:
+        process.kill()
+        process.wait()
