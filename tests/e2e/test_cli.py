@@ -54,12 +54,8 @@ def cli(*args: str, up: Up) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """`redis-rotation up`, started from a directory outside the checkout."""
-    cwd = tmp_path_factory.mktemp("anywhere")
-    state_file = tmp_path_factory.mktemp("state") / "state.json"
-    env = _env(state_file)
+def start_up(cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """`redis-rotation up --json`, once it has written its ready line (the last it writes)."""
     process = subprocess.Popen(
         [str(BIN / "redis-rotation"), "up", "--json"],
         cwd=cwd,
@@ -68,14 +64,23 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stderr is not None
+    assert process.stdout is not None
+    for line in process.stderr:
+        if line.startswith("local cloud ready"):
+            return process
+    process.wait()
+    pytest.fail(f"up ended without its ready line: {process.stdout.read()}")
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
+    """`redis-rotation up`, started from a directory outside the checkout."""
+    cwd = tmp_path_factory.mktemp("anywhere")
+    state_file = tmp_path_factory.mktemp("state") / "state.json"
+    env = _env(state_file)
+    process = start_up(cwd, env)
     try:
-        assert process.stderr is not None
-        assert process.stdout is not None
-        for line in process.stderr:  # the ready line is the last one `up` writes
-            if line.startswith("local cloud ready"):
-                break
-        else:
-            pytest.fail(f"up ended without its ready line: {process.stdout.read()}")
         state = json.loads(state_file.read_text())
         yield Up(state, env, cwd)
     finally:
@@ -259,20 +264,8 @@ def test_a_second_up_refuses_and_names_the_running_one(up: Up) -> None:
 
 def test_an_up_killed_with_sigkill_leaves_no_redis_server(tmp_path: Path) -> None:
     # Its own temporary folder: its redis-servers are the ones working under it.
-    env = {**_env(tmp_path / "state.json"), "TMPDIR": str(tmp_path)}
-    process = subprocess.Popen(
-        [str(BIN / "redis-rotation"), "up"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_up(tmp_path, {**_env(tmp_path / "state.json"), "TMPDIR": str(tmp_path)})
     try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if line.startswith("local cloud ready"):
-                break
         servers = processes.redis_servers_under(str(tmp_path))
         assert servers, "up runs a redis-server per example instance"
         process.kill()
