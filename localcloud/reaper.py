@@ -24,7 +24,7 @@ def watch(stream: IO[str]) -> None:
     """The watcher: "+pid" and "-pid" lines until end of input, then end the pids listed."""
     pids: set[int] = set()
     for line in stream:
-        with contextlib.suppress(ValueError):  # only its owner writes here
+        with contextlib.suppress(ValueError, IndexError):  # only its owner writes here
             (pids.add if line[0] == "+" else pids.discard)(int(line[1:]))
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
