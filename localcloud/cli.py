@@ -117,6 +117,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             "stop it first, or give this one its own REDIS_ROTATION_STATE"
         )
     cloud, examples = start_cloud(args.verbose)
+    # `aws secretsmanager rotate-secret --rotation-lambda-arn <a function's ARN>` rotates.
+    cloud.attach_functions()
     # The control endpoint's token: only who can read the state file may make secrets.
     control = ControlServer(cloud, secrets.token_urlsafe(32)).start()
     state = {
@@ -151,6 +153,8 @@ def print_state(state: dict[str, Any]) -> None:
     print(f"Secrets Manager: {state['secretsManager']}")
     for provider, endpoint in state["providerApis"].items():
         print(f"{provider} API: {endpoint}")
+    for provider, arn in state["functions"].items():
+        print(f"{provider} function (rotate-secret --rotation-lambda-arn): {arn}")
     print("secrets:")
     for name, secret in state["secrets"].items():
         print(f"  {name:<34} {secret['provider']:<7} redis {secret['redis']}")
