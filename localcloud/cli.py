@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import json
 import os
+import secrets
 import shlex
 import signal
 import sys
@@ -108,14 +109,29 @@ def describe(cloud: LocalCloud, examples: Sequence[ExampleSecret]) -> dict[str, 
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    other = local_state.running()
+    if other is not None:
+        # Taking its state file over would leave it running and unreachable.
+        raise UserError(
+            f"a local cloud is already running (process {other[0]}, state in {other[1]}): "
+            "stop it first, or give this one its own REDIS_ROTATION_STATE"
+        )
     cloud, examples = start_cloud(args.verbose)
     # `aws secretsmanager rotate-secret --rotation-lambda-arn <a function's ARN>` rotates.
     cloud.attach_functions()
-    control = ControlServer(cloud).start()
-    state = {**describe(cloud, examples), "control": control.endpoint, "pid": os.getpid()}
+    # The control endpoint's token: only who can read the state file may make secrets.
+    control = ControlServer(cloud, secrets.token_urlsafe(32)).start()
+    state = {
+        **describe(cloud, examples),
+        "control": control.endpoint,
+        "controlToken": control.token,
+        "pid": os.getpid(),
+    }
     path = local_state.save(state)
     if args.json:
-        print(json.dumps(state, indent=2), flush=True)
+        # The token stays in the private state file, off the terminal and out of logs.
+        shown = {k: v for k, v in state.items() if k != "controlToken"}
+        print(json.dumps(shown, indent=2), flush=True)
     else:
         print_state(state)
     # The last line, on stderr so that --json stays one document: scripts wait for it.
@@ -192,7 +208,7 @@ def cmd_add_secret(args: argparse.Namespace) -> int:
         if not isinstance(fields, dict):
             raise UserError("--secret-string must be a JSON object")
     request = {"name": args.name, "provider": args.provider, "fields": fields}
-    answer = control_request(state["control"], request)
+    answer = control_request(state["control"], str(state.get("controlToken", "")), request)
     if args.json:
         print(json.dumps(answer, indent=2))
     else:
@@ -287,17 +303,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 UP_HELP = """Start the local cloud: Secrets Manager (moto), the URedis and Tencent API
 emulators and a real redis-server per instance, with an example secret per kind. It
-serves until interrupted (Ctrl-C or SIGTERM). Its state file lets the other commands find
-it from any directory; its last line, on stderr, is "local cloud ready".
+serves until interrupted (Ctrl-C or SIGTERM); its redis-servers end with it, even if it is
+killed. Its state file (mode 600: it holds the token add-secret needs) lets the other
+commands find it from any directory; its last line, on stderr, is "local cloud ready". A
+second `up` with the same state file refuses, naming the running one.
 """
 
 ADD_SECRET_HELP = """Make an instance (a fresh redis-server behind the provider's emulator) and a
 secret for it, granted to that secret alone in the provider's credentials secret. Give your
 own fields with --secret-string, for example
   redis-rotation add-secret my/app --provider tencent \\
-      --secret-string '{"apiVersion": "3.0", "changeMode": "reset", "passwordLength": 24}'
-The local cloud sets host, port, password, region and credentialsSecretId unless you do
-(password and credentialsSecretId only it may set). The functions reach the emulators
+      --secret-string '{"apiVersion": "3.0", "changeMode": "reset"}'
+The fields are checked with the functions' own schema before anything is made; a bad one
+is refused, named, with exit 2. The local cloud sets host, port, password, region and
+credentialsSecretId unless you do (password and credentialsSecretId only it may set), and
+makes the accounts a Tencent secret names (both of an alternating pair). A URedis secret
+may ask for up to 2 read-only replicas with "replicas". The functions reach the emulators
 through the local cloud's environment, so the secret needs no apiEndpoint.
 """
 

@@ -123,6 +123,15 @@ class LocalCloud:
         self._redis.append(server)
         return server
 
+    @property
+    def redis_servers(self) -> tuple[RedisServer, ...]:
+        return tuple(self._redis)
+
+    def has_instance(self, instance_id: str) -> bool:
+        """Whether an emulator has a group, space or instance of that id."""
+        uredis = self.uredis.groups.keys() | self.uredis.spaces.keys()
+        return instance_id in uredis or instance_id in self.tencent.instances
+
     def create_secret(self, name: str, value: dict[str, Any]) -> str:
         created = self.sm.secrets_manager().create_secret(Name=name, SecretString=json.dumps(value))
         return str(created["ARN"])

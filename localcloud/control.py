@@ -2,93 +2,176 @@
 
 The emulators and redis-servers live in the ``up`` process, so a new instance can only be
 made there. The endpoint listens on 127.0.0.1 only, and answers with ids and addresses,
-never a password.
+never a password. A web page can reach a loopback port too, and another local user can;
+so a request must carry the run's token (in the state file, mode 0600), name a loopback
+Host (no DNS rebinding), send JSON (a page cannot without a CORS preflight, which this
+server refuses) and no Origin; and it may only ask for a secret of the functions' schema.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.cloud import TENCENT_REGION, UREDIS_REGION, UREDIS_ZONE, ExampleSecret, LocalCloud
+from localcloud.guard import loopback_hosts
 
-# Secret fields that name what the local cloud must make, as add_*_secret takes them.
-_MADE = {
-    "uredis": {"groupId": "group_id"},
-    "tencent": {
-        "instanceId": "instance_id",
-        "apiVersion": "api_version",
-        "changeMode": "change_mode",
-    },
-}
 # What only the local cloud may set: the password it made and the keys' secret it granted.
 _RESERVED = ("password", "credentialsSecretId", "provider")
+# Options of the local cloud itself, not secret fields, each with its cap: every replica is
+# one more redis-server process.
+_OPTIONS = {"uredis": {"replicas": 2}, "tencent": {}}
+# Secrets Manager's own alphabet for names: never a glob character or a control character.
+_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+MAX_BODY = 64 * 1024
 
 
 class RequestRefused(ValueError):
     """The request cannot be carried out; the message says why."""
 
 
+def _quoted(value: object) -> str:
+    """``value`` for an error message: escapes shown as escapes, never sent raw."""
+    return ascii(str(value))[:80]
+
+
+def _validated(provider: str, fields: dict[str, Any]) -> None:
+    """Refuse ``fields`` the functions would refuse, checked by the functions' own schema on
+    the secret they would make (what the local cloud fills in is stood in for)."""
+    from redis_rotation.errors import SecretFormatError
+    from redis_rotation.secret import parse_secret
+
+    made: dict[str, Any]
+    if provider == "uredis":
+        made = {"region": UREDIS_REGION, "zone": UREDIS_ZONE}
+        if "spaceId" not in fields:
+            made["groupId"] = "uredis-to-be-made"
+    else:
+        made = {"region": TENCENT_REGION, "instanceId": "crs-to-be-made", "apiVersion": "2.0"}
+    candidate = {
+        "provider": provider,
+        "host": "127.0.0.1",
+        "port": 6379,
+        "password": "a-password-to-be-made",
+        "credentialsSecretId": "keys-to-be-made",
+        "tls": {"enabled": False},
+        **made,
+        **fields,
+    }
+    try:
+        parse_secret(json.dumps(candidate), "the secret")
+    except SecretFormatError as exc:
+        raise RequestRefused(str(exc)) from None
+
+
+def _taken(cloud: LocalCloud, name: str, fields: dict[str, Any]) -> None:
+    """Refuse a name or an instance that exists: a request may not take either over."""
+    client = cloud.sm.secrets_manager()
+    try:
+        client.describe_secret(SecretId=name)
+    except client.exceptions.ResourceNotFoundException:
+        pass
+    else:
+        raise RequestRefused(f"name {_quoted(name)}: a secret of that name exists")
+    for key in ("groupId", "spaceId", "instanceId"):
+        if key in fields and cloud.has_instance(str(fields[key])):
+            raise RequestRefused(f"field '{key}': instance {_quoted(fields[key])} exists")
+
+
 def add_secret(
     cloud: LocalCloud, name: str, provider: str, fields: dict[str, Any]
 ) -> ExampleSecret:
     """A new instance with a fresh redis-server, and a secret ``name`` for it, granted to it
-    in the provider's credentials secret; ``fields`` are the user's own secret fields."""
-    if provider not in _MADE:
-        raise RequestRefused(f"provider must be one of {sorted(_MADE)}")
+    in the provider's credentials secret; ``fields`` are the user's own secret fields, and
+    the local cloud's options (``_OPTIONS``). Everything is checked before anything is made."""
+    if provider not in _OPTIONS:
+        raise RequestRefused(f"provider must be one of {sorted(_OPTIONS)}")
+    if not _NAME.fullmatch(name):
+        raise RequestRefused(
+            f"name {_quoted(name)}: use 1-512 letters, digits and /_+=.@- (no glob characters)"
+        )
     reserved = sorted(set(fields) & set(_RESERVED))
     if reserved:
         raise RequestRefused(f"the local cloud sets {', '.join(reserved)} itself: leave it out")
-    made = {_MADE[provider][k]: v for k, v in fields.items() if k in _MADE[provider]}
-    extra = {k: v for k, v in fields.items() if k not in _MADE[provider]}
-    add = cloud.add_uredis_secret if provider == "uredis" else cloud.add_tencent_secret
+    options = {k: fields.pop(k) for k in list(fields) if k in _OPTIONS[provider]}
+    for option, cap in _OPTIONS[provider].items():
+        value = options.get(option, 0)
+        if type(value) is not int or not 0 <= value <= cap:
+            raise RequestRefused(f"field '{option}' must be an integer from 0 to {cap}")
+    _validated(provider, fields)
+    _taken(cloud, name, fields)
     try:
-        return add(name, **made, **extra)
+        if provider == "uredis":
+            return _add_uredis(cloud, name, fields, options)
+        return _add_tencent(cloud, name, fields)
     except ClientError as exc:
         raise RequestRefused(exc.response.get("Error", {}).get("Message", str(exc))) from None
-    except (TypeError, ValueError) as exc:
-        raise RequestRefused(str(exc)) from None
+
+
+def _add_uredis(
+    cloud: LocalCloud, name: str, fields: dict[str, Any], options: dict[str, Any]
+) -> ExampleSecret:
+    # A space is named by spaceId alone (the schema refuses groupId beside it).
+    space = "spaceId" in fields
+    group_id = fields.pop("spaceId" if space else "groupId", None)
+    return cloud.add_uredis_secret(
+        name, group_id=group_id, space=space, replicas=options.get("replicas", 0), **fields
+    )
+
+
+def _add_tencent(cloud: LocalCloud, name: str, fields: dict[str, Any]) -> ExampleSecret:
+    # The accounts are made and granted by the local cloud: both of an alternating pair.
+    account = fields.pop("account", None)
+    pair = fields.pop("accounts", None) or []
+    if fields.get("strategy") == "alternating":
+        del fields["strategy"]
+    return cloud.add_tencent_secret(
+        name,
+        instance_id=fields.pop("instanceId", None),
+        api_version=fields.pop("apiVersion", "2.0"),
+        change_mode=fields.pop("changeMode", None),
+        account=account,
+        alternate=next((a for a in pair if a != account), None),
+        create_missing=bool(fields.pop("createMissingAccount", False)),
+        **fields,
+    )
+
+
+def refusal(headers: Message, path: str, port: int, token: str) -> tuple[int, str] | None:
+    """Why a request is refused (status, message), or None: checked before its body is read."""
+    if path != "/secrets":
+        return 404, "the one resource is /secrets"
+    if headers.get("Host", "") not in loopback_hosts(port):
+        return 403, "the Host must name this loopback address and port"
+    if "Origin" in headers:  # the command sends none; even this server's own pages may not
+        return 403, "no web page may call the local cloud (it sent an Origin)"
+    if headers.get_content_type() != "application/json" or "Content-Type" not in headers:
+        return 415, "the Content-Type must be application/json"
+    scheme, _, offered = headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not hmac.compare_digest(offered.encode(), token.encode()):
+        return 401, "the token is missing or wrong: it is in the state file of `up`"
+    return None
 
 
 class ControlServer:
-    def __init__(self, cloud: LocalCloud) -> None:
+    def __init__(self, cloud: LocalCloud, token: str) -> None:
         self.cloud = cloud
+        self.token = token
         self.lock = threading.Lock()  # one change of the cloud at a time
         control = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                try:
-                    request = json.loads(self.rfile.read(length))
-                    with control.lock:
-                        example = add_secret(
-                            control.cloud,
-                            str(request["name"]),
-                            str(request["provider"]),
-                            dict(request.get("fields") or {}),
-                        )
-                except (RequestRefused, KeyError, ValueError, TypeError) as exc:
-                    self._answer(400, {"error": str(exc)})
-                    return
-                self._answer(
-                    200,
-                    {
-                        "name": example.name,
-                        "arn": example.arn,
-                        "provider": example.provider,
-                        "redis": f"{example.redis.host}:{example.redis.port}",
-                        **example.details,
-                    },
-                )
-
-            def _answer(self, status: int, document: dict[str, Any]) -> None:
+                status, document = control.respond(self)
                 body = json.dumps(document).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -101,10 +184,52 @@ class ControlServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
+    def respond(self, request: BaseHTTPRequestHandler) -> tuple[int, dict[str, Any]]:
+        """The status and document that answer ``request``."""
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        refused = refusal(request.headers, request.path, self.address[1], self.token)
+        if refused is None and not 0 <= length <= MAX_BODY:
+            refused = (413, f"the body must be at most {MAX_BODY} bytes")
+        if refused is not None:
+            request.close_connection = True
+            if 0 <= length <= 16 * MAX_BODY:  # read it, so that closing sends no reset
+                request.rfile.read(length)
+            return refused[0], {"error": refused[1]}
+        try:
+            body = json.loads(request.rfile.read(length))
+            if not isinstance(body, dict) or not isinstance(body.get("fields", {}), dict):
+                raise RequestRefused("the body must be an object, and its fields an object")
+            with self.lock:
+                example = add_secret(
+                    self.cloud,
+                    str(body["name"]),
+                    str(body["provider"]),
+                    dict(body.get("fields") or {}),
+                )
+        except KeyError as exc:
+            return 400, {"error": f"field {exc} is required"}
+        except (RequestRefused, ValueError, TypeError) as exc:
+            return 400, {"error": str(exc)}
+        return 200, {
+            "name": example.name,
+            "arn": example.arn,
+            "provider": example.provider,
+            "redis": f"{example.redis.host}:{example.redis.port}",
+            **example.details,
+        }
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
+
     @property
     def endpoint(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        host, port = self.address
+        return f"http://{host}:{port}"
 
     def start(self) -> ControlServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -115,13 +240,15 @@ class ControlServer:
         self.server.server_close()
 
 
-def control_request(endpoint: str, request: dict[str, Any]) -> dict[str, Any]:
+def control_request(endpoint: str, token: str, request: dict[str, Any]) -> dict[str, Any]:
     """Ask the running ``up`` at ``endpoint``; its refusal becomes a ``UserError``."""
     from rotation_cli.base import UserError
 
     data = json.dumps(request).encode()
     post = urllib.request.Request(  # noqa: S310  # the local cloud's own http://127.0.0.1
-        f"{endpoint}/secrets", data=data, headers={"Content-Type": "application/json"}
+        f"{endpoint}/secrets",
+        data=data,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     try:
         with urllib.request.urlopen(post, timeout=120) as answer:  # noqa: S310

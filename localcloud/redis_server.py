@@ -24,6 +24,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from localcloud.reaper import REAPER
+
 ADMIN_USER = "localcloud-admin"
 START_TIMEOUT = 20.0
 # What each Tencent account privilege may run (PING and AUTH always: a client must log in).
@@ -83,6 +85,8 @@ class RedisServer:
         self._watcher: redis.Redis | None = None
 
     def start(self) -> RedisServer:
+        if self._process is not None:
+            raise RuntimeError("this redis-server is already started: start it once")
         binary = find_redis_server()
         for _ in range(5):  # another process may take the free port before we bind it
             self.port = free_port()
@@ -108,10 +112,17 @@ class RedisServer:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+            REAPER.watch(self._process.pid)  # it ends when this process does, however
             if self._wait_ready():
                 return self
             self.stop()
         raise RuntimeError(f"redis-server ({binary}) did not start")
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("the redis-server is not running")
+        return self._process.pid
 
     def _wait_ready(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
@@ -211,6 +222,8 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._process is not None:
+            REAPER.forget(self._process.pid)
         self._process = None
 
     def close(self) -> None:

@@ -25,9 +25,8 @@ class SecretsManagerServer:
     def start(self) -> SecretsManagerServer:
         import logging
 
-        from moto.server import ThreadedMotoServer
-
         from localcloud import moto_fidelity, rotation_service
+        from localcloud.guard import GuardedMotoServer
 
         # Before the first request: moto then answers as AWS does where a rotation depends
         # on it (see moto_fidelity).
@@ -36,7 +35,8 @@ class SecretsManagerServer:
         # werkzeug's access log would print every request line of the moto server.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        # moto's server, behind a check that no web page can pass (see guard).
+        self._server = GuardedMotoServer()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"

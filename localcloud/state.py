@@ -25,9 +25,13 @@ def state_file() -> Path:
 
 
 def save(state: dict[str, Any]) -> Path:
+    """Write the state, readable by its owner alone: it holds the control endpoint's token."""
     path = state_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2))
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode through O_CREAT
+        file.write(json.dumps(state, indent=2))
     return path
 
 
@@ -60,7 +64,33 @@ def load() -> dict[str, Any]:
             f"the local cloud that wrote {path} is gone (process {pid}): start "
             "one with `redis-rotation up`"
         )
+    _private(path)
     return state
+
+
+def _private(path: Path) -> None:
+    """Refuse a state file that another user wrote or can read: it holds the token, and it
+    names the endpoints that this process then sends passwords to."""
+    mode = path.stat()
+    if mode.st_uid != os.getuid() or mode.st_mode & 0o077:
+        raise NoLocalCloud(
+            f"the local cloud's state file {path} is not private (mode "
+            f"{mode.st_mode & 0o777:o}, owner uid {mode.st_uid}): `up` writes it with "
+            "mode 600; stop `up` and start it again"
+        )
+
+
+def running() -> tuple[int, Path] | None:
+    """The pid and state file of an ``up`` that is running now, if any."""
+    path = state_file()
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = state.get("pid") if isinstance(state, dict) else None
+    if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+        return pid, path
+    return None
 
 
 def _alive(pid: int) -> bool:

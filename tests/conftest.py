@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
 from localcloud.driver import Invoke
+from tests.support import processes
 from tests.support.clock import FakeClock
 
 # The functions read these; set before anything imports Powertools.
@@ -27,6 +29,10 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Imported now, not first inside a test: Powertools' log handler keeps the sys.stdout it
 # sees at import, and a test's capture stream is closed when that test ends.
 import redis_rotation.entrypoint  # noqa: F401
+
+# This run's own temporary folder, inherited by every process it starts (xdist workers keep
+# the controller's): the run's end finds the redis-servers it left by their folders.
+RUN_FOLDER, MADE_RUN_FOLDER = processes.run_folder()
 
 if TYPE_CHECKING:
     from redis_rotation.seams import Seams
@@ -97,6 +103,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["summary_lines"] = session.config.stash.get(SUMMARY_LINES, [])
+        return
+    # The run (every worker has ended) leaves no redis-server it started. Servers stop on
+    # signals, asynchronously: wait for them, bounded, before calling one left over.
+    left = processes.wait_until_gone(processes.redis_servers_under(RUN_FOLDER))
+    if MADE_RUN_FOLDER:
+        shutil.rmtree(RUN_FOLDER, ignore_errors=True)
+    if left:
+        processes.end(left)
+        session.config.stash.setdefault(SUMMARY_LINES, []).append(
+            f"FAILED: the run left {len(left)} redis-server process(es) running "
+            f"(pids {left}; now killed)"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook, called in the controller only

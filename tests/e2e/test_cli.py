@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rotation_cli.main import main
+from tests.support import processes
 from tests.support.docs import README, blocks
 from tests.support.local_up import TIMEOUT, Up, bash, cli
 from tests.support.local_up import up_environment as _env
@@ -91,6 +92,23 @@ def test_preflight_takes_its_own_options_on_the_local_cloud(up: Up) -> None:
             ("add-secret", "x", "--provider", "uredis", "--secret-string", '{"password": "p"}'),
             "sets password itself",
         ),
+        # Checked by the functions' own schema before anything is made.
+        (("add-secret", "x", "--provider", "uredis", "--secret-string", '{"prot": 1}'), "'prot'"),
+        (
+            (
+                "add-secret",
+                "x",
+                "--provider",
+                "tencent",
+                "--secret-string",
+                '{"apiVersion": "4.0"}',
+            ),
+            "field 'apiVersion'",
+        ),
+        (
+            ("add-secret", "x", "--provider", "uredis", "--secret-string", '{"port": "six"}'),
+            "field 'port'",
+        ),
     ],
 )
 def test_a_user_error_is_one_line_and_exit_2(up: Up, args: tuple[str, ...], message: str) -> None:
@@ -157,3 +175,36 @@ def _a_dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
     return child.pid
+
+
+def test_a_second_up_refuses_and_names_the_running_one(up: Up) -> None:
+    before = Path(up.env["REDIS_ROTATION_STATE"]).read_text()
+    done = cli("up", up=up)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"process {up.state['pid']}" in done.stderr
+    assert up.env["REDIS_ROTATION_STATE"] in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert Path(up.env["REDIS_ROTATION_STATE"]).read_text() == before
+
+
+def test_an_up_killed_with_sigkill_leaves_no_redis_server(tmp_path: Path) -> None:
+    # Its own temporary folder: its redis-servers are the ones working under it.
+    process = subprocess.Popen(
+        [str(BIN / "redis-rotation"), "up"],
+        cwd=tmp_path,
+        env={**_env(tmp_path / "state.json"), "TMPDIR": str(tmp_path)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        assert any(line.startswith("local cloud ready") for line in process.stderr)
+        servers = processes.redis_servers_under(str(tmp_path))
+        assert servers, "up runs a redis-server per example instance"
+        process.kill()
+        process.wait(timeout=60)
+        assert processes.wait_until_gone(servers) == []
+    finally:
+        process.kill()
+        process.wait()

@@ -174,6 +174,7 @@ def test_the_command_against_a_running_local_cloud(
     prefix, examples = fleet
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"pid": os.getpid(), "environment": cloud.environment()}))
+    state.chmod(0o600)  # a state file others can read is refused
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["REDIS_ROTATION_STATE"] = str(state)
 

@@ -72,7 +72,7 @@ def attacker_api() -> Iterator[CaptureServer]:
 @pytest.fixture
 def attacker_redis() -> Iterator[RedisServer]:
     """The attacker's Redis: no password, so it would accept (and see) any AUTH."""
-    with RedisServer(None).start() as server:
+    with RedisServer(None) as server:
         yield server
 
 
