@@ -21,7 +21,7 @@ from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.control import ControlServer, control_request
 from localcloud.driver import RotationResult
 from localcloud.logs import SILENT, around_run, function_logs
-from rotation_cli.base import UserError, running_local_cloud
+from rotation_cli.base import UserError, current_value, running_local_cloud
 
 # Each provider module of the local cloud registers how it creates its demo secrets.
 ExampleFactory = Callable[[LocalCloud], list[ExampleSecret]]
@@ -140,12 +140,7 @@ def print_state(state: dict[str, Any]) -> None:
 
 
 def _provider_of(client: Any, secret_id: str, functions: dict[str, str]) -> str:
-    current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
-    try:
-        value = json.loads(current.get("SecretString") or "")
-    except ValueError:
-        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not JSON") from None
-    provider = value.get("provider") if isinstance(value, dict) else None
+    provider = current_value(client, secret_id).get("provider")
     if provider not in functions:
         raise UserError(f"secret {secret_id}: field 'provider' must be one of {sorted(functions)}")
     return str(provider)

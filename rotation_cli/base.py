@@ -1,10 +1,12 @@
 """What every subcommand shares: its registration, user errors, exit codes and JSON output.
 
-Exit codes (documented in docs/cli.md):
+Exit codes (documented in docs/cli.md), one rule for every command:
   0  the command did what was asked, and what it checked is fine;
   1  the command ran, and what it checked is not fine (a failed rotation, a stuck secret,
      a failed preflight check, a repair that was refused);
-  2  a user error: a wrong option, an unknown secret, no local cloud, no AWS credentials;
+  2  the command could not start on what it was given: a wrong option, an unknown secret,
+     a secret whose AWSCURRENT is not a JSON object, no local cloud (or its extra), AWS
+     refusing or unreachable (credentials, region);
   130  interrupted.
 """
 
@@ -14,7 +16,10 @@ import argparse
 import importlib.util
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 OK, NOT_OK, USER_ERROR, INTERRUPTED = 0, 1, 2, 130
 
@@ -88,3 +93,17 @@ def running_local_cloud() -> dict[str, Any]:
         raise UserError(str(exc)) from None
     state.apply(running)
     return running
+
+
+def current_value(client: SecretsManagerClient, secret_id: str) -> dict[str, Any]:
+    """The AWSCURRENT value of the secret a command was given, as a JSON object. An unknown
+    secret (AWS's ClientError) or a value that is not a JSON object is a user error, exit 2,
+    whichever command meets it; the value itself is never printed."""
+    current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+    try:
+        value = json.loads(current.get("SecretString") or "")
+    except ValueError:
+        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not JSON") from None
+    if not isinstance(value, dict):
+        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not a JSON object")
+    return value
