@@ -61,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotoCoreError as exc:  # no credentials, no region, no route
         print(
             f"redis-rotation {args.command}: cannot reach AWS ({type(exc).__name__}): check "
-            "the AWS credentials, the region (AWS_REGION) and the network path",
+            "the AWS credentials, the region (AWS_DEFAULT_REGION or the profile's) and the "
+            "network path",
             file=sys.stderr,
         )
         return USER_ERROR
