@@ -66,35 +66,34 @@ def _add_log_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", metavar="FILE", help="append the functions' own logs to FILE")
 
 
+def _command(
+    commands: Subcommands, name: str, summary: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """The subcommand ``name``, run by ``localcloud.cli.cmd_<name>``."""
+    run = _deferred(f"cmd_{name.replace('-', '_')}")
+    return add_command(commands, name, run, summary, description)
+
+
 def register(commands: Subcommands) -> None:
-    up = add_command(
-        commands,
-        "up",
-        _deferred("cmd_up"),
-        "start the local cloud and serve until interrupted",
-        UP_HELP,
-    )
+    up = _command(commands, "up", "start the local cloud and serve until interrupted", UP_HELP)
     add_json_flag(up)
-    demo = add_command(
+    demo = _command(
         commands,
         "demo",
-        _deferred("cmd_demo"),
         "run a full rotation of every example secret",
         f"Run a full rotation of every example secret on a new local cloud.\n{LOGS_HELP}",
     )
-    rotate = add_command(
+    rotate = _command(
         commands,
         "rotate",
-        _deferred("cmd_rotate"),
         "rotate one secret on a running `up`",
         f"Rotate one secret on a running `up`, step by step.\n{LOGS_HELP}",
     )
     rotate.add_argument("secret_id", help="name or ARN of the secret")
     add_json_flag(rotate)
-    add = add_command(
+    add = _command(
         commands,
         "add-secret",
-        _deferred("cmd_add_secret"),
         "make an instance and a secret of your own shape on a running `up`",
         ADD_SECRET_HELP,
     )
@@ -102,11 +101,8 @@ def register(commands: Subcommands) -> None:
     add.add_argument("--provider", required=True, choices=("uredis", "tencent"))
     add.add_argument("--secret-string", help="JSON fields of your own (see docs/secret-format.md)")
     add_json_flag(add)
-    env = add_command(
-        commands,
-        "env",
-        _deferred("cmd_env"),
-        "print the environment that points the AWS CLI and boto3 at `up`",
+    env = _command(
+        commands, "env", "print the environment that points the AWS CLI and boto3 at `up`"
     )
     for parser in (up, demo, rotate):
         _add_log_options(parser)
