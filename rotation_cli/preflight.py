@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from redis_rotation.entrypoint import secrets_manager_client
 from redis_rotation.preflight import checks, cli
 from rotation_cli.base import (
     Subcommands,
@@ -19,7 +18,9 @@ def run(args: argparse.Namespace) -> int:
     use_local_cloud(args)
     # An unknown or non-JSON secret is a user error (exit 2), as in every command; a JSON
     # value the schema refuses is a finding of the `secret` check (exit 1).
-    current_value(secrets_manager_client(), args.secret_id)
+    import boto3  # a client of its own: the functions' shared one outlives settings
+
+    current_value(boto3.client("secretsmanager"), args.secret_id)
     return cli.run(args)
 
 
