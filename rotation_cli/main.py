@@ -3,7 +3,7 @@ AWS Secrets Manager, and operate the rotations.
 
 preflight, status and repair work on AWS, with the AWS CLI's credentials, region and
 endpoint settings; with --local, on the running local cloud. up, demo, rotate, add-secret
-and env are the local cloud's (the `local` extra: pip install 'redis-rotation[local]').
+and env are the local cloud's (the `local` extra: pip install '.[local]' from the checkout).
 
 Exit codes, for every command: 0 done and fine; 1 done and not fine (a failed check or
 rotation, a stuck secret, a refused repair); 2 could not start on what it was given (a
