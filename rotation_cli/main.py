@@ -3,8 +3,12 @@ AWS Secrets Manager, and operate the rotations.
 
 preflight, status and repair work on AWS, with the AWS CLI's credentials, region and
 endpoint settings; with --local, on the running local cloud. up, demo, rotate, add-secret
-and env are the local cloud's. Exit codes: 0 done and fine, 1 done and not fine (a failed
-check or rotation), 2 a user error, 130 interrupted.
+and env are the local cloud's (the `local` extra: pip install '.[local]' from the checkout).
+
+Exit codes, for every command: 0 done and fine; 1 done and not fine (a failed check or
+rotation, a stuck secret, a refused repair); 2 could not start on what it was given (a
+wrong option, an unknown or non-JSON secret, no AWS credentials or region, no local
+cloud); 130 interrupted.
 
 Run `redis-rotation COMMAND --help` for a command's options.
 """
@@ -61,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotoCoreError as exc:  # no credentials, no region, no route
         print(
             f"redis-rotation {args.command}: cannot reach AWS ({type(exc).__name__}): check "
-            "the AWS credentials, the region (AWS_REGION) and the network path",
+            "the AWS credentials, the region (AWS_DEFAULT_REGION or the profile's) and the "
+            "network path",
             file=sys.stderr,
         )
         return USER_ERROR

@@ -46,6 +46,7 @@ from rotation_cli.base import (
     add_command,
     add_json_flag,
     add_local_flag,
+    current_value,
     print_json,
     use_local_cloud,
 )
@@ -352,6 +353,7 @@ def _labels_line(evidence: Evidence) -> str:
 def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     use_local_cloud(args)
     client = CountedClient.create()
+    current_value(client.client, args.secret_id)  # unknown or not JSON: exit 2 (docs/cli.md)
     repair = Repair(args.secret_id, client, seams, settled=args.settled)
     report: dict[str, Any] = {"secret": args.secret_id, "applied": False}
     lines = [f"repair {args.secret_id} ({'apply' if args.apply else 'dry run'})"]

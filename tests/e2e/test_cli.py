@@ -41,6 +41,12 @@ def test_demo_rotates_every_example(tmp_path: Path) -> None:
     summary = done.stdout.strip().splitlines()[-1]
     total = summary.split(" of ")[1].split()[0]
     assert summary == f"demo: {total} of {total} rotations succeeded"
+    # Only the human lines: no JSON log line or metric of the functions, on either stream.
+    assert _json_lines(done.stdout + done.stderr) == []
+
+
+def _json_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.lstrip().startswith("{")]
 
 
 def test_the_readmes_local_quick_start_runs_as_written(up: Up) -> None:
@@ -69,6 +75,21 @@ def test_rotate_prints_json_that_parses_and_nothing_else(up: Up) -> None:
     assert result["succeeded"] is True
     assert [s["outcome"] for s in result["steps"]] == ["created", "changed", "tested", "finished"]
     assert '"level"' in done.stderr, "--verbose after the subcommand shows the functions' logs"
+
+
+def test_rotate_is_quiet_by_default_and_keeps_the_logs_in_a_file(up: Up, tmp_path: Path) -> None:
+    secret = up.state["secrets"]["localcloud/tencent-v3-modify-demo"]["arn"]
+    quiet = cli("rotate", secret, up=up)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert _json_lines(quiet.stdout + quiet.stderr) == []
+    assert ": rotated (version" in quiet.stdout.splitlines()[-1]
+    log = tmp_path / "functions.log"
+    kept = cli("rotate", secret, "--log-file", str(log), up=up)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert _json_lines(kept.stdout + kept.stderr) == []
+    logged = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert {"step done"} <= {line.get("message") for line in logged}
+    assert {line.get("step") for line in logged} >= {"createSecret", "finishSecret"}
 
 
 def test_preflight_takes_its_own_options_on_the_local_cloud(up: Up) -> None:

@@ -118,6 +118,22 @@ def test_tencent_api_2_is_described_and_its_retirement_said(cloud: LocalCloud) -
     assert "Tencent retired API 2.0 for Redis in 2023" in checks["instance"].detail
 
 
+def test_a_tencent_secret_without_api_version_is_warned_of_the_new_default(
+    cloud: LocalCloud,
+) -> None:
+    """0.3.0 changed the default from 2.0 to 3.0: a secret that says neither is named."""
+    example = cloud.add_tencent_secret(name("tencent-default"), api_version="3.0")
+    client = cloud.sm.secrets_manager()
+    value = json.loads(client.get_secret_value(SecretId=example.arn)["SecretString"])
+    del value["apiVersion"]
+    client.put_secret_value(
+        SecretId=example.arn, SecretString=json.dumps(value), VersionStages=["AWSCURRENT"]
+    )
+    checks = checked(cloud, example.arn)
+    assert verdicts(checks) == {**ALL_PASS, "secret": "WARN"}  # 3.0's calls answered
+    assert 'no "apiVersion": Tencent API 3.0 is used' in checks["secret"].detail
+
+
 def test_a_wrong_password_fails_auth(cloud: LocalCloud) -> None:
     example = cloud.add_uredis_secret(name("wrong"), password="not-the-instance-password")
     checks = checked(cloud, example.arn)

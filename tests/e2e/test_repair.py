@@ -80,8 +80,9 @@ def test_dry_run_prints_the_plan_and_apply_carries_it_out(
     assert unlabelled_passwords(cloud, landed) == []
     # The evidence is DescribeSecret and one GetSecretValue per labelled version: read for
     # the plan (CURRENT, PENDING), before move 1 (the same), before move 2 (CURRENT and
-    # PENDING on one version, PREVIOUS); the credentials secret once; the two moves.
-    assert done["secretsManagerCalls"] == 3 + 3 + 4 + 1 + 2
+    # PENDING on one version, PREVIOUS); the credentials secret once; the two moves; and
+    # first AWSCURRENT, read to refuse an unknown or non-JSON secret with exit 2 (cli.md).
+    assert done["secretsManagerCalls"] == 3 + 3 + 4 + 1 + 2 + 1
     code, again = repair_json(capsys, landed)
     assert (code, again["plan"]) == (0, [])
     assert again["finding"].startswith("ok")

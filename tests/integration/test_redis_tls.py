@@ -128,3 +128,23 @@ def test_a_certificate_from_another_ca_is_refused(
     other = make_pki(tmp_path, "127.0.0.1")
     with pytest.raises(RedisUnreachableError):
         password_accepted(secret(proxy.port, {"caCertificate": other.ca_pem}), PASSWORD)
+
+
+# A TLS handshake that gets no answer is bounded by the socket timeout: short here.
+MISMATCH_TIMEOUTS = RedisTimeouts(connect=1, socket=1)
+
+
+def test_tls_meeting_a_plain_port_says_so(tls_redis: tuple[TlsProxy, Pki]) -> None:
+    proxy, _ = tls_redis
+    plain = secret(proxy.upstream_port, {"enabled": True, "verify": False})
+    with pytest.raises(RedisUnreachableError, match=r"plain \(non-TLS\) Redis") as caught:
+        proves(plain.with_password(PASSWORD, plain.label), MISMATCH_TIMEOUTS, Level.AUTH)
+    assert '"tls": {"enabled": false}' in str(caught.value)
+
+
+def test_plain_meeting_a_tls_port_says_so(tls_redis: tuple[TlsProxy, Pki]) -> None:
+    proxy, _ = tls_redis
+    plain = secret(proxy.port, {"enabled": False})
+    with pytest.raises(RedisUnreachableError, match="may expect TLS") as caught:
+        proves(plain.with_password(PASSWORD, plain.label), MISMATCH_TIMEOUTS, Level.AUTH)
+    assert '"tls": {"enabled": true}' in str(caught.value)

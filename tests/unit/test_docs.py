@@ -16,6 +16,14 @@ from tests.support.tools import ROOT
 pytestmark = pytest.mark.unit
 
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
+_FENCED = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+
+
+def _prose(text: str) -> str:
+    """The text without its code: a `# comment` in a shell block is no heading, and a
+    `[x](y)` in code is no link."""
+    return _INLINE_CODE.sub("", _FENCED.sub("", text))
 
 
 def _anchor(title: str) -> str:
@@ -25,12 +33,25 @@ def _anchor(title: str) -> str:
 
 
 def _anchors(text: str) -> set[str]:
-    return {_anchor(t) for t in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+    """Every heading's anchor; a repeated heading gets GitHub's -1, -2 suffixes."""
+    seen: dict[str, int] = {}
+    anchors = set()
+    for title in re.findall(r"^#+ (.+)$", _FENCED.sub("", text), flags=re.MULTILINE):
+        anchor = _anchor(title)
+        count = seen.get(anchor, 0)
+        seen[anchor] = count + 1
+        anchors.add(f"{anchor}-{count}" if count else anchor)
+    return anchors
+
+
+def test_the_anchor_rules_are_githubs() -> None:
+    text = "# A title\n```sh\n# not a heading\n```\n## Tencent: API 2.0 or 3.0\n## A title\n"
+    assert _anchors(text) == {"a-title", "tencent-api-20-or-30", "a-title-1"}
 
 
 @pytest.mark.parametrize("path", [README, *DOCS], ids=lambda p: p.name)
 def test_every_link_resolves(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
+    text = _prose(path.read_text(encoding="utf-8"))
     for target in _LINK.findall(text):
         if target.startswith(("http://", "https://", "mailto:")):
             continue
@@ -41,6 +62,39 @@ def test_every_link_resolves(path: Path) -> None:
             assert anchor in _anchors(linked.read_text(encoding="utf-8")), (
                 f"{path.name}: {target}: no such heading"
             )
+
+
+# A section named in words, not linked: "the README's Troubleshooting table",
+# "README: Quick start", (README: "Metrics").
+_README_MENTION = re.compile(
+    r"README's ([A-Z][\w-]*(?: [A-Z][\w-]*)*) (?:table|section)"
+    r"|README: \"([^\"]+)\""
+    r"|README: ([A-Z][\w-]*(?: [a-z][\w-]*)*)"
+)
+
+
+def _mentioning_files() -> list[Path]:
+    """Where a user or a maintainer reads a pointer to the README: the docs, the template's
+    descriptions, samconfig.toml, and the shipped code's comments and messages."""
+    files = [README, *DOCS, ROOT / "template.yaml", ROOT / "samconfig.toml"]
+    for folder in ("layers", "rotation_cli", "localcloud", "clients"):
+        files += sorted((ROOT / folder).rglob("*.py"))
+    return files
+
+
+def test_every_readme_section_named_in_words_exists() -> None:
+    titles = [
+        t.strip().lower()
+        for t in re.findall(r"^#+ (.+)$", _FENCED.sub("", README.read_text(encoding="utf-8")), re.M)
+    ]
+    missing = []
+    for path in _mentioning_files():
+        text = " ".join(path.read_text(encoding="utf-8").split())  # a mention may wrap
+        for groups in _README_MENTION.findall(text):
+            named = next(g for g in groups if g).lower()
+            if not any(title.startswith(named) for title in titles):
+                missing.append(f"{path.relative_to(ROOT)}: README has no section {named!r}")
+    assert missing == []
 
 
 def test_the_readme_is_short() -> None:

@@ -164,7 +164,11 @@ ALTERNATING: dict[str, Any] = {**ACCOUNT, "strategy": "alternating", "accounts":
 @pytest.mark.parametrize(
     ("value", "field", "problem"),
     [
-        ({**TENCENT, "account": "app"}, "account", "applies to apiVersion 3.0 only"),
+        (
+            {**TENCENT, "apiVersion": "2.0", "account": "app"},
+            "account",
+            "applies to apiVersion 3.0 only",
+        ),
         ({**ACCOUNT, "account": "root"}, "account", "Tencent's default account"),
         ({**ACCOUNT, "account": "a@b"}, "account", "not allowed"),
         ({**ACCOUNT, "account": "a" * 33}, "account", "maxLength"),

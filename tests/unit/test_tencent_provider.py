@@ -51,7 +51,7 @@ BASE: dict[str, Any] = {
     "credentialsSecretId": "tencent-keys",
     "tls": {"enabled": False},
 }
-V2: dict[str, Any] = dict(BASE)
+V2: dict[str, Any] = {**BASE, "apiVersion": "2.0"}
 V3_MODIFY: dict[str, Any] = {**BASE, "apiVersion": "3.0"}
 V3_RESET: dict[str, Any] = {**BASE, "apiVersion": "3.0", "changeMode": "reset"}
 APIS = {"v2": V2, "v3-modify": V3_MODIFY, "v3-reset": V3_RESET}
@@ -199,10 +199,17 @@ def test_policy_and_old_password_follow_the_api(
     assert provider.needs_old_password(secret(APIS[api])) is needs_old
 
 
-def test_api_2_0_is_the_default_and_3_0_modify_the_default_mode(make: Make) -> None:
+def test_api_3_0_is_the_default_and_2_0_is_kept_when_asked(make: Make) -> None:
+    """Tencent retired API 2.0 for Redis: a secret without apiVersion uses 3.0 (modify)."""
     provider = make().provider
-    assert provider.policy(secret(V2, apiVersion="2.0")) is passwords.TENCENT_V2
+    assert provider.policy(secret(BASE)) is passwords.TENCENT_V3_MODIFY
+    assert provider.policy(secret(BASE, changeMode="reset")) is passwords.TENCENT_V3_RESET
+    assert provider.policy(secret(V2)) is passwords.TENCENT_V2
     assert provider.policy(secret(V3_MODIFY, changeMode="modify")) is passwords.TENCENT_V3_MODIFY
+    # The schema follows: without apiVersion, a field of 2.0 alone is refused.
+    with pytest.raises(SecretFormatError) as caught:
+        provider.policy(secret(BASE, signatureMethod="HmacSHA1"))
+    assert caught.value.field == "signatureMethod"
 
 
 @pytest.mark.parametrize(

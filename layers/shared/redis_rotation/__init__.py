@@ -2,4 +2,4 @@
 
 # The one place the version is defined: pyproject.toml reads it, `redis-rotation --version`
 # prints it, and a test holds the template's SemanticVersion and the CHANGELOG to it.
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+import traceback
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 
 class RotationError(Exception):
@@ -156,3 +158,51 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, "***")
     return text
+
+
+# What a failed Redis connection says about TLS: the secret's `tls` against the port's.
+TLS_ON_PLAIN_PORT = (
+    "the TLS handshake got no TLS answer: the port looks like plain (non-TLS) Redis; if it "
+    'is, set "tls": {"enabled": false}'
+)
+PLAIN_ON_TLS_PORT = (
+    "the server closed the connection at the first command: the port may expect TLS; if it "
+    'does, set "tls": {"enabled": true}'
+)
+# OpenSSL's reasons for a peer that answered a ClientHello with something other than TLS.
+_NOT_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"}
+)
+# redis-py's own message when the server closes the socket before a reply.
+_SERVER_CLOSED = "Connection closed by server."
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = error
+    while seen is not None:
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def tls_mismatch(error: BaseException, tls: bool) -> str | None:
+    """Whether a failed connection looks like TLS meeting a plain port (``tls`` on) or plain
+    Redis meeting a TLS port (``tls`` off), and what to set; None when it does not.
+
+    Read from the exceptions' types, OpenSSL's reason codes and where a timeout was raised,
+    never from text the server sent (it could quote anything)."""
+    chain = list(_chain(error))
+    if tls:
+        for link in chain:
+            if isinstance(link, ssl.SSLError) and link.reason in _NOT_TLS_REASONS:
+                return TLS_ON_PLAIN_PORT
+            # A plain Redis reads the ClientHello as the start of a command and waits.
+            if isinstance(link, TimeoutError) and any(
+                frame.name == "do_handshake" for frame in traceback.extract_tb(link.__traceback__)
+            ):
+                return TLS_ON_PLAIN_PORT
+        return None
+    if any(isinstance(link, ConnectionResetError | BrokenPipeError) for link in chain):
+        return PLAIN_ON_TLS_PORT
+    if any(str(link) == _SERVER_CLOSED for link in chain):
+        return PLAIN_ON_TLS_PORT
+    return None

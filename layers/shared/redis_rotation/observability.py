@@ -35,7 +35,7 @@ from redis_rotation.errors import ProviderError, RedisUnreachableError, Rotation
 
 DEFAULT_NAMESPACE = "RedisRotation"
 
-# The metric catalogue (README: "Metrics"). Dimensions: service and Provider.
+# The metric catalogue (docs/alerts.md, Metrics). Dimensions: service and Provider.
 STEP_SUCCESS = "{step}Success"
 STEP_FAILURE = "{step}Failure"
 PROVIDER_API_LATENCY = "ProviderApiLatency"

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from redis_rotation import observability
-from redis_rotation.errors import RedisUnreachableError
+from redis_rotation.errors import RedisUnreachableError, tls_mismatch
 from redis_rotation.polling import Backoff, Deadline, poll
 
 if TYPE_CHECKING:
@@ -103,9 +103,11 @@ def _ping(
         ) from None
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         # The exception text can quote server replies; only its type leaves this function.
+        hint = tls_mismatch(exc, bool(options.get("ssl"))) or (
+            "check the network path, security groups and TLS settings"
+        )
         raise RedisUnreachableError(
-            f"cannot reach Redis at {endpoint} ({type(exc).__name__}); check the network path, "
-            "security groups and TLS settings"
+            f"cannot reach Redis at {endpoint} ({type(exc).__name__}); {hint}"
         ) from None
     finally:
         if client is not None:

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from redis_rotation.secret import RedisSecret
 
 Verdict = Literal["PASS", "WARN", "FAIL", "SKIP"]
+# A Tencent secret that relies on the default API, which 0.3.0 changed.
+UNPINNED_API = (
+    '; no "apiVersion": Tencent API 3.0 is used (the default since 0.3.0; before, 2.0): '
+    'add "apiVersion": "3.0", or "2.0" if the account still has it'
+)
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -83,11 +88,13 @@ class Preflight:
                 yield Check(name, "SKIP", "needs a valid secret")
             return
         endpoints = len(current.endpoints)
+        unpinned = current.provider == "tencent" and current.get("apiVersion") is None
         yield Check(
             "secret",
-            "PASS",
+            "WARN" if unpinned else "PASS",
             f"AWSCURRENT matches the schema: provider {current.provider}, instance "
-            f"{current.instance_id}, {endpoints} endpoint{'s' if endpoints > 1 else ''}",
+            f"{current.instance_id}, {endpoints} endpoint{'s' if endpoints > 1 else ''}"
+            f"{UNPINNED_API if unpinned else ''}",
         )
         yield self._rotation(metadata)
         engine = self._engine(current.provider, metadata)

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, print_: Callable[[str], None] = print) -> int:
     except BotoCoreError as exc:  # no credentials, no region, no route to Secrets Manager
         print(
             f"preflight: cannot use Secrets Manager ({type(exc).__name__}): check the AWS "
-            "credentials, the region (AWS_REGION) and the network path",
+            "credentials, the region (AWS_DEFAULT_REGION or the profile's) and the network path",
             file=sys.stderr,
         )
         return 2

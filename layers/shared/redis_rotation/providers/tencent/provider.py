@@ -1,9 +1,9 @@
-"""Tencent Cloud Redis (CRS): API 2.0 ``ModfiyRedisPassword`` (the default), API 3.0
-``ModifyInstancePassword`` / ``ResetPassword``, and a custom account's
+"""Tencent Cloud Redis (CRS): API 3.0 ``ModifyInstancePassword`` / ``ResetPassword`` (the
+default), API 2.0 ``ModfiyRedisPassword``, and a custom account's
 ``ModifyInstanceAccount`` (``accounts``). Every change answers with a task id, polled
 through ``DescribeTaskInfo`` until it succeeds or fails.
 
-The secret chooses the API (``apiVersion``, default "2.0") and, for 3.0, the change mode
+The secret chooses the API (``apiVersion``, default "3.0") and, for 3.0, the change mode
 (``changeMode``: "modify" with the old password, or "reset"). The schema refuses fields of
 the other API. The API class is picked once per secret from ``APIS``, as botocore picks a
 signer class from a map; this module holds only what every API shares.
@@ -43,6 +43,8 @@ from redis_rotation.providers.transport import call_retrying
 from redis_rotation.secret import Endpoint, RedisSecret
 
 CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
+# Without apiVersion: Tencent retired API 2.0 for Redis in 2023. Before 0.3.0 it was "2.0".
+DEFAULT_API = "3.0"
 # (apiVersion, changeMode, or "account" for a custom account) -> the API class; the schema
 # admits no other pair.
 APIS: Mapping[tuple[str, str], Callable[[TencentProvider], TencentApi]] = {
@@ -80,7 +82,7 @@ class TencentProvider(ProviderBase):
     def api(self, secret: RedisSecret) -> TencentApi:
         """The API class the secret chose, made once per choice."""
         mode = "account" if secret.account is not None else secret.get("changeMode") or "modify"
-        key = (secret.get("apiVersion") or "2.0", mode)
+        key = (secret.get("apiVersion") or DEFAULT_API, mode)
         if key not in self._apis:
             self._apis[key] = APIS[key](self)
         return self._apis[key]
