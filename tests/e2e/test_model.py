@@ -1,0 +1,209 @@
+"""A stateful model of rotation (Hypothesis), on the local cloud with real parts: the
+moto-server Secrets Manager, the provider emulators over HTTP, real redis-servers, the real
+functions and ``redis-rotation repair``.
+
+For each rotation mode, Hypothesis interleaves: the steps of the rotation in progress (and
+Secrets Manager's retry from the start), a crash after any call within a step, edits to
+AWSCURRENT, hand-written AWSPENDING values, repair (dry run and ``--apply``), repair racing
+a setSecret that waits for a busy instance, and new RotateSecret calls. After every rule:
+- for every account, each password the instance accepts is held by a labelled version;
+- when no rotation is in progress (RotateSecret accepted, or the last one finished, or
+  repair applied its plan), none is left behind: RotateSecret would be accepted;
+- a finishSecret that returned left the new password in AWSCURRENT, accepted.
+
+Bounded for ``make test`` (a fixed seed, no example database); MODEL_SCALE=10 multiplies the
+examples for a long run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from localcloud.cloud import FUNCTION_NAMES, LocalCloud
+from localcloud.driver import STEPS, RotationDriver
+from localcloud.instrument import Call, CrashAt, Side, instrument
+from tests.support.crash import MODES, new_secret, virtual_time
+from tests.support.model import COMMAND_ERROR, EDITS, PENDING, PENDINGS, World
+
+pytestmark = pytest.mark.e2e
+
+SCALE = int(os.environ.get("MODEL_SCALE", "1"))
+SETTINGS = settings(
+    max_examples=3 * SCALE,
+    stateful_step_count=15,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> type[Any]:
+    client = cloud.sm.secrets_manager()
+
+    class RotationModel(RuleBasedStateMachine):
+        world: World
+        in_progress = False  # what the model knows: a rotation was started and not ended
+        next_step = 0  # index in STEPS of the rotation in progress
+
+        @initialize()
+        def new_secret(self) -> None:
+            self.world = World.of(cloud, client, new_secret(cloud, provider, options))
+
+        def teardown(self) -> None:
+            if hasattr(self, "world"):
+                self.world.example.redis.stop()  # one redis-server per example, not per run
+
+        # -- Secrets Manager ---------------------------------------------------------------
+
+        @rule()
+        def rotate_secret(self) -> None:
+            """RotateSecret, as AWS answers it (it refuses while a rotation is unfinished)."""
+            try:
+                client.rotate_secret(
+                    SecretId=self.world.example.arn,
+                    ClientRequestToken=secrets.token_hex(16),
+                    RotationLambdaARN=cloud.function_arn(provider),
+                    RotationRules={"AutomaticallyAfterDays": 30},
+                )
+            except client.exceptions.InvalidRequestException as exc:
+                assert self.in_progress, f"RotateSecret refused with no rotation in progress: {exc}"
+                return
+            self.in_progress, self.next_step = True, 0
+
+        def _token(self) -> str | None:
+            """The version of the rotation Secrets Manager would invoke the function for."""
+            stages = self.world.labels().stages
+            return next((v for v, ls in stages.items() if PENDING in ls), None)
+
+        def _run_step(self, step: str, observe: Callable[[Call, Side], None]) -> bool:
+            token = self._token()
+            if token is None:
+                return False
+            with instrument(observe, virtual_time()) as seams:
+                driver = RotationDriver(
+                    client,
+                    cloud.handler(provider, seams),
+                    cloud.function_arn(provider),
+                    function_name=FUNCTION_NAMES[provider],
+                )
+                try:
+                    driver.run_step(self.world.example.arn, token, step, "r" * 40)
+                except Exception as exc:  # Secrets Manager retries the whole rotation
+                    note(f"{step} failed: {type(exc).__name__}: {exc}")
+                    self.next_step = 0
+                    return False
+            if step == "finishSecret":
+                problem = self.world.new_password_works(token)
+                assert problem is None, f"finishSecret returned, but {problem}"
+                self.in_progress, self.next_step = False, 0
+            else:
+                self.next_step = STEPS.index(step) + 1
+            return True
+
+        @precondition(lambda self: self.in_progress)
+        @rule(crash_after=st.integers(0, 8))
+        def step(self, crash_after: int) -> None:
+            """The next step; with ``crash_after`` > 0, a Lambda timeout right after that
+            many calls (Secrets Manager, provider, Redis) of it."""
+            crash = CrashAt(crash_after, "after") if crash_after else None
+            self._run_step(STEPS[self.next_step], crash or (lambda call, side: None))
+
+        @precondition(lambda self: self.in_progress and self.next_step > 0)
+        @rule(data=st.data())
+        def rerun_done_step(self, data: st.DataObject) -> None:
+            """A step already done, invoked again (Lambda delivers at least once)."""
+            step = data.draw(st.sampled_from(STEPS[: self.next_step]))
+            after = self.next_step
+            if self._run_step(step, lambda call, side: None):
+                self.next_step = after
+
+        @precondition(lambda self: self.in_progress)
+        @rule()
+        def retry_from_the_start(self) -> None:
+            self.next_step = 0
+
+        # -- people ------------------------------------------------------------------------
+
+        @rule(edit=st.sampled_from(EDITS))
+        def edit_current(self, edit: str) -> None:
+            self.world.edit_current(edit)
+            # AWS moves no AWSPENDING on PutSecretValue: an edit may leave one behind.
+            self.in_progress = self.in_progress or self.world.labels().unfinished
+
+        @rule(kind=st.sampled_from(PENDINGS), field=st.integers(0, 20))
+        def write_pending(self, kind: str, field: int) -> None:
+            self.world.write_pending(kind, field)
+            self.in_progress, self.next_step = True, 0
+
+        @rule(apply=st.booleans())
+        def repair(self, apply: bool) -> None:
+            before = self.world.labels()
+            code, out = self.world.repair(apply)
+            note(f"repair{' --apply' if apply else ''}: {code} {out.strip()}")
+            assert code != COMMAND_ERROR, f"repair ended in an error: {out}"
+            assert not [p for _, p in before.held() if p in out]
+            if not apply:
+                assert self.world.labels().stages == before.stages, "a dry run moved a label"
+            elif code == 0 and '"applied": true' in out:
+                self.in_progress, self.next_step = False, 0
+
+        @precondition(lambda self: self.in_progress and self.next_step == 1)
+        @rule(busy_polls=st.integers(1, 3))
+        def repair_races_set_secret(self, busy_polls: int) -> None:
+            """setSecret read AWSPENDING and waits for a busy instance; after ``busy_polls``
+            of its provider calls the instance is free and repair --apply runs, then setSecret
+            goes on."""
+            left = busy_polls
+            self.world.set_busy(True)
+
+            def observe(call: Call, side: Side) -> None:
+                nonlocal left
+                if side == "after" and call.kind == "provider" and left > 0:
+                    left -= 1
+                    if left == 0:
+                        self.world.set_busy(False)
+                        self.repair(apply=True)
+
+            try:
+                self._run_step("setSecret", observe)
+            finally:
+                self.world.set_busy(False)
+
+        # -- the invariants ----------------------------------------------------------------
+
+        @invariant()
+        def every_accepted_password_is_labelled(self) -> None:
+            if not hasattr(self, "world"):
+                return
+            labels = self.world.labels()
+            lost = self.world.lost(labels)
+            assert not lost, f"the instance accepts passwords no label holds: {sorted(lost)}"
+            if not self.in_progress:
+                assert not labels.unfinished, (
+                    f"no rotation is in progress, yet AWSPENDING is left on a version that is "
+                    f"not AWSCURRENT (RotateSecret would be refused): {labels.stages}"
+                )
+
+    return RotationModel
+
+
+@pytest.mark.parametrize(("mode", "provider", "options"), MODES, ids=[m[0] for m in MODES])
+def test_rotation_model(cloud: LocalCloud, mode: str, provider: str, options: dict[str, Any]) -> None:
+    machine = machine_for(cloud, provider, options)
+    run_state_machine_as_test(machine, settings=SETTINGS)
