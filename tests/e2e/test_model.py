@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, note, settings
+from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -44,13 +45,19 @@ pytestmark = pytest.mark.e2e
 
 SCALE = int(os.environ.get("MODEL_SCALE", "1"))
 SETTINGS = settings(
-    max_examples=3 * SCALE,
-    stateful_step_count=15,
+    max_examples=4 * SCALE,
+    stateful_step_count=20,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def say(text: str) -> None:
+    """A line in the report of a failing example (and nowhere else)."""
+    if currently_in_test_context():
+        note(text)
 
 
 def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> type[Any]:
@@ -61,9 +68,13 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
         in_progress = False  # what the model knows: a rotation was started and not ended
         next_step = 0  # index in STEPS of the rotation in progress
 
-        @initialize()
-        def new_secret(self) -> None:
+        @initialize(rotated=st.booleans())
+        def new_secret(self, rotated: bool) -> None:
+            """A new secret; ``rotated``: after one clean rotation (alternating: both
+            accounts exist then)."""
             self.world = World.of(cloud, client, new_secret(cloud, provider, options))
+            if rotated:
+                self.rotate_secret("finishSecret")
 
         def teardown(self) -> None:
             if hasattr(self, "world"):
@@ -71,9 +82,10 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
 
         # -- Secrets Manager ---------------------------------------------------------------
 
-        @rule()
-        def rotate_secret(self) -> None:
-            """RotateSecret, as AWS answers it (it refuses while a rotation is unfinished)."""
+        @rule(until=st.sampled_from((None, *STEPS)))
+        def rotate_secret(self, until: str | None) -> None:
+            """RotateSecret, as AWS answers it (it refuses while a rotation is unfinished);
+            then, if accepted, its steps up to ``until``."""
             try:
                 client.rotate_secret(
                     SecretId=self.world.example.arn,
@@ -85,6 +97,8 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
                 assert self.in_progress, f"RotateSecret refused with no rotation in progress: {exc}"
                 return
             self.in_progress, self.next_step = True, 0
+            if until is not None:
+                self.steps(until, 0)
 
         def _token(self) -> str | None:
             """The version of the rotation Secrets Manager would invoke the function for."""
@@ -105,7 +119,7 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
                 try:
                     driver.run_step(self.world.example.arn, token, step, "r" * 40)
                 except Exception as exc:  # Secrets Manager retries the whole rotation
-                    note(f"{step} failed: {type(exc).__name__}: {exc}")
+                    say(f"{step} failed: {type(exc).__name__}: {exc}")
                     self.next_step = 0
                     return False
             if step == "finishSecret":
@@ -117,12 +131,17 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
             return True
 
         @precondition(lambda self: self.in_progress)
-        @rule(crash_after=st.integers(0, 8))
-        def step(self, crash_after: int) -> None:
-            """The next step; with ``crash_after`` > 0, a Lambda timeout right after that
-            many calls (Secrets Manager, provider, Redis) of it."""
-            crash = CrashAt(crash_after, "after") if crash_after else None
-            self._run_step(STEPS[self.next_step], crash or (lambda call, side: None))
+        @rule(until=st.sampled_from(STEPS), crash_after=st.integers(0, 8))
+        def steps(self, until: str, crash_after: int) -> None:
+            """The next steps up to ``until`` (at least one); with ``crash_after`` > 0, a
+            Lambda timeout in the last of them, right after that many of its calls (Secrets
+            Manager, provider, Redis)."""
+            last = max(STEPS.index(until), self.next_step)
+            while self.in_progress and self.next_step <= last:
+                at_last = self.next_step == last
+                crash = CrashAt(crash_after, "after") if crash_after and at_last else None
+                if not self._run_step(STEPS[self.next_step], crash or (lambda c, s: None)):
+                    return
 
         @precondition(lambda self: self.in_progress and self.next_step > 0)
         @rule(data=st.data())
@@ -132,11 +151,6 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
             after = self.next_step
             if self._run_step(step, lambda call, side: None):
                 self.next_step = after
-
-        @precondition(lambda self: self.in_progress)
-        @rule()
-        def retry_from_the_start(self) -> None:
-            self.next_step = 0
 
         # -- people ------------------------------------------------------------------------
 
@@ -155,7 +169,7 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
         def repair(self, apply: bool) -> None:
             before = self.world.labels()
             code, out = self.world.repair(apply)
-            note(f"repair{' --apply' if apply else ''}: {code} {out.strip()}")
+            say(f"repair{' --apply' if apply else ''}: {code} {out.strip()}")
             assert code != COMMAND_ERROR, f"repair ended in an error: {out}"
             assert not [p for _, p in before.held() if p in out]
             if not apply:
