@@ -54,6 +54,16 @@ SETTINGS = settings(
 )
 
 
+# Where a rotation goes on to after a disturbance (None: not now); after how many of its
+# calls a step crashes (0: it does not; most steps run through).
+THEN = st.sampled_from((None, *STEPS))
+CRASH_AFTER = st.sampled_from((0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8))
+
+
+def no_crash(_call: Call, _side: Side) -> None:
+    """An observer that lets every call through."""
+
+
 def say(text: str) -> None:
     """A line in the report of a failing example (and nowhere else)."""
     if currently_in_test_context():
@@ -131,7 +141,7 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
             return True
 
         @precondition(lambda self: self.in_progress)
-        @rule(until=st.sampled_from(STEPS), crash_after=st.integers(0, 8))
+        @rule(until=st.sampled_from(STEPS[::-1]), crash_after=CRASH_AFTER)
         def steps(self, until: str, crash_after: int) -> None:
             """The next steps up to ``until`` (at least one); with ``crash_after`` > 0, a
             Lambda timeout in the last of them, right after that many of its calls (Secrets
@@ -140,7 +150,7 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
             while self.in_progress and self.next_step <= last:
                 at_last = self.next_step == last
                 crash = CrashAt(crash_after, "after") if crash_after and at_last else None
-                if not self._run_step(STEPS[self.next_step], crash or (lambda c, s: None)):
+                if not self._run_step(STEPS[self.next_step], crash or (no_crash)):
                     return
 
         @precondition(lambda self: self.in_progress and self.next_step > 0)
@@ -149,23 +159,36 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
             """A step already done, invoked again (Lambda delivers at least once)."""
             step = data.draw(st.sampled_from(STEPS[: self.next_step]))
             after = self.next_step
-            if self._run_step(step, lambda call, side: None):
+            if self._run_step(step, no_crash):
                 self.next_step = after
 
         # -- people ------------------------------------------------------------------------
 
-        @rule(edit=st.sampled_from(EDITS))
-        def edit_current(self, edit: str) -> None:
+        def resume(self, then: str | None) -> None:
+            """Secrets Manager's retry after a disturbance: the rotation in progress, from
+            its start up to ``then``."""
+            if then is not None and self.in_progress:
+                self.next_step = 0
+                self.steps(then, 0)
+
+        @rule(edit=st.sampled_from(EDITS), then=THEN)
+        def edit_current(self, edit: str, then: str | None) -> None:
             self.world.edit_current(edit)
             # AWS moves no AWSPENDING on PutSecretValue: an edit may leave one behind.
             self.in_progress = self.in_progress or self.world.labels().unfinished
+            self.resume(then)
 
-        @rule(kind=st.sampled_from(PENDINGS), field=st.integers(0, 20))
-        def write_pending(self, kind: str, field: int) -> None:
+        @rule(kind=st.sampled_from(PENDINGS), field=st.integers(0, 20), then=THEN)
+        def write_pending(self, kind: str, field: int, then: str | None) -> None:
             self.world.write_pending(kind, field)
             self.in_progress, self.next_step = True, 0
+            self.resume(then)
 
-        @rule(apply=st.booleans())
+        @rule(apply=st.booleans(), then=THEN)
+        def repair_then_resume(self, apply: bool, then: str | None) -> None:
+            self.repair(apply)
+            self.resume(then)
+
         def repair(self, apply: bool) -> None:
             before = self.world.labels()
             code, out = self.world.repair(apply)
@@ -177,12 +200,16 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
             elif code == 0 and '"applied": true' in out:
                 self.in_progress, self.next_step = False, 0
 
-        @precondition(lambda self: self.in_progress and self.next_step == 1)
-        @rule(busy_polls=st.integers(1, 3))
-        def repair_races_set_secret(self, busy_polls: int) -> None:
-            """setSecret read AWSPENDING and waits for a busy instance; after ``busy_polls``
-            of its provider calls the instance is free and repair --apply runs, then setSecret
-            goes on."""
+        @precondition(lambda self: self.in_progress)
+        @rule(busy_polls=st.integers(1, 3), then=THEN)
+        def repair_races_set_secret(self, busy_polls: int, then: str | None) -> None:
+            """Secrets Manager resumes the rotation: its setSecret read AWSPENDING and waits
+            for a busy instance; after ``busy_polls`` of its provider calls the instance is
+            free and repair --apply runs, then setSecret goes on (and the steps after it, up
+            to ``then``)."""
+            self.next_step = 0
+            if not self._run_step("createSecret", no_crash):
+                return
             left = busy_polls
             self.world.set_busy(True)
 
@@ -195,9 +222,11 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
                         self.repair(apply=True)
 
             try:
-                self._run_step("setSecret", observe)
+                done = self._run_step("setSecret", observe)
             finally:
                 self.world.set_busy(False)
+            if done and then is not None:
+                self.steps(then, 0)
 
         # -- the invariants ----------------------------------------------------------------
 
@@ -218,6 +247,8 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
 
 
 @pytest.mark.parametrize(("mode", "provider", "options"), MODES, ids=[m[0] for m in MODES])
-def test_rotation_model(cloud: LocalCloud, mode: str, provider: str, options: dict[str, Any]) -> None:
+def test_rotation_model(
+    cloud: LocalCloud, mode: str, provider: str, options: dict[str, Any]
+) -> None:
     machine = machine_for(cloud, provider, options)
     run_state_machine_as_test(machine, settings=SETTINGS)

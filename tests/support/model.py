@@ -159,7 +159,11 @@ class World:
         elif edit == "zone":
             value["zone"] = "cn-bj2-03"
         else:
-            value = {**self.original, "account": value.get("account"), "password": value["password"]}
+            value = {
+                **self.original,
+                "account": value.get("account"),
+                "password": value["password"],
+            }
             value = {k: v for k, v in value.items() if v is not None}
         self._put(json.dumps(value), CURRENT)
 
