@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, note, settings
-from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -70,7 +70,9 @@ def say(text: str) -> None:
         note(text)
 
 
-def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> type[Any]:
+def machine_for(  # noqa: C901 (a class factory: its rules count as its branches)
+    cloud: LocalCloud, provider: str, options: dict[str, Any]
+) -> type[Any]:
     client = cloud.sm.secrets_manager()
 
     class RotationModel(RuleBasedStateMachine):
@@ -103,8 +105,12 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
                     RotationLambdaARN=cloud.function_arn(provider),
                     RotationRules={"AutomaticallyAfterDays": 30},
                 )
-            except client.exceptions.InvalidRequestException as exc:
-                assert self.in_progress, f"RotateSecret refused with no rotation in progress: {exc}"
+            except client.exceptions.InvalidRequestException:
+                refused = True
+            else:
+                refused = False
+            if refused:
+                assert self.in_progress, "RotateSecret refused with no rotation in progress"
                 return
             self.in_progress, self.next_step = True, 0
             if until is not None:
@@ -246,9 +252,7 @@ def machine_for(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> ty
     return RotationModel
 
 
-@pytest.mark.parametrize(("mode", "provider", "options"), MODES, ids=[m[0] for m in MODES])
-def test_rotation_model(
-    cloud: LocalCloud, mode: str, provider: str, options: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize(("provider", "options"), [m[1:] for m in MODES], ids=[m[0] for m in MODES])
+def test_rotation_model(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> None:
     machine = machine_for(cloud, provider, options)
     run_state_machine_as_test(machine, settings=SETTINGS)
