@@ -105,7 +105,7 @@ class BenchCloud(LocalCloud):
             return self.credentials[provider]
         fleet = {"secrets": ["bench/*"], "instances": ["*"], "region": grant["region"]}
         return super()._credentials_secret(
-            provider, keys, {**fleet, "redisAddresses": ["127.0.0.1:*"]}
+            provider, keys, {**fleet, "redisAddresses": ["127.0.0.1:1-65535"]}
         )
 
     def prestart_redis(self, count: int, parallel: int) -> None:

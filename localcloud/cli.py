@@ -109,6 +109,8 @@ def describe(cloud: LocalCloud, examples: Sequence[ExampleSecret]) -> dict[str, 
 
 def cmd_up(args: argparse.Namespace) -> int:
     cloud, examples = start_cloud(args.verbose)
+    # `aws secretsmanager rotate-secret --rotation-lambda-arn <a function's ARN>` rotates.
+    cloud.attach_functions()
     control = ControlServer(cloud).start()
     state = {**describe(cloud, examples), "control": control.endpoint, "pid": os.getpid()}
     path = local_state.save(state)
@@ -135,6 +137,8 @@ def print_state(state: dict[str, Any]) -> None:
     print(f"Secrets Manager: {state['secretsManager']}")
     for provider, endpoint in state["providerApis"].items():
         print(f"{provider} API: {endpoint}")
+    for provider, arn in state["functions"].items():
+        print(f"{provider} function (rotate-secret --rotation-lambda-arn): {arn}")
     print("secrets:")
     for name, secret in state["secrets"].items():
         print(f"  {name:<34} {secret['provider']:<7} redis {secret['redis']}")

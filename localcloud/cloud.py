@@ -298,6 +298,19 @@ class LocalCloud:
             **options,
         )
 
+    def attach_functions(self, providers: tuple[str, ...] = tuple(FUNCTION_NAMES)) -> None:
+        """A RotateSecret naming one of these functions' ARNs runs it, as on AWS (moto's
+        "invocation" does nothing)."""
+        from localcloud import rotation_service
+
+        for provider in providers:
+            rotation_service.attach(self.driver(provider))
+
+    def detach_functions(self) -> None:
+        from localcloud import rotation_service
+
+        rotation_service.detach(self.function_arns.values())
+
     def api_endpoints(self) -> dict[str, str]:
         return {"uredis": self.uredis.endpoint, "tencent": self.tencent.endpoint}
 
@@ -326,6 +339,7 @@ class LocalCloud:
         return accepted
 
     def stop(self) -> None:
+        self.detach_functions()  # the rotations in flight end before what they reach stops
         for server in self._redis:
             server.terminate()
         for server in self._redis:

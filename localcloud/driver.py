@@ -3,9 +3,9 @@
 RotateSecret creates the empty AWSPENDING version (or, refused while an earlier rotation
 is unfinished, that rotation is continued); then the rotation function is invoked for the
 four steps with the version id as ClientRequestToken and an opaque RotationToken. When a
-step fails, the whole rotation is run again with the same token, as Secrets Manager does;
-after success AWSPENDING is removed from the new version, as AWS's backend does once
-finishSecret returns.
+step fails, the whole rotation is run again with the same token, as Secrets Manager does.
+After success no label is moved: AWS documents no such step, so the function itself must
+leave AWSPENDING on AWSCURRENT's version or on none.
 """
 
 from __future__ import annotations
@@ -81,6 +81,10 @@ class RotationDriver:
         self.max_attempts = max_attempts
         self.step_timeout = step_timeout
         self.function_name = function_name
+        # This driver invokes the function itself: Secrets Manager must not run it too.
+        client.meta.events.register(
+            "before-sign.secrets-manager.RotateSecret", _invokes_itself, unique_id=INVOKES_ITSELF
+        )
 
     def start(self, secret_id: str) -> str:
         """RotateSecret's new AWSPENDING version; or, when Secrets Manager refuses it
@@ -104,14 +108,6 @@ class RotationDriver:
             return unfinished[0]
         return str(response["VersionId"])
 
-    def finish(self, secret_id: str, token: str) -> None:
-        """What AWS does once finishSecret returns: AWSPENDING leaves the rotation's version,
-        whatever other labels it has (moto leaves it in place)."""
-        if "AWSPENDING" in self._stages(secret_id).get(token, []):
-            self.client.update_secret_version_stage(
-                SecretId=secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=token
-            )
-
     def _stages(self, secret_id: str) -> dict[str, list[str]]:
         described = self.client.describe_secret(SecretId=secret_id)
         return {k: list(v) for k, v in described.get("VersionIdsToStages", {}).items()}
@@ -127,17 +123,32 @@ class RotationDriver:
 
     def rotate(self, secret_id: str) -> RotationResult:
         token = self.start(secret_id)
+        return self.run(secret_id, token)
+
+    def run(self, secret_id: str, token: str, steps: tuple[str, ...] = STEPS) -> RotationResult:
+        """The steps of the rotation of version ``token``, the whole run again after a failed
+        step, up to ``max_attempts`` runs (Secrets Manager's part once RotateSecret started)."""
         rotation_token = secrets.token_urlsafe(32)
         runs: list[StepRun] = []
         for attempt in range(1, self.max_attempts + 1):
             try:
-                for step in STEPS:
+                for step in steps:
                     answer = self.run_step(secret_id, token, step, rotation_token)
                     outcome = answer.get("Outcome", "ok") if isinstance(answer, dict) else "ok"
                     runs.append(StepRun(attempt, step, str(outcome)))
             except Exception as exc:  # Secrets Manager retries whatever the failure was
                 runs.append(StepRun(attempt, step, type(exc).__name__, str(exc)))
                 continue
-            self.finish(secret_id, token)
+            # AWS moves no label after finishSecret: the function leaves AWSPENDING on
+            # AWSCURRENT's version or on none.
             return RotationResult(secret_id, token, True, runs)
         return RotationResult(secret_id, token, False, runs)
+
+
+# The header of a RotateSecret whose sender invokes the function itself (a driver); the
+# local cloud's Secrets Manager then does not (localcloud/rotation_service.py).
+INVOKES_ITSELF = "X-Localcloud-Invokes-Itself"
+
+
+def _invokes_itself(request: Any, **_: Any) -> None:
+    request.headers[INVOKES_ITSELF] = "1"

@@ -27,11 +27,12 @@ class SecretsManagerServer:
 
         from moto.server import ThreadedMotoServer
 
-        from localcloud import moto_fidelity
+        from localcloud import moto_fidelity, rotation_service
 
         # Before the first request: moto then answers as AWS does where a rotation depends
         # on it (see moto_fidelity).
         moto_fidelity.apply()
+        rotation_service.apply()
         # werkzeug's access log would print every request line of the moto server.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 

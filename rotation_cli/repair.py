@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from redis_rotation.errors import RedisUnreachableError, RotationError
-from redis_rotation.redis_check import endpoint_accepts
+from redis_rotation.redis_check import Level
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, PREVIOUS, SecretStore
 from rotation_cli.access import LOG, CountedClient, SecretAccess
@@ -265,19 +265,14 @@ class Repair:
             stage: v.secret.password for stage, v in labelled.items() if v.secret is not None
         }
         answers: dict[str, set[str]] = {}
-        check = access.engine.redis
+        check = access.engine.proof
         for endpoint in current.endpoints:
             try:
                 answers[str(endpoint)] = {
                     password
                     for password in set(passwords.values())
-                    if endpoint_accepts(
-                        current,
-                        endpoint,
-                        password,
-                        check.timeouts,
-                        require_refusal=False,
-                        probe=check.probe,
+                    if check.endpoint(
+                        current.with_password(password, current.label), endpoint, Level.AUTH
                     )
                 }
             except RedisUnreachableError as exc:
@@ -330,8 +325,10 @@ class Repair:
         access, current = self._access, before.labelled[CURRENT].secret
         assert access is not None
         assert current is not None
-        if access.engine.redis.accepts(
-            current, removed.password, tolerate_unreachable=True, require_refusal=False
+        if access.engine.proof.proves(
+            current.with_password(removed.password, current.label),
+            Level.AUTH,
+            unreachable_is_no=True,
         ):
             self.client.client.update_secret_version_stage(
                 SecretId=before.arn, VersionStage=PENDING, MoveToVersionId=str(move.from_version)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from redis_rotation.errors import RedisUnreachableError, RotationError
-from redis_rotation.redis_check import endpoint_accepts
+from redis_rotation.redis_check import Level
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.secret import parse_secret
 from redis_rotation.store import CURRENT, PENDING
@@ -282,18 +282,9 @@ class Status:
             )
             access.engine.gate._loaded = credentials  # shared: one read per credentials secret
             access.admit(current)
-            check = access.engine.redis
+            check = access.engine.proof
             refused = [
-                str(e)
-                for e in current.endpoints
-                if not endpoint_accepts(
-                    current,
-                    e,
-                    current.password,
-                    check.timeouts,
-                    require_refusal=False,
-                    probe=check.probe,
-                )
+                str(e) for e in current.endpoints if not check.endpoint(current, e, Level.AUTH)
             ]
         except RedisUnreachableError as exc:
             return f"unreachable: {exc}"

@@ -79,7 +79,7 @@ def test_a_ready_uredis_secret_passes_every_check(cloud: LocalCloud) -> None:
     assert verdicts(checks) == ALL_PASS
     assert example.details["groupId"] in checks["instance"].detail
     assert "Running" in checks["instance"].detail
-    assert "refuses clients without one" in checks["auth"].detail
+    assert "refuses a wrong one and none" in checks["auth"].detail
 
 
 def test_a_ready_uredis_space_passes_every_check(cloud: LocalCloud) -> None:

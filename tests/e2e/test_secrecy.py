@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -22,13 +22,17 @@ class TamperedProbe:
     anonymous half of the proof runs: that first happens in testSecret."""
 
     tamper: Callable[[str], None]
-    last_password: str = ""
+    seen: list[str] = field(default_factory=list)
 
     def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
+        # The proof's last connection has no password: leak every password it sent before
+        # (the version's own, and the random wrong one).
         if password is None:
-            self.tamper(self.last_password)
+            for sent in self.seen:
+                self.tamper(sent)
+            self.seen.clear()
         else:
-            self.last_password = password
+            self.seen.append(password)
         return REDIS_PROBE.ping(target, username, password)
 
 

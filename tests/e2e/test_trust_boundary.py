@@ -25,6 +25,7 @@ from localcloud.instrument import Call, Recorder, instrument
 from localcloud.redis_server import RedisServer
 from redis_rotation.errors import NotPermittedError, RedisAuthError, RotationError
 from redis_rotation.providers.transport import normalized_endpoint
+from tests.e2e.test_edits_during_rotation import allow_address
 
 pytestmark = pytest.mark.e2e
 
@@ -259,3 +260,32 @@ def test_6_a_writer_may_name_only_the_accounts_the_grant_lists(
     instance = cloud.tencent.instances[example.details["instanceId"]]
     assert instance.password_changes == 0
     assert example.redis.accepts("Other-pass1", user="other_app")
+
+
+@pytest.mark.parametrize(
+    ("granted", "written"),
+    [
+        # Issue 19 item 5: the old glob read the brackets as a class, so "0" (which the
+        # resolver takes for this machine) matched; item 4: a name under an IP range.
+        ("[fd00:1::5]", "0"),
+        ("127.0.0.0/8", "localhost"),
+    ],
+)
+def test_7_an_ip_pattern_never_sends_the_password_to_a_name(
+    cloud: LocalCloud, attacker_redis: RedisServer, granted: str, written: str
+) -> None:
+    example = secret(cloud, "uredis")
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+    allow_address(cloud, example, f"{granted}:{attacker_redis.port}")
+    write(cloud, example, host=written, port=attacker_redis.port)
+    before = connections(attacker_redis)
+
+    error, step, calls = rotate_as_attacker(cloud, example)
+
+    assert isinstance(error, NotPermittedError), error
+    assert step == "setSecret"
+    assert "field 'host'" in str(error)
+    assert connections(attacker_redis) == before + 1, "the writer's Redis saw only ours"
+    assert not [c for c in calls if c.kind == "redis"], "no AUTH anywhere"
+    assert not changes(calls)
+    assert example.redis.accepts(old)

@@ -48,8 +48,10 @@ def test_rotation_changes_proves_and_stores_the_password(
     assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == old
     assert changes(cloud, example) == 1
     assert cloud.uredis.count(action) == calls_before + 1, "the kind's own change call"
-    pending = [v for v, s in cloud.stages(example.arn).items() if "AWSPENDING" in s]
-    assert pending == [], "AWSPENDING is cleared after success"
+    # As AWS leaves it: AWSPENDING on AWSCURRENT's version or on none, so the next
+    # RotateSecret is accepted.
+    pending = [s for s in cloud.stages(example.arn).values() if "AWSPENDING" in s]
+    assert all("AWSCURRENT" in s for s in pending), "no rotation left in progress"
 
 
 def test_a_second_rotation_works(cloud: LocalCloud) -> None:
@@ -86,7 +88,7 @@ def test_a_change_applied_late_is_waited_for(cloud: LocalCloud) -> None:
     result = cloud.driver("uredis").rotate(example.arn)
     assert result.succeeded, result.runs
     assert result.attempts == 1
-    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
+    assert cloud.accepted_stages(example) in (["AWSCURRENT"], ["AWSCURRENT", "AWSPENDING"])
     assert changes(cloud, example) == 1
 
 

@@ -7,7 +7,6 @@ of a real redis-server: the AUTH check does a real handshake against a real cert
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import threading
@@ -19,9 +18,10 @@ import pytest
 
 from localcloud.redis_server import RedisServer
 from redis_rotation.errors import RedisUnreachableError
-from redis_rotation.redis_check import RedisTimeouts, password_accepted
+from redis_rotation.redis_check import Level, RedisTimeouts, proves
 from redis_rotation.secret import RedisSecret
 from tests.support.pki import Pki, make_pki
+from tests.support.recorder import relay
 
 pytestmark = pytest.mark.integration
 
@@ -60,12 +60,7 @@ class TlsProxy:
 
     @staticmethod
     def _pipe(source: Any, target: Any) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        for end in (source, target):
-            with contextlib.suppress(OSError):
-                end.close()
+        relay(source, target)
 
     def close(self) -> None:
         self._stop.set()
@@ -88,13 +83,17 @@ def secret(port: int, tls: dict[str, Any]) -> RedisSecret:
 TIMEOUTS = RedisTimeouts(connect=3, socket=3)
 
 
+def password_accepted(version: RedisSecret, password: str) -> bool:
+    return proves(version.with_password(password, version.label), TIMEOUTS, Level.AUTH)
+
+
 def test_tls_with_the_ca_bundle_verifies_and_authenticates(
     tls_redis: tuple[TlsProxy, Pki],
 ) -> None:
     proxy, pki = tls_redis
     trusted = secret(proxy.port, {"enabled": True, "caCertificate": pki.ca_pem})
-    assert password_accepted(trusted, PASSWORD, TIMEOUTS)
-    assert not password_accepted(trusted, "wrong-password", TIMEOUTS)
+    assert password_accepted(trusted, PASSWORD)
+    assert not password_accepted(trusted, "wrong-password")
 
 
 def test_tls_is_the_default_and_an_untrusted_certificate_is_refused(
@@ -102,13 +101,13 @@ def test_tls_is_the_default_and_an_untrusted_certificate_is_refused(
 ) -> None:
     proxy, _ = tls_redis
     with pytest.raises(RedisUnreachableError, match="TLS settings"):
-        password_accepted(secret(proxy.port, {}), PASSWORD, TIMEOUTS)
+        password_accepted(secret(proxy.port, {}), PASSWORD)
 
 
 def test_verification_can_be_turned_off_explicitly(tls_redis: tuple[TlsProxy, Pki]) -> None:
     proxy, _ = tls_redis
     unverified = secret(proxy.port, {"enabled": True, "verify": False})
-    assert password_accepted(unverified, PASSWORD, TIMEOUTS)
+    assert password_accepted(unverified, PASSWORD)
 
 
 def test_a_certificate_for_another_host_is_refused(tls_redis: tuple[TlsProxy, Pki]) -> None:
@@ -119,7 +118,7 @@ def test_a_certificate_for_another_host_is_refused(tls_redis: tuple[TlsProxy, Pk
         {"host": "localhost", "port": proxy.port, "tls": {"caCertificate": pki.ca_pem}},
     )
     with pytest.raises(RedisUnreachableError):
-        password_accepted(by_name, PASSWORD, TIMEOUTS)
+        password_accepted(by_name, PASSWORD)
 
 
 def test_a_certificate_from_another_ca_is_refused(
@@ -128,4 +127,4 @@ def test_a_certificate_from_another_ca_is_refused(
     proxy, _ = tls_redis
     other = make_pki(tmp_path, "127.0.0.1")
     with pytest.raises(RedisUnreachableError):
-        password_accepted(secret(proxy.port, {"caCertificate": other.ca_pem}), PASSWORD, TIMEOUTS)
+        password_accepted(secret(proxy.port, {"caCertificate": other.ca_pem}), PASSWORD)

@@ -26,6 +26,7 @@ from redis_rotation.errors import (
 )
 from redis_rotation.providers.base import InstanceStatus
 from redis_rotation.seams import Seams
+from redis_rotation.secret import RedisSecret
 from tests.support.clock import FakeClock
 from tests.unit.fakes import ARN, FakeProvider, FakeRedis, FakeSecretsManager
 
@@ -256,6 +257,36 @@ def test_set_waits_while_the_instance_is_busy(world: World) -> None:
     assert world.provider.count("describe") == 3
     assert world.provider.count("change") == 1
     assert world.clock.sleeps, "waiting on a busy instance backs off"
+
+
+def test_set_changes_nothing_once_its_token_left_awspending_during_a_wait(world: World) -> None:
+    # Issue 19 item 15: repair removed AWSPENDING while setSecret waited for a busy
+    # instance; a change now would set a password no label holds.
+    world.with_pending()
+    busy = InstanceStatus(ready=False, busy=True, detail="SetPassword")
+    world.provider.statuses = [busy, InstanceStatus(True, False, "Running")]
+    describe = world.provider.describe
+
+    def describe_then_repair(secret: RedisSecret) -> InstanceStatus:
+        status = describe(secret)
+        if status.busy:
+            world.sm.update_secret_version_stage(
+                SecretId=ARN, VersionStage="AWSPENDING", RemoveFromVersionId=TOKEN
+            )
+        return status
+
+    world.provider.describe = describe_then_repair  # type: ignore[method-assign]
+    with pytest.raises(RotationStateError, match="no longer AWSPENDING"):
+        world.run("setSecret")
+    assert world.provider.count("change") == 0
+    assert world.redis.password == CURRENT_PASSWORD
+
+
+def test_set_refuses_a_pending_copy_of_the_current_password(world: World) -> None:
+    world.with_pending(password=CURRENT_PASSWORD)  # a copy of AWSCURRENT
+    with pytest.raises(RotationStateError, match="field 'password'"):
+        world.run("setSecret")
+    assert world.provider.calls == []
 
 
 def test_set_refuses_an_instance_that_cannot_be_changed(world: World) -> None:

@@ -176,6 +176,7 @@ ALTERNATING: dict[str, Any] = {**ACCOUNT, "strategy": "alternating", "accounts":
         ({**ACCOUNT, "createMissingAccount": True}, "createMissingAccount", "'alternating'"),
         ({**ALTERNATING, "accounts": ["app_a", "app_a"]}, "accounts", "same value twice"),
         ({**ALTERNATING, "account": "app_c"}, "account", "must be one of 'accounts'"),
+        ({**ALTERNATING, "accounts": ["app_a", "root"]}, "accounts", "names root"),
         ({**VALID, "account": "app"}, "account", "not allowed for this provider"),
     ],
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
+from redis_rotation.addresses import AddressPattern, AddressPatternError, parse_address_pattern
 from redis_rotation.errors import ConfigurationError, NotPermittedError, SecretFormatError
 
 if TYPE_CHECKING:
@@ -31,20 +32,29 @@ class Grant:
     instances: tuple[str, ...]
     region: str
     project_id: str | None = None
-    # host:port patterns that may receive a password besides the addresses the provider
-    # reports for the instance (proxies, NAT, private links, replicas it does not list).
-    redis_addresses: tuple[str, ...] = ()
+    # Addresses that may receive a password besides those the provider reports for the
+    # instance (proxies, NAT, private links, replicas it does not list).
+    redis_addresses: tuple[AddressPattern, ...] = ()
     # Tencent custom accounts (patterns) a secret may name; none: the default account only.
     accounts: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, raw: Mapping[str, Any]) -> Grant:
+    def of(cls, raw: Mapping[str, Any], label: str = "grant", field: str = "") -> Grant:
+        """The grant ``raw``; its addresses are parsed now, so a bad one refuses the whole
+        credentials secret (SecretFormatError naming ``field``.redisAddresses.N)."""
+        addresses = []
+        for index, text in enumerate(raw.get("redisAddresses", ())):
+            try:
+                addresses.append(parse_address_pattern(str(text)))
+            except AddressPatternError as exc:
+                where = f"{field}.redisAddresses.{index}".lstrip(".")
+                raise SecretFormatError(label, where, f"({_quoted(str(text))}) {exc}") from None
         return cls(
             secrets=tuple(raw["secrets"]),
             instances=tuple(raw["instances"]),
             region=str(raw["region"]),
             project_id=raw.get("projectId"),
-            redis_addresses=tuple(raw.get("redisAddresses", ())),
+            redis_addresses=tuple(addresses),
             accounts=tuple(raw.get("accounts", ())),
         )
 
@@ -68,7 +78,7 @@ class Grant:
         return None
 
     def allows_address(self, endpoint: Endpoint) -> bool:
-        return any(fnmatchcase(str(endpoint), p) for p in self.redis_addresses)
+        return any(pattern.matches(endpoint) for pattern in self.redis_addresses)
 
 
 @dataclass(frozen=True)
@@ -77,11 +87,12 @@ class Binding:
     api_endpoints: tuple[str, ...]
 
     @classmethod
-    def of(cls, document: Mapping[str, Any]) -> Binding:
+    def of(cls, document: Mapping[str, Any], label: str = "credentials secret") -> Binding:
         from redis_rotation.providers.transport import normalized_endpoint
 
+        grants = document.get("grants", ())
         return cls(
-            grants=tuple(Grant.of(g) for g in document.get("grants", ())),
+            grants=tuple(Grant.of(g, label, f"grants.{i}") for i, g in enumerate(grants)),
             api_endpoints=tuple(normalized_endpoint(e) for e in document.get("apiEndpoints", ())),
         )
 
@@ -123,6 +134,12 @@ class Binding:
                 f"{secret.label}: field 'apiEndpoint' is not one of the apiEndpoints of "
                 f"credentials secret {credentials}"
             )
+
+
+def _quoted(text: str) -> str:
+    """An address as an error may quote it: printable ASCII, bounded (the schema bounds it
+    too, but the grant may come from elsewhere)."""
+    return text[:300].encode("unicode_escape").decode("ascii")
 
 
 def endpoint_fields(secret: RedisSecret) -> Iterable[tuple[str, Endpoint]]:

@@ -27,7 +27,7 @@ from redis_rotation.event import Outcome, RotationEvent
 from redis_rotation.gate import Gate
 from redis_rotation.polling import Backoff, Deadline, poll
 from redis_rotation.providers.base import Provider, ProviderContext, ProviderFactory
-from redis_rotation.redis_check import RedisCheck
+from redis_rotation.redis_check import Level, Proof, Where
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, SecretStore, label, version_with
 
@@ -62,7 +62,7 @@ class RotationEngine:
         self.seams = seams
         self.log = logger or logging.getLogger(__name__)
         self.store = SecretStore(client, self.log)
-        self.redis = RedisCheck(settings.redis_timeouts, seams.redis)
+        self.proof = Proof(settings.redis_timeouts, seams.redis)
 
     def run(self, raw_event: Any) -> Outcome:
         """Run the event's step; returns what happened in a word, for logs and tests."""
@@ -123,18 +123,23 @@ class RotationEngine:
         provider = self.provider
         provider.policy(current).check(pending.password, f"{pending.label}: field 'password'")
         self.gate.check_addresses(provider, pending, grant)
-        if self.redis.accepts(pending, pending.password):
+        # Every check of AWSPENDING comes before "already set": a hand-written AWSPENDING
+        # whose password already works must not pass for a rotation that changed nothing.
+        versions.refuse_same_account(current, pending)
+        versions.refuse_unchanged(current, pending)
+        if self.proof.proves(pending):
+            # A field that differs now means AWSCURRENT was edited after the change landed:
+            # finishSecret carries the edit forward with the new password.
             self.log.info("Redis already accepts the AWSPENDING password: nothing to change")
             return "already-set"
         versions.refuse_edits(event, provider, current, pending)
-        versions.refuse_same_account(current, pending)
         return self._change(event, provider, current, pending)
 
     def test_secret(self, event: RotationEvent) -> Outcome:
         target, pending = versions.target(self.store, self.gate, self.provider, event)
         try:
-            self.redis.wait_accepted(
-                target, self.deadline.sooner(self.settings.test_wait), everywhere=True
+            self.proof.wait(
+                target, self.deadline.sooner(self.settings.test_wait), Level.FULL, Where.EVERY
             )
         except DeadlineExceededError:
             raise RedisAuthError(
@@ -148,7 +153,7 @@ class RotationEngine:
         target, pending = versions.target(self.store, self.gate, self.provider, event)
         # Proof before promotion: a direct invoke cannot make AWSCURRENT a password the
         # instance never got.
-        if not self.redis.accepts(target, pending.password, require_refusal=False):
+        if not self.proof.proves(target):
             raise RedisAuthError(
                 f"{pending.label}: Redis does not accept the AWSPENDING password: refusing to "
                 "make it AWSCURRENT"
@@ -160,6 +165,9 @@ class RotationEngine:
             # AWSCURRENT was edited during the rotation: the edit is kept, with the new
             # password, as a version of its own (idempotent: its token derives from ours).
             self.store.put_current(event.secret_id, versions.carried_token(event.token), target)
+            # AWSPENDING must not stay on a version that is not AWSCURRENT's: Secrets Manager
+            # would refuse every later rotation. A retry finds the same state and repeats both.
+            self.store.clear_pending(event.secret_id, event.token)
             self.log.info("stored the edited AWSCURRENT with the new password")
         return "finished"
 
@@ -221,7 +229,7 @@ class RotationEngine:
         # (A describe that asked the provider nothing brings no news: right after
         # setSecret's own check, asking again would only repeat it.)
         news = status.described or not just_checked
-        if news and self.redis.accepts(pending, pending.password, tolerate_unreachable=True):
+        if news and self.proof.proves(pending, unreachable_is_no=True):
             return "already-set"
         if not status.ready:
             raise InstanceStateError(
@@ -229,6 +237,13 @@ class RotationEngine:
                 "describe",
                 status.detail,
                 f"{subject.instance_id} cannot be changed in state '{status.detail}'",
+            )
+        # After a wait, someone (repair, an operator) may have taken AWSPENDING off this
+        # version: a change now would set a password no label holds.
+        if not just_checked and not self.store.still_pending(event.secret_id, event.token):
+            raise RotationStateError(
+                f"{pending.label}: version {event.token} is no longer AWSPENDING; nothing was "
+                "changed. Start a new rotation"
             )
         if provider.needs_old_password(subject):
             handle = None
@@ -241,7 +256,7 @@ class RotationEngine:
                     self.log.warning("old password refused", extra={"old_password_from": stage})
             else:
                 # Our own earlier change may be what made both old passwords wrong.
-                if self.redis.accepts(pending, pending.password, tolerate_unreachable=True):
+                if self.proof.proves(pending, unreachable_is_no=True):
                     return "already-set"
                 raise OldPasswordRejectedError.neither(provider.name, subject.label)
         else:
@@ -249,8 +264,8 @@ class RotationEngine:
             self.log.info("change requested")
         with observability.task_wait(provider.name):
             provider.wait_for_change(subject, handle)
-        # AUTH alone here: the full proof (a client without a password is refused too) is
-        # testSecret's, moments later; the checks that decide "already set" keep it.
-        self.redis.wait_accepted(pending, self.deadline, require_refusal=False)
+        # AUTH alone here: the full proof (a wrong password and no password are refused too)
+        # is testSecret's, moments later; the checks that decide "already set" keep it.
+        self.proof.wait(pending, self.deadline, Level.AUTH)
         self.log.info("Redis accepts the new password")
         return "changed"

@@ -1,4 +1,5 @@
-"""Proving a password with a real Redis ``AUTH`` followed by ``PING``, on every endpoint.
+"""Proving a version (its account, password, endpoints and TLS) with a real Redis ``AUTH``
+followed by ``PING``.
 
 One connection attempt is a ``RedisProbe``: the real one speaks redis-py; tests and the
 local cloud's instrument pass in their own, so nothing patches this module.
@@ -6,7 +7,9 @@ local cloud's instrument pass in their own, so nothing patches this module.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from redis_rotation import observability
@@ -109,51 +112,61 @@ def _ping(
             client.close()
 
 
-def endpoint_accepts(
-    secret: RedisSecret,
+class Level(Enum):
+    """How much a proof shows."""
+
+    # The version's credentials are accepted: enough to tell whether a change landed.
+    AUTH = "auth"
+    # ...and the same user with a wrong password, and a client without one, are refused. A
+    # user without a password ("nopass") accepts any password, so AUTH alone proves nothing.
+    FULL = "full"
+
+
+class Where(Enum):
+    """Which endpoints a proof asks."""
+
+    # The instance the provider changes: it tells whether a change took effect.
+    PRIMARY = "primary"
+    # The primary and every read-only endpoint the version names.
+    EVERY = "every"
+
+
+def endpoint_proves(
+    version: RedisSecret,
     endpoint: Endpoint,
-    password: str,
     timeouts: RedisTimeouts,
-    *,
-    require_refusal: bool = True,
+    level: Level = Level.FULL,
     probe: RedisProbe = REDIS_PROBE,
 ) -> bool:
-    """True if ``endpoint`` accepts ``password``; False if it refuses it. With
-    ``require_refusal`` (the full proof) it must also refuse a client without a password.
+    """Whether ``endpoint`` accepts the version's own credentials (its account or user name,
+    its password, its TLS settings), and, for ``Level.FULL``, refuses the same user with a
+    random wrong password and a client without one.
 
     Raises RedisUnreachableError when the endpoint cannot be asked at all, so that "wrong
     password" and "no route to Redis" are never confused.
     """
-    target = RedisTarget(endpoint, secret.tls, timeouts)
-    username, secret_word = secret.auth(password)
+    target = RedisTarget(endpoint, version.tls, timeouts)
+    username, secret_word = version.auth(version.password)
     if not observability.redis_auth(
         str(endpoint), lambda: probe.ping(target, username, secret_word)
     ):
         return False
-    # A user without a password ("nopass") accepts *any* password given with a user name,
-    # so AUTH alone proves nothing: the instance must also refuse a client that does not
-    # authenticate.
-    return not require_refusal or not probe.ping(target, None, None)
+    if level is Level.AUTH:
+        return True
+    wrong_user, wrong_word = version.auth(secrets.token_urlsafe(24))
+    return not probe.ping(target, wrong_user, wrong_word) and not probe.ping(target, None, None)
 
 
-def password_accepted(
-    secret: RedisSecret,
-    password: str,
+def proves(
+    version: RedisSecret,
     timeouts: RedisTimeouts,
-    *,
-    everywhere: bool = True,
-    require_refusal: bool = True,
+    level: Level = Level.FULL,
+    where: Where = Where.EVERY,
     probe: RedisProbe = REDIS_PROBE,
 ) -> bool:
-    """True if every endpoint of ``secret`` accepts ``password`` (only the primary one, the
-    instance the provider changes, when ``everywhere`` is False)."""
-    endpoints = secret.endpoints if everywhere else secret.endpoints[:1]
-    return all(
-        endpoint_accepts(
-            secret, e, password, timeouts, require_refusal=require_refusal, probe=probe
-        )
-        for e in endpoints
-    )
+    """Whether every endpoint ``where`` names proves the version (see ``endpoint_proves``)."""
+    endpoints = version.endpoints if where is Where.EVERY else version.endpoints[:1]
+    return all(endpoint_proves(version, e, timeouts, level, probe) for e in endpoints)
 
 
 # Polls for a change to show start fast and stay frequent: the time between the provider
@@ -162,62 +175,49 @@ STATUS_BACKOFF = Backoff(first=0.05, cap=1.0)
 
 
 @dataclass(frozen=True)
-class RedisCheck:
-    """The engine's questions to Redis, through one probe with the function's timeouts."""
+class Proof:
+    """The one proof of a version: the function, preflight, status and repair all ask Redis
+    through it, with the function's timeouts and one probe."""
 
     timeouts: RedisTimeouts
     probe: RedisProbe = REDIS_PROBE
 
-    def accepts(
+    def proves(
         self,
-        secret: RedisSecret,
-        password: str,
+        version: RedisSecret,
+        level: Level = Level.FULL,
+        where: Where = Where.PRIMARY,
         *,
-        tolerate_unreachable: bool = False,
-        everywhere: bool = False,
-        require_refusal: bool = True,
+        unreachable_is_no: bool = False,
     ) -> bool:
-        """Whether Redis accepts ``password``. By default only the primary endpoint is
-        asked: it is the instance the provider changes, so it tells whether a change took
-        effect; replicas follow, and testSecret waits for ``everywhere``. Unreachable counts
-        as "no" when ``tolerate_unreachable``."""
+        """Whether Redis proves ``version``; unreachable counts as "no" when
+        ``unreachable_is_no`` (a retry will ask again), else it raises."""
         try:
-            return password_accepted(
-                secret,
-                password,
-                self.timeouts,
-                everywhere=everywhere,
-                require_refusal=require_refusal,
-                probe=self.probe,
-            )
+            return proves(version, self.timeouts, level, where, self.probe)
         except RedisUnreachableError:
-            if tolerate_unreachable:
+            if unreachable_is_no:
                 return False
             raise
 
-    def wait_accepted(
-        self,
-        secret: RedisSecret,
-        deadline: Deadline,
-        *,
-        everywhere: bool = False,
-        require_refusal: bool = True,
-    ) -> None:
-        """Return once Redis accepts the secret's own password; DeadlineExceededError if not."""
+    def endpoint(self, version: RedisSecret, endpoint: Endpoint, level: Level) -> bool:
+        """One endpoint's answer, for tools that report per endpoint."""
+        return endpoint_proves(version, endpoint, self.timeouts, level, self.probe)
 
-        def accepted() -> bool | None:
-            ok = self.accepts(
-                secret,
-                secret.password,
-                tolerate_unreachable=True,
-                everywhere=everywhere,
-                require_refusal=require_refusal,
-            )
-            return True if ok else None
+    def wait(
+        self,
+        version: RedisSecret,
+        deadline: Deadline,
+        level: Level = Level.FULL,
+        where: Where = Where.PRIMARY,
+    ) -> None:
+        """Return once Redis proves ``version``; DeadlineExceededError if not in time."""
+
+        def proven() -> bool | None:
+            return True if self.proves(version, level, where, unreachable_is_no=True) else None
 
         poll(
-            accepted,
+            proven,
             deadline=deadline,
-            what=f"Redis to accept the new password of {secret.instance_id}",
+            what=f"Redis to accept the new password of {version.instance_id}",
             backoff=STATUS_BACKOFF,
         )

@@ -147,6 +147,18 @@ class SecretStore:
             VersionStages=[CURRENT],
         )
 
+    def clear_pending(self, secret_id: str, token: str) -> None:
+        """Take AWSPENDING off ``token``'s version. AWS does not do it for the function, and
+        RotateSecret refuses while AWSPENDING is on a version that is not AWSCURRENT's."""
+        self.client.update_secret_version_stage(
+            SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=token
+        )
+
+    def still_pending(self, secret_id: str, token: str) -> bool:
+        """Whether ``token``'s version still holds AWSPENDING (a fresh DescribeSecret)."""
+        stages = self.describe(secret_id).get("VersionIdsToStages", {})
+        return PENDING in stages.get(token, ())
+
     def load_credentials(self, secret_id: str, schema_name: str) -> Credentials:
         """The provider's API keys and their binding from their own secret, validated
         against ``schema_name``."""
@@ -160,7 +172,8 @@ class SecretStore:
         try:
             document = load_json_object(response.get("SecretString"), name)
             validate(document, schema_name, name)
+            binding = Binding.of(document, name)
         except SecretFormatError as exc:
             raise CredentialsSecretError(str(exc)) from None
         keys = {k: str(v) for k, v in document.items() if k not in BINDING_FIELDS}
-        return Credentials(secret_id, keys, Binding.of(document))
+        return Credentials(secret_id, keys, binding)

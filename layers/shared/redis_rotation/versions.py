@@ -84,6 +84,16 @@ def refuse_same_account(current: RedisSecret, pending: RedisSecret) -> None:
         )
 
 
+def refuse_unchanged(current: RedisSecret, pending: RedisSecret) -> None:
+    """AWSPENDING must hold a new password: a copy of AWSCURRENT's (say, with a field
+    removed) already works, and would end the rotation with no change."""
+    if pending.password == current.password:
+        raise RotationStateError(
+            f"{pending.label}: field 'password' is AWSCURRENT's password; a rotation needs a "
+            "new one. Nothing was changed"
+        )
+
+
 def carried_token(token: str) -> str:
     """The version id of an edited AWSCURRENT carried forward by the rotation ``token``."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"redis-rotation:{token}"))

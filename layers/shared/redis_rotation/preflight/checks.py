@@ -24,7 +24,7 @@ from redis_rotation.engine import RotationEngine
 from redis_rotation.entrypoint import bound_engine, secrets_manager_client
 from redis_rotation.errors import RotationError
 from redis_rotation.polling import Deadline, Runtime
-from redis_rotation.redis_check import endpoint_accepts
+from redis_rotation.redis_check import Level, endpoint_proves
 from redis_rotation.store import CURRENT, PENDING, SecretStore
 
 if TYPE_CHECKING:
@@ -208,8 +208,8 @@ class Preflight:
         for endpoint in current.endpoints:
             name = f"auth {endpoint}"
             try:
-                accepted = endpoint_accepts(
-                    current, endpoint, current.password, self.settings.redis_timeouts
+                accepted = endpoint_proves(
+                    current, endpoint, self.settings.redis_timeouts, Level.FULL
                 )
             except RotationError as exc:
                 yield Check(name, "FAIL", str(exc))
@@ -218,7 +218,7 @@ class Preflight:
                 yield Check(
                     name,
                     "PASS",
-                    f"accepts the AWSCURRENT password and refuses clients without one ({tls})",
+                    f"accepts the AWSCURRENT password and refuses a wrong one and none ({tls})",
                 )
             else:
                 yield Check(
