@@ -74,6 +74,9 @@ def machine_for(  # noqa: C901 (a class factory: its rules count as its branches
     cloud: LocalCloud, provider: str, options: dict[str, Any]
 ) -> type[Any]:
     client = cloud.sm.secrets_manager()
+    # A driver on this client marks its RotateSecret calls: the model invokes the steps
+    # itself, so the local Secrets Manager must not run the rotation too.
+    RotationDriver(client, cloud.handler(provider), cloud.function_arn(provider))
 
     class RotationModel(RuleBasedStateMachine):
         world: World
