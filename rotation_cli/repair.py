@@ -30,15 +30,26 @@ puts the label back if that password landed in between.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from redis_rotation.errors import RedisUnreachableError, RotationError
 from redis_rotation.redis_check import endpoint_accepts
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, PREVIOUS, SecretStore
-from rotation_cli.access import LOG, CountedClient, SecretAccess
+from rotation_cli.access import (
+    DEFAULT_FUNCTION_TIMEOUT,
+    LOG,
+    CountedClient,
+    SecretAccess,
+    add_window_flags,
+    retry_window,
+    window_of,
+)
 from rotation_cli.base import (
     NOT_OK,
     OK,
@@ -54,6 +65,9 @@ if TYPE_CHECKING:
     from redis_rotation.secret import RedisSecret
 
 STAGES = (CURRENT, PENDING, PREVIOUS)
+# What UpdateSecretVersionStage answers when a label is no longer where the move said
+# ("Version stage AWSCURRENT not found in version ...").
+STATE_CHANGED = frozenset({"InvalidParameterException", "InvalidRequestException"})
 
 
 class Refused(Exception):
@@ -118,6 +132,35 @@ def _edited(evidence: Evidence, stage: str) -> str | None:
     return current.edited_field(other)
 
 
+def _same_login(evidence: Evidence, stage: str) -> bool:
+    """Whether AWSPENDING's password is for the same account or user as ``stage``'s (an
+    alternating rotation's AWSPENDING is for the other account of the pair)."""
+    pending, other = evidence.labelled[PENDING].secret, evidence.labelled[stage].secret
+    assert pending is not None  # both were asked of Redis
+    assert other is not None
+    return _login(pending) == _login(other)
+
+
+def _login(secret: RedisSecret) -> tuple[str | None, str | None]:
+    return secret.account, secret.username
+
+
+def _promote(evidence: Evidence) -> Plan:
+    pending, current = evidence.version(PENDING), evidence.version(CURRENT)
+    edited = _edited(evidence, PENDING)
+    if edited is not None:
+        raise Refused(
+            f"Redis accepts AWSPENDING, but its field '{edited}' differs from AWSCURRENT "
+            "(AWSCURRENT was edited during the rotation): let the rotation carry the edit "
+            f"forward: aws secretsmanager rotate-secret --secret-id {evidence.arn}"
+        )
+    return Plan(
+        "the change landed but finishSecret never ran: Redis accepts AWSPENDING; promote "
+        "it to AWSCURRENT",
+        (Move(CURRENT, pending, current), Move(PENDING, None, pending)),
+    )
+
+
 def decide(evidence: Evidence) -> Plan:
     """What happened and the label moves that fix it; Refused when that is not certain."""
     accepted, current = evidence.accepted, evidence.version(CURRENT)
@@ -130,6 +173,8 @@ def decide(evidence: Evidence) -> Plan:
             "repair never changes a Redis password: set the instance's password to the "
             "AWSCURRENT value at the provider, then run repair again"
         )
+    if PENDING in accepted and pending != current and not _same_login(evidence, CURRENT):
+        return _promote(evidence)
     if CURRENT in accepted:
         if pending is None:
             return Plan("ok: Redis accepts AWSCURRENT and no rotation is unfinished")
@@ -147,18 +192,7 @@ def decide(evidence: Evidence) -> Plan:
             remove_pending,
         )
     if PENDING in accepted:
-        edited = _edited(evidence, PENDING)
-        if edited is not None:
-            raise Refused(
-                f"Redis accepts AWSPENDING, but its field '{edited}' differs from AWSCURRENT "
-                "(AWSCURRENT was edited during the rotation): let the rotation carry the edit "
-                f"forward: aws secretsmanager rotate-secret --secret-id {evidence.arn}"
-            )
-        return Plan(
-            "the change landed but finishSecret never ran: Redis accepts AWSPENDING; promote "
-            "it to AWSCURRENT",
-            (Move(CURRENT, pending, current), *remove_pending),
-        )
+        return _promote(evidence)
     edited = _edited(evidence, PREVIOUS)
     if evidence.unsettled and pending != previous:
         raise Refused(evidence.unsettled)  # AWSPENDING would go while its change may land
@@ -183,6 +217,10 @@ class Repair:
     seams: Seams = DEFAULT_SEAMS
     env: Mapping[str, str] | None = None
     settled: bool = False  # the caller knows no change is in flight (Tencent API 2.0)
+    # Seconds after AWSPENDING was created during which Secrets Manager may still run the
+    # rotation's steps: --apply refuses to move a label until then.
+    window: float = retry_window(DEFAULT_FUNCTION_TIMEOUT)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _access: SecretAccess | None = None
     _admitted: set[str] = field(default_factory=set)  # version ids (a value never changes)
 
@@ -198,8 +236,7 @@ class Repair:
             current = labelled[CURRENT].secret
             assert current is not None  # _labelled refuses a valueless AWSCURRENT
             access = self._access_for(current, metadata)
-            self._admit(access, labelled[CURRENT])
-            accepted = self._accepted(access, current, labelled)
+            accepted = self._accepted(access, labelled)
             pending = labelled.get(PENDING)
             # A stored AWSPENDING that Redis does not accept yet may have been asked for:
             # the provider's read-only describe says whether a change still runs.
@@ -257,57 +294,97 @@ class Repair:
             )
         return None
 
-    def _accepted(
-        self, access: SecretAccess, current: RedisSecret, labelled: Mapping[str, Version]
-    ) -> tuple[str, ...]:
-        """The stages whose password every endpoint of AWSCURRENT accepts (AUTH only)."""
-        passwords = {
-            stage: v.secret.password for stage, v in labelled.items() if v.secret is not None
-        }
-        answers: dict[str, set[str]] = {}
+    def _accepted(self, access: SecretAccess, labelled: Mapping[str, Version]) -> tuple[str, ...]:
+        """The stages whose password every endpoint of their own version accepts, for their
+        own account or user, with their own TLS (AUTH only). A version is asked only once
+        the binding admits it, as a rotation would."""
         check = access.engine.redis
-        for endpoint in current.endpoints:
+        verdicts: dict[str, bool] = {}  # version id -> accepted
+        for held in labelled.values():
+            version = held.secret
+            if version is None or held.version_id in verdicts:
+                continue
+            self._admit(access, held)
             try:
-                answers[str(endpoint)] = {
-                    password
-                    for password in set(passwords.values())
-                    if endpoint_accepts(
-                        current,
+                answers = {
+                    endpoint_accepts(
+                        version,
                         endpoint,
-                        password,
+                        version.password,
                         check.timeouts,
                         require_refusal=False,
                         probe=check.probe,
                     )
+                    for endpoint in version.endpoints
                 }
             except RedisUnreachableError as exc:
                 raise Refused(
                     f"{exc}: without every endpoint's answer repair cannot tell"
                 ) from None
-        agreed = {frozenset(a) for a in answers.values()}
-        if len(agreed) > 1:
+            if len(answers) > 1:
+                raise Refused(
+                    "the endpoints accept different passwords (a change still replicating, or "
+                    "a replica left behind): wait a minute and run repair again"
+                )
+            verdicts[held.version_id] = answers.pop()
+        accepted = tuple(s for s, v in labelled.items() if verdicts.get(v.version_id))
+        live: dict[tuple[str | None, str | None], set[str]] = {}
+        for stage in accepted:
+            version = labelled[stage].secret
+            assert version is not None  # only versions with a value were asked
+            live.setdefault(_login(version), set()).add(version.password)
+        if any(len(passwords) > 1 for passwords in live.values()):
+            count = max(len(passwords) for passwords in live.values())
             raise Refused(
-                "the endpoints accept different passwords (a change still replicating, or a "
-                "replica left behind): wait a minute and run repair again"
-            )
-        accepted = next(iter(agreed))
-        if len(accepted) > 1:
-            raise Refused(
-                f"Redis accepts {len(accepted)} different labelled passwords (an instance "
+                f"Redis accepts {count} different labelled passwords (an instance "
                 "without password authentication, or a user with several passwords): "
                 "repair cannot tell which one is live"
             )
-        return tuple(stage for stage, p in passwords.items() if p in accepted)
+        return accepted
 
     def plan(self) -> tuple[Evidence, Plan]:
         evidence = self.gather()
         return evidence, decide(evidence)
 
+    def retried_until(self, evidence: Evidence) -> datetime | None:
+        """When Secrets Manager stops retrying the unfinished rotation, if that is still
+        ahead: until then a retry that has read AWSPENDING may change the password after
+        any label move."""
+        pending = evidence.version(PENDING)
+        if pending is None or pending == evidence.version(CURRENT):
+            return None
+        versions = self.client.client.list_secret_version_ids(SecretId=evidence.arn, MaxResults=100)
+        created = next(
+            (
+                v.get("CreatedDate")
+                for v in versions.get("Versions", [])
+                if v.get("VersionId") == pending
+            ),
+            None,
+        )
+        until = (created or self.now()) + timedelta(seconds=self.window)
+        return until if until > self.now() else None
+
+    def _refuse_while_retried(self, evidence: Evidence) -> None:
+        until = self.retried_until(evidence)
+        if until is not None:
+            raise Refused(
+                "Secrets Manager may still retry this rotation until "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC (AWSPENDING's age is within the retry window, "
+                f"{timedelta(seconds=int(self.window))}): a retry that already read AWSPENDING "
+                "could change the password after a label move. Run --apply after that time, "
+                "or sooner with --stuck-after SECONDS once the rotation function surely runs "
+                "no more (rotation cancelled, and one function timeout passed)"
+            )
+
     def apply(self, plan: Plan) -> list[Move]:
-        """Carry out ``plan``, re-checking labels and Redis before each move."""
+        """Carry out ``plan``, re-checking labels and Redis before each move; nothing moves
+        while Secrets Manager may still retry the rotation."""
         done: list[Move] = []
         for move in plan.moves:
             evidence = self.gather()
+            if not done:
+                self._refuse_while_retried(evidence)
             now = decide(evidence)
             if not now.moves or now.moves[0] != move:
                 raise Refused(
@@ -315,11 +392,32 @@ class Repair:
                     f"{len(done)} of {len(plan.moves)} moves made, nothing more moved; run "
                     "repair again"
                 )
-            self.client.client.update_secret_version_stage(**move.request(evidence.arn))
+            try:
+                self.client.client.update_secret_version_stage(**move.request(evidence.arn))
+            except ClientError as exc:
+                if _error_code(exc) not in STATE_CHANGED:
+                    raise
+                return self._after_a_lost_race(plan, done, exc)
             done.append(move)
             if move.stage == PENDING and move.to_version is None:
                 self._undo_if_landed(evidence, move)
         return done
+
+    def _after_a_lost_race(self, plan: Plan, done: list[Move], exc: ClientError) -> list[Move]:
+        """A move Secrets Manager refused because the labels moved meanwhile (a resumed
+        rotation's finishSecret): read them again, and finish the plan if what is left to
+        do is still what it says; otherwise stop."""
+        left = plan.moves[len(done) + 1 :]
+        now = decide(self.gather())
+        if not now.moves:
+            return done
+        if now.moves == left:
+            return [*done, *self.apply(Plan(plan.finding, left))]
+        raise Refused(
+            "a label moved while repair moved it (a rotation may have resumed; Secrets "
+            f"Manager said: {_error_message(exc)}): {len(done)} of {len(plan.moves)} moves "
+            "made, nothing more moved; run repair again"
+        )
 
     def _undo_if_landed(self, before: Evidence, move: Move) -> None:
         """A resumed rotation's change may have landed between the last check and the
@@ -327,11 +425,10 @@ class Repair:
         removed = before.labelled[PENDING].secret
         if removed is None or PENDING in before.accepted:
             return
-        access, current = self._access, before.labelled[CURRENT].secret
+        access = self._access
         assert access is not None
-        assert current is not None
         if access.engine.redis.accepts(
-            current, removed.password, tolerate_unreachable=True, require_refusal=False
+            removed, removed.password, tolerate_unreachable=True, require_refusal=False
         ):
             self.client.client.update_secret_version_stage(
                 SecretId=before.arn, VersionStage=PENDING, MoveToVersionId=str(move.from_version)
@@ -340,6 +437,14 @@ class Repair:
                 "Redis began to accept AWSPENDING while repair removed it (a rotation "
                 "resumed): the label is back; run repair again"
             )
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", _error_code(exc)))
 
 
 def _labels_line(evidence: Evidence) -> str:
@@ -355,7 +460,7 @@ def _labels_line(evidence: Evidence) -> str:
 def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     use_local_cloud(args)
     client = CountedClient.create()
-    repair = Repair(args.secret_id, client, seams, settled=args.settled)
+    repair = Repair(args.secret_id, client, seams, settled=args.settled, window=window_of(args))
     report: dict[str, Any] = {"secret": args.secret_id, "applied": False}
     lines = [f"repair {args.secret_id} ({'apply' if args.apply else 'dry run'})"]
     code = OK
@@ -405,5 +510,6 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="no password change is in flight (for an API that cannot say: Tencent API 2.0)",
     )
+    add_window_flags(parser)
     add_json_flag(parser)
     add_local_flag(parser)

@@ -43,7 +43,7 @@ from redis_rotation.redis_check import endpoint_accepts
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.secret import parse_secret
 from redis_rotation.store import CURRENT, PENDING
-from rotation_cli.access import CountedClient, SecretAccess
+from rotation_cli.access import CountedClient, SecretAccess, add_window_flags, window_of
 from rotation_cli.base import (
     NOT_OK,
     OK,
@@ -62,14 +62,8 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100  # ListSecrets' MaxResults limit
 BATCH_SIZE = 20  # BatchGetSecretValue's SecretIdList limit
-ATTEMPTS, STEPS = 5, 4
-DEFAULT_FUNCTION_TIMEOUT = 300.0  # the template's FunctionTimeout default
 STACK_FUNCTIONS = ("uredis", "tencent")  # the template names them STACK-uredis, STACK-tencent
 FAILURE_PHRASE = "step failed"  # the functions' failure log line (observability.step_result)
-
-
-def retry_window(function_timeout: float) -> float:
-    return ATTEMPTS * STEPS * function_timeout
 
 
 @dataclass
@@ -378,10 +372,7 @@ def selection_of(args: argparse.Namespace) -> Selection:
 
 def run(args: argparse.Namespace) -> int:
     use_local_cloud(args)
-    window = (
-        args.stuck_after if args.stuck_after is not None else retry_window(args.function_timeout)
-    )
-    status = Status(CountedClient.create(), selection_of(args), window)
+    status = Status(CountedClient.create(), selection_of(args), window_of(args))
     rows = status.rows(check=args.check)
     facts = summary(rows, status)
     if args.json:
@@ -415,12 +406,6 @@ def register(commands: Subcommands) -> None:
     parser.add_argument(
         "--check", action="store_true", help="ask Redis whether it accepts AWSCURRENT"
     )
-    parser.add_argument(
-        "--function-timeout",
-        type=float,
-        default=DEFAULT_FUNCTION_TIMEOUT,
-        help="the stack's FunctionTimeout in seconds (sets the retry window)",
-    )
-    parser.add_argument("--stuck-after", type=float, help="seconds: the retry window, directly")
+    add_window_flags(parser)
     add_json_flag(parser)
     add_local_flag(parser)

@@ -42,9 +42,10 @@ def test_repair_proves_each_version_with_its_own_account(
         stages = cloud.stages(example.arn)
         assert not any("AWSPENDING" in labels for labels in stages.values()), (mode, where)
         promoted = finding.startswith("the change landed")
-        assert cloud.value(example.arn, "AWSCURRENT") == before[
-            "AWSPENDING" if promoted else "AWSCURRENT"
-        ]
+        assert (
+            cloud.value(example.arn, "AWSCURRENT")
+            == before["AWSPENDING" if promoted else "AWSCURRENT"]
+        )
         accepted = cloud.accepted_stages(example)
         assert "AWSCURRENT" in accepted, (mode, where, accepted)
         if promoted and "accounts" in before["AWSCURRENT"]:

@@ -64,7 +64,8 @@ def repaired(
 ) -> Plan:
     """``repair --apply``, run again while it says to wait (a change still in flight)."""
     for _ in range(tries - 1):
-        repair = Repair(example.arn, client, settled=settled)
+        # Not retried (one attempt): no retry window to wait out.
+        repair = Repair(example.arn, client, settled=settled, window=0)
         try:
             _, plan = repair.plan()
         except Refused as exc:
