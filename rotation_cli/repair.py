@@ -41,6 +41,7 @@ from redis_rotation.errors import RedisUnreachableError, RotationError
 from redis_rotation.redis_check import endpoint_accepts
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, PREVIOUS, SecretStore
+from redis_rotation.terminal import safe_lines
 from rotation_cli.access import (
     DEFAULT_FUNCTION_TIMEOUT,
     LOG,
@@ -495,7 +496,7 @@ def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     if args.json:
         print_json(report)
     else:
-        print("\n".join(lines), flush=True)
+        print(safe_lines(lines), flush=True)
     return code
 
 

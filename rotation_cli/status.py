@@ -43,6 +43,7 @@ from redis_rotation.redis_check import endpoint_accepts
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.secret import parse_secret
 from redis_rotation.store import CURRENT, PENDING
+from redis_rotation.terminal import safe_lines, terminal_safe
 from rotation_cli.access import CountedClient, SecretAccess, add_window_flags, window_of
 from rotation_cli.base import (
     NOT_OK,
@@ -326,15 +327,18 @@ def table(rows: Iterable[Row], check: bool) -> list[str]:
     header = [*COLUMNS, *(("AUTH",) if check else ()), "DETAIL"]
     body = [
         [
-            r.name,
+            terminal_safe(cell)  # before the widths: an escape is wider than its character
+            for cell in (
+                r.name,
             r.provider,
             r.instance,
             r.strategy,
             _when(r.last_rotated),
             _when(r.next_rotation),
             r.state,
-            *((r.auth or "-",) if check else ()),
-            r.detail,
+                *((r.auth or "-",) if check else ()),
+                r.detail,
+            )
         ]
         for r in rows
     ]
@@ -387,7 +391,7 @@ def run(args: argparse.Namespace) -> int:
             f"CloudWatch Logs calls: {status.logs_calls}"
         )
         lines += [f"note: {n}" for n in status.notes]
-        print("\n".join(lines), flush=True)
+        print(safe_lines(lines), flush=True)
     unhealthy = any(r.state in ("stuck", "failing") for r in rows)
     failed_check = any(r.auth not in (None, "ok") for r in rows)
     return NOT_OK if unhealthy or failed_check else OK
