@@ -330,12 +330,12 @@ def table(rows: Iterable[Row], check: bool) -> list[str]:
             terminal_safe(cell)  # before the widths: an escape is wider than its character
             for cell in (
                 r.name,
-            r.provider,
-            r.instance,
-            r.strategy,
-            _when(r.last_rotated),
-            _when(r.next_rotation),
-            r.state,
+                r.provider,
+                r.instance,
+                r.strategy,
+                _when(r.last_rotated),
+                _when(r.next_rotation),
+                r.state,
                 *((r.auth or "-",) if check else ()),
                 r.detail,
             )
