@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from redis_rotation.entrypoint import provider_of
 from redis_rotation.errors import RedisUnreachableError, RotationError
 from redis_rotation.redis_check import endpoint_accepts
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
@@ -58,6 +59,7 @@ from rotation_cli.base import (
     add_command,
     add_json_flag,
     add_local_flag,
+    emit,
     print_json,
     use_local_cloud,
 )
@@ -271,7 +273,7 @@ class Repair:
     def _access_for(self, current: RedisSecret, metadata: Mapping[str, Any]) -> SecretAccess:
         if self._access is None:
             self._access = SecretAccess.of(
-                self.client.client, current.provider, metadata, self.seams, self.env
+                self.client.client, provider_of(metadata, current), metadata, self.seams, self.env
             )
         return self._access
 
@@ -496,7 +498,7 @@ def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     if args.json:
         print_json(report)
     else:
-        print(safe_lines(lines), flush=True)
+        emit(safe_lines(lines))
     return code
 
 
