@@ -1,7 +1,8 @@
 """``redis-rotation repair SECRET``: finish or undo a stuck rotation by moving labels only.
 
 It reads the labelled versions (AWSCURRENT, AWSPENDING, AWSPREVIOUS) and asks Redis, with
-a read-only AUTH on every endpoint of AWSCURRENT, which of their passwords it accepts.
+a read-only AUTH per version on each of its own endpoints, for its own account or user
+and with its own TLS, which of their passwords it accepts.
 From that it decides what happened:
 
   the change never landed (Redis accepts AWSCURRENT):   remove AWSPENDING;
@@ -14,12 +15,16 @@ From that it decides what happened:
   Redis accepts no labelled password:                   refuse.
 
 It refuses whenever it is unsure: an endpoint it cannot reach, endpoints that disagree,
-two passwords accepted, a change that may still be in flight (the provider reports the
-instance busy, or cannot say: Tencent API 2.0 needs --settled), a version whose fields
+two passwords accepted for one account, a change that may still be in flight (the
+provider reports the instance busy; if it cannot say, --settled), a version whose fields
 differ from AWSCURRENT's, or a secret the keys' owner's binding does not allow (passwords
 go only to addresses the binding allows). It never changes a Redis password and never
 calls a provider's change API; it may ask the provider's read-only describe, as setSecret
 does, which addresses are the instance's and whether a change still runs.
+
+--apply moves nothing while Secrets Manager may still retry the rotation: AWSPENDING
+younger than the retry window (5 attempts x 4 steps x --function-timeout, 100 minutes by
+default; --stuck-after sets it directly).
 
 Without --apply it prints the plan and changes nothing. With --apply, right before each
 label move it reads the labels and asks Redis again, and stops if anything changed (a
@@ -511,7 +516,7 @@ def register(commands: Subcommands) -> None:
     parser.add_argument(
         "--settled",
         action="store_true",
-        help="no password change is in flight (for an API that cannot say: Tencent API 2.0)",
+        help="no password change is in flight (when the provider's describe cannot say)",
     )
     add_window_flags(parser)
     add_json_flag(parser)

@@ -3,7 +3,8 @@
 Which secrets: those rotated by a function (--function NAME or ARN, repeatable), by this
 stack's functions (--stack NAME: NAME-uredis and NAME-tencent), whose name starts with a
 prefix (--prefix) or that carry a tag (--tag KEY or KEY=VALUE); the options combine (all
-must hold). No option: every secret the caller may list.
+must hold). No option: the secrets this project's functions rotate (rotation on, function
+named *-uredis or *-tencent); --all: every secret the caller may list.
 
 States:
   ok            rotation is on and no rotation is unfinished
