@@ -7,7 +7,6 @@ of a real redis-server: the AUTH check does a real handshake against a real cert
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import threading
@@ -22,6 +21,7 @@ from redis_rotation.errors import RedisUnreachableError
 from redis_rotation.redis_check import RedisTimeouts, password_accepted
 from redis_rotation.secret import RedisSecret
 from tests.support.pki import Pki, make_pki
+from tests.support.recorder import relay
 
 pytestmark = pytest.mark.integration
 
@@ -60,12 +60,7 @@ class TlsProxy:
 
     @staticmethod
     def _pipe(source: Any, target: Any) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                target.sendall(data)
-        for end in (source, target):
-            with contextlib.suppress(OSError):
-                end.close()
+        relay(source, target)
 
     def close(self) -> None:
         self._stop.set()

@@ -10,12 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 from botocore.exceptions import ClientError
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from redis_rotation_client import SecretFormatError, SecretsManagerCredentialProvider
-from redis_rotation_client.connect import pool_kwargs, redis_kwargs
+from redis_rotation_client import (
+    AddressChangedError,
+    SecretFormatError,
+    SecretsManagerCredentialProvider,
+)
+from redis_rotation_client.address import endpoint_of
+from redis_rotation_client.connect import async_redis_kwargs, pool_kwargs, redis_kwargs
 from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.unit
@@ -46,6 +52,7 @@ class Handshake:
         self.provider = provider
         self.accepted = accepted
         self.sent: tuple[str, ...] = ()
+        self.host, self.port = BASE["host"], BASE["port"]  # where redis-py connected it
 
     def on_connect(self) -> None:
         self.sent = self.provider.get_credentials()
@@ -223,3 +230,143 @@ def test_the_helpers_pass_tls_and_the_hook(fake_clock: FakeClock) -> None:
     assert options["redis_connect_func"] == made.on_connect
     assert "ssl" not in pool_kwargs("app/redis", provider=made)
     assert pool_kwargs("app/redis", provider=made)["connection_class"].__name__ == "SSLConnection"
+
+
+def test_a_malformed_awscurrent_after_the_ttl_keeps_serving_the_cache(
+    fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-1"}}, fake_clock, ttl=60)
+    assert made.get_credentials() == ("p-1",)
+    # A hand edit gone wrong: the new password is there, the port is not an integer.
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "p-typo", "port": "63 79"}
+    fake_clock.now += 61
+    with caplog.at_level("DEBUG", logger="redis_rotation_client"):
+        assert [made.get_credentials() for _ in range(5)] == [("p-1",)] * 5
+    assert secrets.calls == ["AWSCURRENT"] * 2, "retried after the interval, not per call"
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "field 'port'" in warnings[0].getMessage()
+    assert "p-typo" not in caplog.text
+    assert "63 79" not in caplog.text
+    secrets.stages["AWSCURRENT"]["port"] = 6379  # fixed: the next read takes it
+    fake_clock.now += 1
+    assert made.get_credentials() == ("p-typo",)
+
+
+def test_a_malformed_awspending_is_not_tried_and_the_cache_serves(fake_clock: FakeClock) -> None:
+    stages = {"AWSCURRENT": {**BASE, "password": "p-old"}}
+    made, _ = provider(stages, fake_clock)
+    made.get_credentials()
+    stages["AWSPENDING"] = {**BASE, "password": "p-new", "host": ""}
+    with pytest.raises(AuthenticationError):
+        Handshake(made, {"p-new"}).connect()
+    assert made.get_credentials() == ("p-old",)
+
+
+def test_without_the_hook_a_moved_secret_is_refused_not_sent(fake_clock: FakeClock) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "p-1"}}, fake_clock, ttl=60)
+    assert made.get_credentials() == ("p-1",)
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "p-2", "host": "10.0.0.9"}
+    fake_clock.now += 61
+    # redis-py asked without the connect hook: the connection is one made for 10.0.0.5.
+    with pytest.raises(RedisConnectionError, match=r"app/redis\b.*10\.0\.0\.9:6379") as caught:
+        made.get_credentials()
+    assert "p-" not in str(caught.value)
+
+
+TLS_VARIANTS = [
+    {"enabled": False},
+    {"enabled": False, "verify": True, "caCertificate": "a CA"},
+    {"enabled": True},
+    {"enabled": True, "verify": False},
+    {"enabled": True, "verify": True, "caCertificate": "a CA"},
+]
+
+
+@pytest.mark.parametrize("tls", TLS_VARIANTS, ids=str)
+@pytest.mark.parametrize("kind", ["sync", "pool", "async"])
+def test_a_connection_made_from_the_helpers_is_where_its_secret_says(
+    fake_clock: FakeClock, tls: dict[str, Any], kind: str
+) -> None:
+    # Real redis-py connection objects (never connected): had the helpers' settings and the
+    # hook's reading of them ever disagreed, every connection would be refused.
+    import redis.asyncio
+
+    value = {**BASE, "host": "Redis.Example", "password": "pw-1", "tls": tls}
+    made, _ = provider({"AWSCURRENT": value}, fake_clock)
+    if kind == "pool":
+        pool = redis.ConnectionPool(**pool_kwargs("app/redis", provider=made))
+    elif kind == "sync":
+        pool = redis.Redis(**redis_kwargs("app/redis", provider=made)).connection_pool
+    else:
+        client = redis.asyncio.Redis(**async_redis_kwargs("app/redis", provider=made))
+        pool = client.connection_pool  # type: ignore[assignment]
+    connection = pool.make_connection()
+    assert endpoint_of(connection) == made.secret().endpoint
+    assert made.secret().endpoint.host == "redis.example"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"verify": False}, {"caCertificate": "another CA"}, {"enabled": False}],
+    ids=str,
+)
+def test_other_tls_settings_are_refused_and_the_connection_left_alone(
+    fake_clock: FakeClock, change: dict[str, Any]
+) -> None:
+    tls = {"enabled": True, "verify": True, "caCertificate": "a CA"}
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "pw-1", "tls": tls}}, fake_clock)
+    pool = redis.Redis(**redis_kwargs("app/redis", provider=made)).connection_pool
+    built = pool.make_connection()
+    assert isinstance(built, redis.connection.SSLConnection)
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "pw-2", "tls": {**tls, **change}}
+    fake_clock.now += 3601
+    with pytest.raises(AddressChangedError, match="Build the client again") as caught:
+        made.on_connect(built)
+    assert "pw-" not in str(caught.value)
+    assert (built.host, built.port) == ("10.0.0.5", 6379)
+
+
+def test_a_moved_address_with_the_same_tls_is_followed(fake_clock: FakeClock) -> None:
+    made, secrets = provider({"AWSCURRENT": {**BASE, "password": "pw-1"}}, fake_clock)
+    pool = redis.Redis(**redis_kwargs("app/redis", provider=made)).connection_pool
+    connection = pool.make_connection()
+    assert isinstance(connection, redis.connection.Connection)
+    secrets.stages["AWSCURRENT"] = {**BASE, "password": "pw-2", "host": "New.Example", "port": 7000}
+    fake_clock.now += 3601
+    with pytest.raises(AddressChangedError, match=r"to new\.example:7000 \(no TLS\)"):
+        made.on_connect(connection)
+    assert (connection.host, connection.port) == ("New.Example", 7000)
+
+
+@pytest.mark.parametrize(
+    ("tls", "field"),
+    [
+        ({"enabled": "false"}, "tls.enabled"),
+        ({"verify": 0}, "tls.verify"),
+        ({"caCertificate": 5}, "tls.caCertificate"),
+    ],
+    ids=str,
+)
+def test_tls_settings_of_the_wrong_type_are_named_not_guessed(
+    fake_clock: FakeClock, tls: dict[str, Any], field: str
+) -> None:
+    # "false" is truthy: read as a boolean it would turn TLS on, or verification off.
+    made, _ = provider({"AWSCURRENT": {**BASE, "password": "pw-1", "tls": tls}}, fake_clock)
+    with pytest.raises(SecretFormatError, match=f"field '{field}' must be"):
+        made.get_credentials()
+
+
+def test_awspending_at_another_address_is_never_sent_to_awscurrents(
+    fake_clock: FakeClock,
+) -> None:
+    stages = {"AWSCURRENT": {**BASE, "password": "p-old"}}
+    made, secrets = provider(stages, fake_clock)
+    made.get_credentials()
+    stages["AWSPENDING"] = {**BASE, "password": "p-elsewhere", "host": "10.9.9.9"}
+    handshake = Handshake(made, set())
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            handshake.connect()
+    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
+    assert handshake.sent == ("p-old",)

@@ -8,6 +8,11 @@ credentials again, and this time the provider re-reads the secret: AWSCURRENT, a
 AWSPENDING if AWSCURRENT is the refused one (between setSecret and finishSecret the
 instance already takes AWSPENDING's password).
 
+Credentials go only to the address and TLS settings they were read with (address.py): the
+connect hook moves a connection made for an old address to AWSCURRENT's, before anything is
+sent, or refuses it. A read that fails (Secrets Manager, or a value that does not parse)
+keeps serving the cache and logs a warning; no secret value is ever logged (quiet.py).
+
 The re-reads are bounded: one in flight per provider (single-flight), at most one
 refusal-driven re-read per ``min_refresh_interval``, and otherwise one read per ``ttl``.
 One provider per secret per process (``provider_for``) makes that bound per process.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +32,15 @@ from redis.credentials import CredentialProvider
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from redis_rotation_client.secret import ClientSecret, Credentials, parse_secret
+from redis_rotation_client.address import follow, moved_error
+from redis_rotation_client.quiet import unlogged
+from redis_rotation_client.secret import (
+    ClientSecret,
+    Credentials,
+    Endpoint,
+    SecretFormatError,
+    parse_secret,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection as AsyncConnection
@@ -40,6 +54,12 @@ DEFAULT_MIN_REFRESH_INTERVAL = 1.0
 _served: contextvars.ContextVar[Credentials | None] = contextvars.ContextVar(
     "redis_rotation_client_served", default=None
 )
+# The endpoint of the connection the connect hook is setting up in this thread or task.
+_connecting: contextvars.ContextVar[Endpoint | None] = contextvars.ContextVar(
+    "redis_rotation_client_connecting", default=None
+)
+
+logger = logging.getLogger("redis_rotation_client")
 
 
 class SecretsManagerCredentialProvider(CredentialProvider):
@@ -69,9 +89,11 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         self._clock = clock
         self._state = threading.Lock()  # guards the fields below; never held across a call
         self._reading = threading.Lock()  # single-flight: one Secrets Manager read at a time
-        self._candidates: tuple[Credentials, ...] = ()  # AWSCURRENT first
+        self._candidates: tuple[Credentials, ...] = ()  # AWSCURRENT first, all for _secret's
+        # endpoint: a read that finds another endpoint drops the others
         self._refused: set[Credentials] = set()
         self._secret: ClientSecret | None = None
+        self._first: Endpoint | None = None  # what a connection made without the hook uses
         self._read_at = float("-inf")
         self._forced_at = float("-inf")  # last read made because every candidate was refused
         self._tried_at = float("-inf")  # last first or TTL read attempted (it may fail)
@@ -80,44 +102,69 @@ class SecretsManagerCredentialProvider(CredentialProvider):
     # -- redis-py's interface ---------------------------------------------------------------
 
     def get_credentials(self) -> tuple[str] | tuple[str, str]:
-        chosen = self._choose()
+        where = _connecting.get()
+        chosen = self._choose(where)
         _served.set(chosen)
         return chosen.auth_args()
 
     async def get_credentials_async(self) -> tuple[str] | tuple[str, str]:
-        chosen = self._cached_choice()
+        where = _connecting.get()
+        chosen = self._cached_choice(where)
         if chosen is None:
             # boto3 blocks: read in a worker thread, keep the event loop free.
-            chosen = await asyncio.to_thread(self._choose)
+            chosen = await asyncio.to_thread(self._choose, where)
         _served.set(chosen)  # set here: a worker thread's context does not flow back
         return chosen.auth_args()
 
     def on_connect(self, connection: AbstractConnection) -> None:
-        """redis-py's ``redis_connect_func``: the normal handshake, and a note of whether
-        Redis took the credentials it was given."""
+        """redis-py's ``redis_connect_func``: a check that the connection goes where the
+        secret says (address.py), the normal handshake, and a note of whether Redis took
+        the credentials it was given."""
+        where = self._follow(connection, self.secret())
+        token = _connecting.set(where)
         try:
             connection.on_connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
         except AuthenticationError:
             self._report(accepted=False)
             raise
+        finally:
+            _connecting.reset(token)
         self._report(accepted=True)
 
     async def on_connect_async(self, connection: AsyncConnection) -> None:
         """``on_connect`` for ``redis.asyncio``."""
+        cached = self._cached_secret()
+        secret = cached if cached is not None else await asyncio.to_thread(self.secret)
+        where = self._follow(connection, secret)
+        token = _connecting.set(where)
         try:
             await connection.on_connect()
         except AuthenticationError:
             self._report(accepted=False)
             raise
+        finally:
+            _connecting.reset(token)
         self._report(accepted=True)
+
+    def _follow(self, connection: Any, secret: ClientSecret) -> Endpoint:
+        endpoint = secret.endpoint
+        follow(connection, self.secret_id, endpoint, secret.host)
+        return endpoint
 
     # -- what the helpers read ----------------------------------------------------------------
 
     def secret(self) -> ClientSecret:
         """Where Redis is and how to reach it, from AWSCURRENT (read now if never read)."""
-        self._choose()
+        self._choose(None, check=False)
         with self._state:
             assert self._secret is not None
+            return self._secret
+
+    def _cached_secret(self) -> ClientSecret | None:
+        """The secret without a read, or None if a read is due."""
+        with self._state:
+            if self._needed_read(self._clock()) is not None:
+                return None
             return self._secret
 
     # -- the cache ----------------------------------------------------------------------------
@@ -148,14 +195,24 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             return "ttl"
         return None
 
-    def _cached_choice(self) -> Credentials | None:
+    def _cached_choice(self, where: Endpoint | None) -> Credentials | None:
         """The answer without a read, or None if a read is due."""
         with self._state:
             if self._needed_read(self._clock()) is not None:
                 return None
-            return self._usable() or (self._candidates[0] if self._candidates else None)
+            return self._pick(where)
 
-    def _choose(self) -> Credentials:
+    def _pick(self, where: Endpoint | None) -> Credentials | None:
+        """The credentials to send to ``where`` (None: a connection made without the hook,
+        for the first endpoint read). Called with ``_state`` held."""
+        if self._secret is None:
+            return None
+        target = self._secret.endpoint
+        if (where or self._first) != target:
+            raise moved_error(self.secret_id, target, hooked=where is not None)
+        return self._usable() or self._candidates[0]
+
+    def _choose(self, where: Endpoint | None, *, check: bool = True) -> Credentials:
         with self._state:
             need = self._needed_read(self._clock())
             stuck = self._usable() is None  # nothing read yet, or every candidate refused
@@ -173,7 +230,10 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             finally:
                 self._reading.release()
         with self._state:
-            chosen = self._usable() or (self._candidates[0] if self._candidates else None)
+            if check:
+                chosen = self._pick(where)
+            else:
+                chosen = self._usable() or (self._candidates[0] if self._candidates else None)
         if chosen is None:
             raise RedisConnectionError(
                 f"no credentials for Redis yet: secret {self.secret_id} could not be read"
@@ -192,56 +252,68 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             else:
                 self._tried_at = now
             refused = set(self._refused)
-        current = self._fetch("AWSCURRENT")
-        if current is None:
+        secret = self._fetch("AWSCURRENT")
+        if secret is None:
             return
-        secret, credentials = current
-        fresh = [credentials]
-        if credentials in refused:
+        fresh = [secret.credentials]
+        if secret.credentials in refused:
             # Refused AWSCURRENT: a rotation's setSecret has landed, finishSecret not yet.
             pending = self._fetch("AWSPENDING")
-            if pending is not None:
-                fresh.append(pending[1])
+            # Its password is for its own endpoint only; connections follow AWSCURRENT's.
+            if pending is not None and pending.endpoint == secret.endpoint:
+                fresh.append(pending.credentials)
         with self._state:
             # Earlier candidates stay behind the fresh ones: after a TTL read between
-            # setSecret and finishSecret, the AWSPENDING read before still serves.
-            kept = [c for c in self._candidates if c not in fresh]
+            # setSecret and finishSecret, the AWSPENDING read before still serves. Not
+            # those of another endpoint: they never go to this one.
+            moved = self._secret is not None and self._secret.endpoint != secret.endpoint
+            kept = [] if moved else [c for c in self._candidates if c not in fresh]
             self._candidates = (*fresh, *kept)[:4]
             self._refused &= set(self._candidates)
             self._secret = secret
+            self._first = self._first or secret.endpoint
             self._read_at = self._clock()
 
-    def _fetch(self, stage: str) -> tuple[ClientSecret, Credentials] | None:
-        """One GetSecretValue. Failures leave the cache as it is; with no cache at all they
-        raise a redis-py ConnectionError (which redis-py's Retry retries) naming the code."""
+    def _fetch(self, stage: str) -> ClientSecret | None:
+        """One GetSecretValue, with the libraries' logs of it dropped (quiet.py). A failure
+        to read or to parse leaves the cache as it is, with a warning; with no cache at all
+        it raises: a redis-py ConnectionError naming the code (which redis-py's Retry
+        retries), or the SecretFormatError naming the field."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         with self._state:
             self.reads += 1
         try:
-            response = self._client.get_secret_value(SecretId=self.secret_id, VersionStage=stage)
+            with unlogged():
+                response = self._client.get_secret_value(
+                    SecretId=self.secret_id, VersionStage=stage
+                )
+            return parse_secret(response.get("SecretString"), self.secret_id)
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code", "unknown"))
             if stage == "AWSPENDING" and code == "ResourceNotFoundException":
                 return None
-            self._failed(stage, code)
-            return None
+            problem: Exception = self._unreadable(stage, code)
         except BotoCoreError as exc:
-            self._failed(stage, type(exc).__name__)
-            return None
-        # Of AWSPENDING only the credentials are used; the address stays AWSCURRENT's.
-        secret = parse_secret(response.get("SecretString"), self.secret_id)
-        return secret, secret.credentials
+            problem = self._unreadable(stage, type(exc).__name__)
+        except SecretFormatError as exc:
+            problem = exc
+        self._failed(stage, problem)
+        return None
 
-    def _failed(self, stage: str, code: str) -> None:
-        """Keep serving the cache; without one, raise (the message names no value)."""
-        with self._state:
-            have_cache = bool(self._candidates)
-        if have_cache:
-            return
-        raise RedisConnectionError(
+    def _unreadable(self, stage: str, code: str) -> RedisConnectionError:
+        return RedisConnectionError(
             f"cannot read {stage} of secret {self.secret_id} from Secrets Manager ({code})"
         )
+
+    def _failed(self, stage: str, error: Exception) -> None:
+        """Keep serving the cache, with a warning; without one, raise. Our messages name
+        the secret, the stage, a field or an error code: never a value."""
+        with self._state:
+            have_cache = bool(self._candidates)
+        if not have_cache:
+            raise error from None
+        logger.warning("%s could not be used, the cached credentials still serve: %s", stage, error)
 
 
 _registry: dict[str, SecretsManagerCredentialProvider] = {}

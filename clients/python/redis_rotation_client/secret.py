@@ -41,6 +41,36 @@ class Tls:
     ca_certificate: str | None = field(default=None, repr=False)
 
 
+PLAIN = Tls(enabled=False, verify=False, ca_certificate=None)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a secret's credentials may be sent: the address and the TLS settings they were
+    read with. The host is compared in lower case; with TLS off, its other settings do not
+    matter."""
+
+    host: str
+    port: int
+    tls: Tls
+
+    @classmethod
+    def of(cls, host: str, port: int, tls: Tls) -> Endpoint:
+        return cls(host.lower(), port, tls if tls.enabled else PLAIN)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port} ({describe(self.tls)})"
+
+
+def describe(tls: Tls) -> str:
+    """TLS settings in words (a CA certificate is public, but long: only whether one is set)."""
+    if not tls.enabled:
+        return "no TLS"
+    verify = "verified" if tls.verify else "unverified"
+    return f"TLS {verify}" + (", own CA" if tls.ca_certificate else "")
+
+
 @dataclass(frozen=True)
 class ClientSecret:
     host: str
@@ -48,13 +78,26 @@ class ClientSecret:
     tls: Tls
     credentials: Credentials
 
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint.of(self.host, self.port, self.tls)
+
 
 def _string(document: dict[str, Any], name: str, secret_id: str, required: bool) -> str | None:
     value = document.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise SecretFormatError(secret_id, name, "must be a non-empty string")
+        field_name = f"tls.{name}" if name == "caCertificate" else name
+        raise SecretFormatError(secret_id, field_name, "must be a non-empty string")
+    return value
+
+
+def _flag(tls: dict[str, Any], name: str, secret_id: str) -> bool:
+    """A TLS switch: true unless the secret says false (as the rotation's schema)."""
+    value = tls.get(name, True)
+    if not isinstance(value, bool):
+        raise SecretFormatError(secret_id, f"tls.{name}", "must be true or false")
     return value
 
 
@@ -90,9 +133,9 @@ def parse_secret(secret_string: str | None, secret_id: str) -> ClientSecret:
     if not isinstance(raw_tls, dict):
         raise SecretFormatError(secret_id, "tls", "must be an object")
     tls = Tls(
-        enabled=bool(raw_tls.get("enabled", True)),
-        verify=bool(raw_tls.get("verify", True)),
-        ca_certificate=raw_tls.get("caCertificate"),
+        enabled=_flag(raw_tls, "enabled", secret_id),
+        verify=_flag(raw_tls, "verify", secret_id),
+        ca_certificate=_string(raw_tls, "caCertificate", secret_id, required=False),
     )
     assert host is not None
     return ClientSecret(host, port, tls, credentials_of(document, secret_id))
