@@ -59,8 +59,9 @@ def demo() -> None:
         show("status", "--prefix", "ops-demo/")
         show("status", "--prefix", "ops-demo/", "--check", "--stuck-after", "0")
         show("repair", billing.name)
-        show("repair", billing.name, "--apply")
-        show("repair", carts.name, "--apply")
+        # Stopped without retries: no retry window to wait out.
+        show("repair", billing.name, "--apply", "--stuck-after", "0")
+        show("repair", carts.name, "--apply", "--stuck-after", "0")
         orders.redis.set_password("set-in-the-console")
         show("repair", orders.name)
 

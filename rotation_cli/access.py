@@ -9,6 +9,7 @@ the grant allows or one the provider reports for the instance.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 from collections import Counter
@@ -30,8 +31,33 @@ if TYPE_CHECKING:
     from redis_rotation.secret import RedisSecret
 
 LOG = logging.getLogger("redis_rotation.cli")
+# How long Secrets Manager may still run a rotation's steps after AWSPENDING was created:
+# it tries a failed rotation up to 5 times, each of 4 steps up to the function's timeout.
+ATTEMPTS, STEPS = 5, 4
+DEFAULT_FUNCTION_TIMEOUT = 300.0  # the template's FunctionTimeout default
 # How long one secret's reads and Redis questions may take in all.
 SECRET_BUDGET = 60.0
+
+
+def retry_window(function_timeout: float) -> float:
+    return ATTEMPTS * STEPS * function_timeout
+
+
+def add_window_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--function-timeout",
+        type=float,
+        default=DEFAULT_FUNCTION_TIMEOUT,
+        help="the stack's FunctionTimeout in seconds (sets the retry window)",
+    )
+    parser.add_argument("--stuck-after", type=float, help="seconds: the retry window, directly")
+
+
+def window_of(args: argparse.Namespace) -> float:
+    """The retry window the options give: --stuck-after, else from --function-timeout."""
+    if args.stuck_after is not None:
+        return float(args.stuck_after)
+    return retry_window(args.function_timeout)
 
 
 @dataclass

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +62,16 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, sort_keys=False), flush=True)
+    emit(json.dumps(document, indent=2, sort_keys=False))
+
+
+def emit(text: str) -> None:
+    """Print ``text``; a reader that went away (``| head``) ends the output quietly."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python would report the failed flush again at exit: point stdout at nothing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def add_local_flag(parser: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from redis_rotation import __version__
+from redis_rotation.terminal import terminal_safe
 from rotation_cli.base import INTERRUPTED, USER_ERROR, Subcommands, UserError
 
 # Each module registers its subcommands, in the order --help lists them.
@@ -52,13 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except UserError as exc:
-        print(f"redis-rotation {args.command}: {exc}", file=sys.stderr)
+        print(terminal_safe(f"redis-rotation {args.command}: {exc}"), file=sys.stderr)
         return USER_ERROR
     except ClientError as exc:  # e.g. an unknown secret, or access denied
         error = exc.response.get("Error", {})
         print(
-            f"redis-rotation {args.command}: AWS refused {exc.operation_name}: "
-            f"{error.get('Code', 'error')}: {error.get('Message', '')}",
+            terminal_safe(  # AWS's message quotes the secret's name and version ids
+                f"redis-rotation {args.command}: AWS refused {exc.operation_name}: "
+                f"{error.get('Code', 'error')}: {error.get('Message', '')}"
+            ),
             file=sys.stderr,
         )
         return USER_ERROR

@@ -1,7 +1,8 @@
 """``redis-rotation repair SECRET``: finish or undo a stuck rotation by moving labels only.
 
 It reads the labelled versions (AWSCURRENT, AWSPENDING, AWSPREVIOUS) and asks Redis, with
-a read-only AUTH on every endpoint of AWSCURRENT, which of their passwords it accepts.
+a read-only AUTH per version on each of its own endpoints, for its own account or user
+and with its own TLS, which of their passwords it accepts.
 From that it decides what happened:
 
   the change never landed (Redis accepts AWSCURRENT):   remove AWSPENDING;
@@ -14,12 +15,16 @@ From that it decides what happened:
   Redis accepts no labelled password:                   refuse.
 
 It refuses whenever it is unsure: an endpoint it cannot reach, endpoints that disagree,
-two passwords accepted, a change that may still be in flight (the provider reports the
-instance busy, or cannot say: Tencent API 2.0 needs --settled), a version whose fields
+two passwords accepted for one account, a change that may still be in flight (the
+provider reports the instance busy; if it cannot say, --settled), a version whose fields
 differ from AWSCURRENT's, or a secret the keys' owner's binding does not allow (passwords
 go only to addresses the binding allows). It never changes a Redis password and never
 calls a provider's change API; it may ask the provider's read-only describe, as setSecret
 does, which addresses are the instance's and whether a change still runs.
+
+--apply moves nothing while Secrets Manager may still retry the rotation: AWSPENDING
+younger than the retry window (5 attempts x 4 steps x --function-timeout, 100 minutes by
+default; --stuck-after sets it directly).
 
 Without --apply it prints the plan and changes nothing. With --apply, right before each
 label move it reads the labels and asks Redis again, and stops if anything changed (a
@@ -30,15 +35,28 @@ puts the label back if that password landed in between.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from redis_rotation.entrypoint import provider_of
 from redis_rotation.errors import RedisUnreachableError, RotationError
 from redis_rotation.redis_check import Level
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, PREVIOUS, SecretStore
-from rotation_cli.access import LOG, CountedClient, SecretAccess
+from redis_rotation.terminal import safe_lines
+from rotation_cli.access import (
+    DEFAULT_FUNCTION_TIMEOUT,
+    LOG,
+    CountedClient,
+    SecretAccess,
+    add_window_flags,
+    retry_window,
+    window_of,
+)
 from rotation_cli.base import (
     NOT_OK,
     OK,
@@ -47,6 +65,7 @@ from rotation_cli.base import (
     add_json_flag,
     add_local_flag,
     current_value,
+    emit,
     print_json,
     use_local_cloud,
 )
@@ -55,6 +74,9 @@ if TYPE_CHECKING:
     from redis_rotation.secret import RedisSecret
 
 STAGES = (CURRENT, PENDING, PREVIOUS)
+# What UpdateSecretVersionStage answers when a label is no longer where the move said
+# ("Version stage AWSCURRENT not found in version ...").
+STATE_CHANGED = frozenset({"InvalidParameterException", "InvalidRequestException"})
 
 
 class Refused(Exception):
@@ -119,6 +141,35 @@ def _edited(evidence: Evidence, stage: str) -> str | None:
     return current.edited_field(other)
 
 
+def _same_login(evidence: Evidence, stage: str) -> bool:
+    """Whether AWSPENDING's password is for the same account or user as ``stage``'s (an
+    alternating rotation's AWSPENDING is for the other account of the pair)."""
+    pending, other = evidence.labelled[PENDING].secret, evidence.labelled[stage].secret
+    assert pending is not None  # both were asked of Redis
+    assert other is not None
+    return _login(pending) == _login(other)
+
+
+def _login(secret: RedisSecret) -> tuple[str | None, str | None]:
+    return secret.account, secret.username
+
+
+def _promote(evidence: Evidence) -> Plan:
+    pending, current = evidence.version(PENDING), evidence.version(CURRENT)
+    edited = _edited(evidence, PENDING)
+    if edited is not None:
+        raise Refused(
+            f"Redis accepts AWSPENDING, but its field '{edited}' differs from AWSCURRENT "
+            "(AWSCURRENT was edited during the rotation): let the rotation carry the edit "
+            f"forward: aws secretsmanager rotate-secret --secret-id {evidence.arn}"
+        )
+    return Plan(
+        "the change landed but finishSecret never ran: Redis accepts AWSPENDING; promote "
+        "it to AWSCURRENT",
+        (Move(CURRENT, pending, current), Move(PENDING, None, pending)),
+    )
+
+
 def decide(evidence: Evidence) -> Plan:
     """What happened and the label moves that fix it; Refused when that is not certain."""
     accepted, current = evidence.accepted, evidence.version(CURRENT)
@@ -131,6 +182,8 @@ def decide(evidence: Evidence) -> Plan:
             "repair never changes a Redis password: set the instance's password to the "
             "AWSCURRENT value at the provider, then run repair again"
         )
+    if PENDING in accepted and pending != current and not _same_login(evidence, CURRENT):
+        return _promote(evidence)
     if CURRENT in accepted:
         if pending is None:
             return Plan("ok: Redis accepts AWSCURRENT and no rotation is unfinished")
@@ -148,18 +201,7 @@ def decide(evidence: Evidence) -> Plan:
             remove_pending,
         )
     if PENDING in accepted:
-        edited = _edited(evidence, PENDING)
-        if edited is not None:
-            raise Refused(
-                f"Redis accepts AWSPENDING, but its field '{edited}' differs from AWSCURRENT "
-                "(AWSCURRENT was edited during the rotation): let the rotation carry the edit "
-                f"forward: aws secretsmanager rotate-secret --secret-id {evidence.arn}"
-            )
-        return Plan(
-            "the change landed but finishSecret never ran: Redis accepts AWSPENDING; promote "
-            "it to AWSCURRENT",
-            (Move(CURRENT, pending, current), *remove_pending),
-        )
+        return _promote(evidence)
     edited = _edited(evidence, PREVIOUS)
     if evidence.unsettled and pending != previous:
         raise Refused(evidence.unsettled)  # AWSPENDING would go while its change may land
@@ -184,6 +226,10 @@ class Repair:
     seams: Seams = DEFAULT_SEAMS
     env: Mapping[str, str] | None = None
     settled: bool = False  # the caller knows no change is in flight (Tencent API 2.0)
+    # Seconds after AWSPENDING was created during which Secrets Manager may still run the
+    # rotation's steps: --apply refuses to move a label until then.
+    window: float = retry_window(DEFAULT_FUNCTION_TIMEOUT)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _access: SecretAccess | None = None
     _admitted: set[str] = field(default_factory=set)  # version ids (a value never changes)
 
@@ -199,8 +245,7 @@ class Repair:
             current = labelled[CURRENT].secret
             assert current is not None  # _labelled refuses a valueless AWSCURRENT
             access = self._access_for(current, metadata)
-            self._admit(access, labelled[CURRENT])
-            accepted = self._accepted(access, current, labelled)
+            accepted = self._accepted(access, labelled)
             pending = labelled.get(PENDING)
             # A stored AWSPENDING that Redis does not accept yet may have been asked for:
             # the provider's read-only describe says whether a change still runs.
@@ -234,7 +279,7 @@ class Repair:
     def _access_for(self, current: RedisSecret, metadata: Mapping[str, Any]) -> SecretAccess:
         if self._access is None:
             self._access = SecretAccess.of(
-                self.client.client, current.provider, metadata, self.seams, self.env
+                self.client.client, provider_of(metadata, current), metadata, self.seams, self.env
             )
         return self._access
 
@@ -258,52 +303,89 @@ class Repair:
             )
         return None
 
-    def _accepted(
-        self, access: SecretAccess, current: RedisSecret, labelled: Mapping[str, Version]
-    ) -> tuple[str, ...]:
-        """The stages whose password every endpoint of AWSCURRENT accepts (AUTH only)."""
-        passwords = {
-            stage: v.secret.password for stage, v in labelled.items() if v.secret is not None
-        }
-        answers: dict[str, set[str]] = {}
+    def _accepted(self, access: SecretAccess, labelled: Mapping[str, Version]) -> tuple[str, ...]:
+        """The stages whose password every endpoint of their own version accepts, for their
+        own account or user, with their own TLS (AUTH only). A version is asked only once
+        the binding admits it, as a rotation would."""
         check = access.engine.proof
-        for endpoint in current.endpoints:
+        verdicts: dict[str, bool] = {}  # version id -> accepted
+        for held in labelled.values():
+            version = held.secret
+            if version is None or held.version_id in verdicts:
+                continue
+            self._admit(access, held)
             try:
-                answers[str(endpoint)] = {
-                    password
-                    for password in set(passwords.values())
-                    if check.endpoint(
-                        current.with_password(password, current.label), endpoint, Level.AUTH
-                    )
+                answers = {
+                    check.endpoint(version, endpoint, Level.AUTH) for endpoint in version.endpoints
                 }
             except RedisUnreachableError as exc:
                 raise Refused(
                     f"{exc}: without every endpoint's answer repair cannot tell"
                 ) from None
-        agreed = {frozenset(a) for a in answers.values()}
-        if len(agreed) > 1:
+            if len(answers) > 1:
+                raise Refused(
+                    "the endpoints accept different passwords (a change still replicating, or "
+                    "a replica left behind): wait a minute and run repair again"
+                )
+            verdicts[held.version_id] = answers.pop()
+        accepted = tuple(s for s, v in labelled.items() if verdicts.get(v.version_id))
+        live: dict[tuple[str | None, str | None], set[str]] = {}
+        for stage in accepted:
+            version = labelled[stage].secret
+            assert version is not None  # only versions with a value were asked
+            live.setdefault(_login(version), set()).add(version.password)
+        if any(len(passwords) > 1 for passwords in live.values()):
+            count = max(len(passwords) for passwords in live.values())
             raise Refused(
-                "the endpoints accept different passwords (a change still replicating, or a "
-                "replica left behind): wait a minute and run repair again"
-            )
-        accepted = next(iter(agreed))
-        if len(accepted) > 1:
-            raise Refused(
-                f"Redis accepts {len(accepted)} different labelled passwords (an instance "
+                f"Redis accepts {count} different labelled passwords (an instance "
                 "without password authentication, or a user with several passwords): "
                 "repair cannot tell which one is live"
             )
-        return tuple(stage for stage, p in passwords.items() if p in accepted)
+        return accepted
 
     def plan(self) -> tuple[Evidence, Plan]:
         evidence = self.gather()
         return evidence, decide(evidence)
 
+    def retried_until(self, evidence: Evidence) -> datetime | None:
+        """When Secrets Manager stops retrying the unfinished rotation, if that is still
+        ahead: until then a retry that has read AWSPENDING may change the password after
+        any label move."""
+        pending = evidence.version(PENDING)
+        if pending is None or pending == evidence.version(CURRENT):
+            return None
+        versions = self.client.client.list_secret_version_ids(SecretId=evidence.arn, MaxResults=100)
+        created = next(
+            (
+                v.get("CreatedDate")
+                for v in versions.get("Versions", [])
+                if v.get("VersionId") == pending
+            ),
+            None,
+        )
+        until = (created or self.now()) + timedelta(seconds=self.window)
+        return until if until > self.now() else None
+
+    def _refuse_while_retried(self, evidence: Evidence) -> None:
+        until = self.retried_until(evidence)
+        if until is not None:
+            raise Refused(
+                "Secrets Manager may still retry this rotation until "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC (AWSPENDING's age is within the retry window, "
+                f"{timedelta(seconds=int(self.window))}): a retry that already read AWSPENDING "
+                "could change the password after a label move. Run --apply after that time, "
+                "or sooner with --stuck-after SECONDS once the rotation function surely runs "
+                "no more (rotation cancelled, and one function timeout passed)"
+            )
+
     def apply(self, plan: Plan) -> list[Move]:
-        """Carry out ``plan``, re-checking labels and Redis before each move."""
+        """Carry out ``plan``, re-checking labels and Redis before each move; nothing moves
+        while Secrets Manager may still retry the rotation."""
         done: list[Move] = []
         for move in plan.moves:
             evidence = self.gather()
+            if not done:
+                self._refuse_while_retried(evidence)
             now = decide(evidence)
             if not now.moves or now.moves[0] != move:
                 raise Refused(
@@ -311,11 +393,32 @@ class Repair:
                     f"{len(done)} of {len(plan.moves)} moves made, nothing more moved; run "
                     "repair again"
                 )
-            self.client.client.update_secret_version_stage(**move.request(evidence.arn))
+            try:
+                self.client.client.update_secret_version_stage(**move.request(evidence.arn))
+            except ClientError as exc:
+                if _error_code(exc) not in STATE_CHANGED:
+                    raise
+                return self._after_a_lost_race(plan, done, exc)
             done.append(move)
             if move.stage == PENDING and move.to_version is None:
                 self._undo_if_landed(evidence, move)
         return done
+
+    def _after_a_lost_race(self, plan: Plan, done: list[Move], exc: ClientError) -> list[Move]:
+        """A move Secrets Manager refused because the labels moved meanwhile (a resumed
+        rotation's finishSecret): read them again, and finish the plan if what is left to
+        do is still what it says; otherwise stop."""
+        left = plan.moves[len(done) + 1 :]
+        now = decide(self.gather())
+        if not now.moves:
+            return done
+        if now.moves == left:
+            return [*done, *self.apply(Plan(plan.finding, left))]
+        raise Refused(
+            "a label moved while repair moved it (a rotation may have resumed; Secrets "
+            f"Manager said: {_error_message(exc)}): {len(done)} of {len(plan.moves)} moves "
+            "made, nothing more moved; run repair again"
+        )
 
     def _undo_if_landed(self, before: Evidence, move: Move) -> None:
         """A resumed rotation's change may have landed between the last check and the
@@ -323,14 +426,9 @@ class Repair:
         removed = before.labelled[PENDING].secret
         if removed is None or PENDING in before.accepted:
             return
-        access, current = self._access, before.labelled[CURRENT].secret
+        access = self._access
         assert access is not None
-        assert current is not None
-        if access.engine.proof.proves(
-            current.with_password(removed.password, current.label),
-            Level.AUTH,
-            unreachable_is_no=True,
-        ):
+        if access.engine.proof.proves(removed, Level.AUTH, unreachable_is_no=True):
             self.client.client.update_secret_version_stage(
                 SecretId=before.arn, VersionStage=PENDING, MoveToVersionId=str(move.from_version)
             )
@@ -338,6 +436,14 @@ class Repair:
                 "Redis began to accept AWSPENDING while repair removed it (a rotation "
                 "resumed): the label is back; run repair again"
             )
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", _error_code(exc)))
 
 
 def _labels_line(evidence: Evidence) -> str:
@@ -354,7 +460,7 @@ def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     use_local_cloud(args)
     client = CountedClient.create()
     current_value(client.client, args.secret_id)  # unknown or not JSON: exit 2 (docs/cli.md)
-    repair = Repair(args.secret_id, client, seams, settled=args.settled)
+    repair = Repair(args.secret_id, client, seams, settled=args.settled, window=window_of(args))
     report: dict[str, Any] = {"secret": args.secret_id, "applied": False}
     lines = [f"repair {args.secret_id} ({'apply' if args.apply else 'dry run'})"]
     code = OK
@@ -389,7 +495,7 @@ def run(args: argparse.Namespace, seams: Seams = DEFAULT_SEAMS) -> int:
     if args.json:
         print_json(report)
     else:
-        print("\n".join(lines), flush=True)
+        emit(safe_lines(lines))
     return code
 
 
@@ -402,7 +508,8 @@ def register(commands: Subcommands) -> None:
     parser.add_argument(
         "--settled",
         action="store_true",
-        help="no password change is in flight (for an API that cannot say: Tencent API 2.0)",
+        help="no password change is in flight (when the provider's describe cannot say)",
     )
+    add_window_flags(parser)
     add_json_flag(parser)
     add_local_flag(parser)

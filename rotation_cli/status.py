@@ -3,7 +3,8 @@
 Which secrets: those rotated by a function (--function NAME or ARN, repeatable), by this
 stack's functions (--stack NAME: NAME-uredis and NAME-tencent), whose name starts with a
 prefix (--prefix) or that carry a tag (--tag KEY or KEY=VALUE); the options combine (all
-must hold). No option: every secret the caller may list.
+must hold). No option: the secrets this project's functions rotate (rotation on, function
+named *-uredis or *-tencent); --all: every secret the caller may list.
 
 States:
   ok            rotation is on and no rotation is unfinished
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,12 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from redis_rotation.entrypoint import STACK_FUNCTIONS, function_name, function_provider
 from redis_rotation.errors import RedisUnreachableError, RotationError
 from redis_rotation.redis_check import Level
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
-from redis_rotation.secret import parse_secret
+from redis_rotation.secret import load_json_object, parse_secret, validate
 from redis_rotation.store import CURRENT, PENDING
-from rotation_cli.access import CountedClient, SecretAccess
+from redis_rotation.terminal import safe_lines, terminal_safe
+from rotation_cli.access import CountedClient, SecretAccess, add_window_flags, window_of
 from rotation_cli.base import (
     NOT_OK,
     OK,
@@ -52,6 +56,7 @@ from rotation_cli.base import (
     add_command,
     add_json_flag,
     add_local_flag,
+    emit,
     print_json,
     use_local_cloud,
 )
@@ -62,14 +67,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 100  # ListSecrets' MaxResults limit
 BATCH_SIZE = 20  # BatchGetSecretValue's SecretIdList limit
-ATTEMPTS, STEPS = 5, 4
-DEFAULT_FUNCTION_TIMEOUT = 300.0  # the template's FunctionTimeout default
-STACK_FUNCTIONS = ("uredis", "tencent")  # the template names them STACK-uredis, STACK-tencent
 FAILURE_PHRASE = "step failed"  # the functions' failure log line (observability.step_result)
-
-
-def retry_window(function_timeout: float) -> float:
-    return ATTEMPTS * STEPS * function_timeout
 
 
 @dataclass
@@ -100,6 +98,12 @@ class Selection:
     functions: frozenset[str] = frozenset()
     prefix: str | None = None
     tags: tuple[tuple[str, str | None], ...] = ()
+    every: bool = False  # --all
+
+    @property
+    def default(self) -> bool:
+        """No selector: the secrets this stack's functions rotate."""
+        return not (self.every or self.functions or self.prefix or self.tags)
 
     def filters(self) -> list[dict[str, Any]]:
         """What ListSecrets' server-side Filters can select (they are ANDed)."""
@@ -118,18 +122,10 @@ class Selection:
         tags = {t.get("Key"): t.get("Value") for t in entry.get("Tags", [])}
         if any(k not in tags or (v is not None and tags[k] != v) for k, v in self.tags):
             return False
-        return not self.functions or function_name(entry.get("RotationLambdaARN")) in (
-            self.functions
-        )
-
-
-def function_name(arn_or_name: str | None) -> str | None:
-    """A Lambda function's name from its ARN (arn:...:function:NAME[:qualifier]) or name."""
-    if not arn_or_name:
-        return None
-    if ":function:" in arn_or_name:
-        return arn_or_name.split(":function:", 1)[1].split(":", 1)[0]
-    return arn_or_name
+        attached = entry.get("RotationLambdaARN")
+        if self.default:
+            return bool(entry.get("RotationEnabled")) and function_provider(attached) is not None
+        return not self.functions or function_name(attached) in self.functions
 
 
 @dataclass
@@ -150,7 +146,7 @@ class Status:
             self._classify(row)
         self._failures([r for r in rows if r.state == "rotating"])
         if check:
-            credentials: dict[str, Credentials] = {}
+            credentials: dict[tuple[str, str], Credentials] = {}
             for row in rows:
                 row.auth = self._check(row, credentials)
         return rows
@@ -172,6 +168,7 @@ class Status:
             next_rotation=entry.get("NextRotationDate"),
             function=function_name(entry.get("RotationLambdaARN")),
         )
+        row.provider = function_provider(entry.get("RotationLambdaARN")) or "-"
         stages: Mapping[str, list[str]] = entry.get("SecretVersionsToStages", {})
         # AWSPENDING on AWSCURRENT's version is what a finished rotation leaves where AWS's
         # removal did not run: harmless, the next RotateSecret takes it.
@@ -195,18 +192,23 @@ class Status:
                 try:
                     row.value = parse_secret(value.get("SecretString"), f"secret {row.name}")
                 except RotationError as exc:
-                    row.detail = str(exc)
+                    row.detail = _keys_secret(value.get("SecretString")) or str(exc)
                     continue
-                row.provider, row.instance = row.value.provider, row.value.instance_id
-                user = row.value.username
-                row.strategy = f"single-user ({user})" if user else "single-user"
+                if row.provider == "-":  # not attached to one of this stack's functions
+                    row.provider = row.value.provider
+                row.instance = row.value.instance_id
+                row.strategy = _strategy(row.value)
             for error in answer.get("Errors", []):
                 by_arn[str(error["SecretId"])].detail = f"cannot read: {error.get('ErrorCode')}"
 
     def _classify(self, row: Row) -> None:
         if row.state == "not-attached" or row.pending_version is None:
             return
-        versions = self.client.client.list_secret_version_ids(SecretId=row.arn, MaxResults=100)
+        try:
+            versions = self.client.client.list_secret_version_ids(SecretId=row.arn, MaxResults=100)
+        except ClientError as exc:  # this secret's permissions: the other rows go on
+            row.detail = f"cannot list its versions: {_error_name(exc)}"
+            return
         created = next(
             (
                 v.get("CreatedDate")
@@ -271,16 +273,17 @@ class Status:
                     last[key] = (when, what)
         return last
 
-    def _check(self, row: Row, credentials: dict[str, Credentials]) -> str | None:
-        """One AUTH per endpoint with AWSCURRENT's password, where the binding allows it."""
+    def _check(self, row: Row, credentials: dict[tuple[str, str], Credentials]) -> str | None:
+        """One AUTH per endpoint with AWSCURRENT's password, where the binding allows it.
+        Whatever goes wrong is this row's answer: the other rows are still checked."""
         if row.value is None or row.state == "not-attached":
             return None
         current = row.value
+        metadata = {"Name": row.name, "ARN": row.arn}
         try:
-            access = SecretAccess.of(
-                self.client.client, current.provider, {"Name": row.name, "ARN": row.arn}, self.seams
-            )
-            access.engine.gate._loaded = credentials  # shared: one read per credentials secret
+            provider = row.provider if row.provider != "-" else current.provider
+            access = SecretAccess.of(self.client.client, provider, metadata, self.seams)
+            access.engine.gate.share_credentials(credentials)  # one read per (secret, schema)
             access.admit(current)
             check = access.engine.proof
             refused = [
@@ -290,7 +293,33 @@ class Status:
             return f"unreachable: {exc}"
         except RotationError as exc:
             return f"not checked: {exc}"
+        except (ClientError, BotoCoreError) as exc:
+            return f"not checked: {_error_name(exc)}"
+        except Exception as exc:  # a defect must not end the fleet's status, nor print a trace
+            return f"not checked: unexpected {type(exc).__name__} (a defect: please report it)"
         return f"refused at {', '.join(refused)}" if refused else "ok"
+
+
+def _strategy(value: RedisSecret) -> str:
+    if value.alternating:
+        return f"alternating ({', '.join(value.accounts)})"
+    login = value.account or value.username
+    return f"single-user ({login})" if login else "single-user"
+
+
+def _keys_secret(secret_string: str | None) -> str | None:
+    """What a provider's API keys' secret (not a rotated one) is shown as."""
+    for provider in STACK_FUNCTIONS:
+        try:
+            validate(
+                load_json_object(secret_string, "keys"),
+                f"credentials-{provider}.schema.json",
+                "keys",
+            )
+        except RotationError:
+            continue
+        return f"the {provider} API keys' secret (read by the rotation, not rotated)"
+    return None
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -312,34 +341,45 @@ def _duration(seconds: float) -> str:
     return str(timedelta(seconds=int(seconds)))
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
 COLUMNS = ("SECRET", "PROVIDER", "INSTANCE", "STRATEGY", "LAST ROTATED", "NEXT ROTATION", "STATE")
+# Text rows fit a terminal of this many columns: long cells are shortened, and AUTH and
+# DETAIL go on wrapped lines of their own below the row. --json keeps everything.
+WIDTH = 120
+CELL_WIDTHS = (30, 8, 18, 12, 12, 13, 12)
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d") if moment else "-"
+
+
+def _cell(text: str, width: int) -> str:
+    text = terminal_safe(text)  # before measuring: an escape is wider than its character
+    return text if len(text) <= width else f"{text[: width - 1]}…"
 
 
 def table(rows: Iterable[Row], check: bool) -> list[str]:
-    header = [*COLUMNS, *(("AUTH",) if check else ()), "DETAIL"]
-    body = [
-        [
-            r.name,
-            r.provider,
-            r.instance,
-            r.strategy,
-            _when(r.last_rotated),
-            _when(r.next_rotation),
-            r.state,
-            *((r.auth or "-",) if check else ()),
-            r.detail,
-        ]
-        for r in rows
-    ]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header) - 1)]
-    return [
-        "  ".join([*(c.ljust(w) for c, w in zip(line, widths, strict=False)), line[-1]]).rstrip()
-        for line in [header, *body]
-    ]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, CELL_WIDTHS, strict=True)).rstrip()]
+    for r in rows:
+        # The strategy's first word; the accounts or user are in --json.
+        strategy = r.strategy.split(" ", 1)[0]
+        day = (_day(r.last_rotated), _day(r.next_rotation))
+        cells = (r.name, r.provider, r.instance, strategy, *day, r.state)
+        lines.append(
+            "  ".join(
+                _cell(c, w).ljust(w) for c, w in zip(cells, CELL_WIDTHS, strict=True)
+            ).rstrip()
+        )
+        notes = [f"auth: {r.auth or '-'}"] if check and r.state != "not-attached" else []
+        notes += [r.detail] if r.detail else []
+        for note in notes:
+            lines += textwrap.wrap(
+                terminal_safe(note),
+                WIDTH,
+                initial_indent="    ",
+                subsequent_indent="      ",
+                break_on_hyphens=False,
+            )
+    return lines
 
 
 def summary(rows: Sequence[Row], status: Status) -> dict[str, Any]:
@@ -364,15 +404,12 @@ def selection_of(args: argparse.Namespace) -> Selection:
         if not key:
             raise UserError(f"--tag {raw!r}: give KEY or KEY=VALUE")
         tags.append((key, value if sep else None))
-    return Selection(frozenset(functions), args.prefix, tuple(tags))
+    return Selection(frozenset(functions), args.prefix, tuple(tags), args.all)
 
 
 def run(args: argparse.Namespace) -> int:
     use_local_cloud(args)
-    window = (
-        args.stuck_after if args.stuck_after is not None else retry_window(args.function_timeout)
-    )
-    status = Status(CountedClient.create(), selection_of(args), window)
+    status = Status(CountedClient.create(), selection_of(args), window_of(args))
     rows = status.rows(check=args.check)
     facts = summary(rows, status)
     if args.json:
@@ -382,12 +419,11 @@ def run(args: argparse.Namespace) -> int:
         states = ", ".join(f"{n} {s}" for s, n in sorted(facts["states"].items()))
         by_operation = ", ".join(f"{op} {n}" for op, n in sorted(status.client.calls.items()))
         lines.append(f"{len(rows)} secrets: {states or 'none'}")
-        lines.append(
-            f"Secrets Manager calls: {status.client.total} ({by_operation}); "
-            f"CloudWatch Logs calls: {status.logs_calls}"
-        )
-        lines += [f"note: {n}" for n in status.notes]
-        print("\n".join(lines), flush=True)
+        lines.append(f"Secrets Manager calls: {status.client.total} ({by_operation})")
+        lines.append(f"CloudWatch Logs calls: {status.logs_calls}")
+        for note in status.notes:
+            lines += textwrap.wrap(terminal_safe(f"note: {note}"), WIDTH, subsequent_indent="  ")
+        emit(safe_lines(lines))
     unhealthy = any(r.state in ("stuck", "failing") for r in rows)
     failed_check = any(r.auth not in (None, "ok") for r in rows)
     return NOT_OK if unhealthy or failed_check else OK
@@ -404,14 +440,11 @@ def register(commands: Subcommands) -> None:
     parser.add_argument("--prefix", help="secret names starting with this")
     parser.add_argument("--tag", action="append", help="KEY or KEY=VALUE")
     parser.add_argument(
-        "--check", action="store_true", help="ask Redis whether it accepts AWSCURRENT"
+        "--all", action="store_true", help="every secret the caller may list (the keys' too)"
     )
     parser.add_argument(
-        "--function-timeout",
-        type=float,
-        default=DEFAULT_FUNCTION_TIMEOUT,
-        help="the stack's FunctionTimeout in seconds (sets the retry window)",
+        "--check", action="store_true", help="ask Redis whether it accepts AWSCURRENT"
     )
-    parser.add_argument("--stuck-after", type=float, help="seconds: the retry window, directly")
+    add_window_flags(parser)
     add_json_flag(parser)
     add_local_flag(parser)

@@ -52,7 +52,8 @@ def repair_json(
     capsys: pytest.CaptureFixture[str], example: ExampleSecret, *options: str
 ) -> tuple[int, dict[str, Any]]:
     capsys.readouterr()  # what the functions printed before (their metrics)
-    code = main.main(["repair", example.arn, "--json", *options])
+    # The stopped rotations here are never retried: no retry window to wait out.
+    code = main.main(["repair", example.arn, "--json", "--stuck-after", "0", *options])
     document: dict[str, Any] = json.loads(capsys.readouterr().out)
     return code, document
 
@@ -80,9 +81,10 @@ def test_dry_run_prints_the_plan_and_apply_carries_it_out(
     assert unlabelled_passwords(cloud, landed) == []
     # The evidence is DescribeSecret and one GetSecretValue per labelled version: read for
     # the plan (CURRENT, PENDING), before move 1 (the same), before move 2 (CURRENT and
-    # PENDING on one version, PREVIOUS); the credentials secret once; the two moves; and
-    # first AWSCURRENT, read to refuse an unknown or non-JSON secret with exit 2 (cli.md).
-    assert done["secretsManagerCalls"] == 3 + 3 + 4 + 1 + 2 + 1
+    # PENDING on one version, PREVIOUS); AWSPENDING's age once; the credentials secret
+    # once; the two moves;
+    # and first AWSCURRENT, read to refuse an unknown or non-JSON secret with exit 2 (cli.md).
+    assert done["secretsManagerCalls"] == 3 + 3 + 4 + 1 + 1 + 2 + 1
     code, again = repair_json(capsys, landed)
     assert (code, again["plan"]) == (0, [])
     assert again["finding"].startswith("ok")
@@ -160,14 +162,14 @@ def test_passwords_go_only_to_addresses_the_binding_allows(
     )
     recorder = Recorder()
     with instrument(recorder) as seams, pytest.raises(Refused, match="field 'host'"):
-        Repair(never_landed.arn, CountedClient.create(), seams).plan()
+        Repair(never_landed.arn, CountedClient.create(), seams, window=0).plan()
     assert [c for c in recorder.calls if c.kind == "redis"] == []
 
 
 def test_a_rotation_resumed_after_the_plan_stops_the_repair(
     cloud: LocalCloud, landed: ExampleSecret
 ) -> None:
-    repair = Repair(landed.arn, CountedClient.create())
+    repair = Repair(landed.arn, CountedClient.create(), window=0)
     _, plan = repair.plan()
     assert cloud.driver(PROVIDER).rotate(landed.arn).succeeded  # Secrets Manager's retry
     with pytest.raises(Refused, match="the secret changed since the plan"):
@@ -190,10 +192,59 @@ def test_a_change_landing_during_the_removal_puts_the_label_back(
     client.client.meta.events.register(
         "before-call.secrets-manager.UpdateSecretVersionStage", land, unique_id="land-once"
     )
-    repair = Repair(never_landed.arn, client)
+    repair = Repair(never_landed.arn, client, window=0)
     _, plan = repair.plan()
     assert plan.finding.startswith("the change never landed")
     with pytest.raises(Refused, match="the label is back"):
         repair.apply(plan)
     assert cloud.accepted_stages(never_landed) == ["AWSPENDING"]
     assert unlabelled_passwords(cloud, never_landed) == []
+
+
+def test_nothing_moves_while_secrets_manager_may_still_retry(
+    cloud: LocalCloud, never_landed: ExampleSecret, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19 item 15: a retry of this rotation may have read AWSPENDING and be waiting to
+    change the password; a label move now could leave that password in no label."""
+    before = cloud.stages(never_landed.arn)
+    capsys.readouterr()
+    code = main.main(["repair", never_landed.arn, "--json", "--apply"])
+    done = json.loads(capsys.readouterr().out)
+    assert (code, done["applied"]) == (1, False)
+    assert "Secrets Manager may still retry this rotation until" in done["refused"]
+    assert cloud.stages(never_landed.arn) == before
+
+
+def test_a_label_moved_by_a_resumed_finish_is_read_again_and_the_plan_finished(
+    cloud: LocalCloud, landed: ExampleSecret
+) -> None:
+    """Issue 19 item 16: right before repair's first move, the resumed rotation's
+    finishSecret moves AWSCURRENT itself; Secrets Manager then refuses repair's move
+    ("Version stage AWSCURRENT not found in version ..."). Repair reads the labels again
+    and does what is left: remove AWSPENDING."""
+    stages = cloud.stages(landed.arn)
+    current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+    pending = next(v for v, s in stages.items() if "AWSPENDING" in s)
+    finished: list[str] = []
+
+    def finish(**_: Any) -> None:
+        if not finished:
+            finished.append(pending)
+            cloud.sm.secrets_manager().update_secret_version_stage(
+                SecretId=landed.arn,
+                VersionStage="AWSCURRENT",
+                MoveToVersionId=pending,
+                RemoveFromVersionId=current,
+            )
+
+    client = CountedClient.create()
+    client.client.meta.events.register(
+        "before-call.secrets-manager.UpdateSecretVersionStage", finish, unique_id="finish"
+    )
+    repair = Repair(landed.arn, client, window=0)
+    _, plan = repair.plan()
+    assert len(plan.moves) == 2
+    assert repair.apply(plan) == [plan.moves[1]]  # the first one was the rotation's
+    assert cloud.stages(landed.arn)[pending] == ["AWSCURRENT"]
+    assert cloud.accepted_stages(landed) == ["AWSCURRENT"]
+    assert unlabelled_passwords(cloud, landed) == []

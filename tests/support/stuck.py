@@ -59,10 +59,13 @@ def stuck_secret(
     return example, f"{side} {crash.fired.kind} {crash.fired.name} #{index}"
 
 
-def repaired(example: ExampleSecret, client: CountedClient, tries: int = 5) -> Plan:
+def repaired(
+    example: ExampleSecret, client: CountedClient, tries: int = 5, *, settled: bool = False
+) -> Plan:
     """``repair --apply``, run again while it says to wait (a change still in flight)."""
     for _ in range(tries - 1):
-        repair = Repair(example.arn, client)
+        # Not retried (one attempt): no retry window to wait out.
+        repair = Repair(example.arn, client, settled=settled, window=0)
         try:
             _, plan = repair.plan()
         except Refused as exc:

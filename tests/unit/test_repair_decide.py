@@ -95,3 +95,29 @@ def test_drift_to_a_previous_with_other_fields_is_refused() -> None:
 def test_no_labelled_password_is_refused() -> None:
     with pytest.raises(Refused, match="accepts no labelled password"):
         decide(evidence((), pending=PENDING, previous=PREVIOUS))
+
+
+ALTERNATING = {"strategy": "alternating", "accounts": ["app_a", "app_b"]}
+
+
+def alternating_evidence(accepted: tuple[str, ...]) -> Evidence:
+    current = Version("v-current", value("a-live", account="app_a", **ALTERNATING))
+    pending = Version("v-pending", value("b-new", account="app_b", **ALTERNATING))
+    previous = Version("v-previous", value("b-old", account="app_b", **ALTERNATING))
+    labelled = {"AWSCURRENT": current, "AWSPENDING": pending, "AWSPREVIOUS": previous}
+    return Evidence("arn:x", labelled, accepted, ("10.0.0.5:6379",))
+
+
+def test_alternating_both_accounts_live_promotes_pending() -> None:
+    """setSecret changed the other account: AWSCURRENT's account still works, and
+    AWSPENDING holds the other account's only live password."""
+    plan = decide(alternating_evidence(("AWSCURRENT", "AWSPENDING")))
+    assert plan.moves == (
+        Move("AWSCURRENT", "v-pending", "v-current"),
+        Move("AWSPENDING", None, "v-pending"),
+    )
+
+
+def test_alternating_change_not_landed_keeps_previous_and_removes_pending() -> None:
+    plan = decide(alternating_evidence(("AWSCURRENT", "AWSPREVIOUS")))
+    assert plan.moves == (Move("AWSPENDING", None, "v-pending"),)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from redis_rotation.polling import Deadline
     from redis_rotation.providers.base import ProviderFactory
     from redis_rotation.seams import Seams
+    from redis_rotation.secret import RedisSecret
 
 __all__ = ["lambda_handler_for", "logger", "metrics", "rotate", "tracer"]
 
@@ -44,6 +45,32 @@ def provider_factory(name: str) -> ProviderFactory:
     module_name, class_name = PROVIDERS[name].split(":")
     factory: ProviderFactory = getattr(importlib.import_module(module_name), class_name)
     return factory
+
+
+# The template names this stack's functions STACK-uredis and STACK-tencent (the local
+# cloud's: redis-rotation-uredis, redis-rotation-tencent): each rotates its provider's.
+STACK_FUNCTIONS = ("uredis", "tencent")
+
+
+def function_name(arn_or_name: str | None) -> str | None:
+    """A Lambda function's name from its ARN (arn:...:function:NAME[:qualifier]) or name."""
+    if not arn_or_name:
+        return None
+    if ":function:" in arn_or_name:
+        return arn_or_name.split(":function:", 1)[1].split(":", 1)[0]
+    return arn_or_name
+
+
+def function_provider(rotation_lambda_arn: str | None) -> str | None:
+    """The provider the secret's rotation function rotates, if it is one of this stack's."""
+    name = function_name(rotation_lambda_arn) or ""
+    return next((p for p in STACK_FUNCTIONS if name.endswith(f"-{p}")), None)
+
+
+def provider_of(metadata: Mapping[str, Any], value: RedisSecret) -> str:
+    """The provider to act as: the attached function's, where there is one (its gate then
+    refuses a value that claims another); else what the value says."""
+    return function_provider(metadata.get("RotationLambdaARN")) or value.provider
 
 
 def bound_engine(

@@ -27,7 +27,9 @@ class Gate:
     credentials_schema: str
     name: str
     arn: str
-    _loaded: dict[str, Credentials] = field(default_factory=dict)
+    # (credentials secret id, schema) -> its keys: the same secret read against another
+    # provider's schema is another entry, validated on its own.
+    _loaded: dict[tuple[str, str], Credentials] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -42,12 +44,15 @@ class Gate:
             str(metadata.get("ARN", "")),
         )
 
+    def share_credentials(self, cache: dict[tuple[str, str], Credentials]) -> None:
+        """Read each credentials secret once across the gates of many secrets (status)."""
+        self._loaded = cache
+
     def credentials(self, secret_id: str) -> Credentials:
-        if secret_id not in self._loaded:
-            self._loaded[secret_id] = self.store.load_credentials(
-                secret_id, self.credentials_schema
-            )
-        return self._loaded[secret_id]
+        key = (secret_id, self.credentials_schema)
+        if key not in self._loaded:
+            self._loaded[key] = self.store.load_credentials(secret_id, self.credentials_schema)
+        return self._loaded[key]
 
     def keys(self, secret_id: str, _schema: str) -> Mapping[str, str]:
         """The API keys, for a provider: only of a secret that passed ``admit``."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from redis_rotation.config import Settings
 from redis_rotation.engine import RotationEngine
-from redis_rotation.entrypoint import bound_engine, secrets_manager_client
+from redis_rotation.entrypoint import bound_engine, provider_of, secrets_manager_client
 from redis_rotation.errors import RotationError
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.redis_check import Level, endpoint_proves
@@ -97,7 +97,7 @@ class Preflight:
             f"{UNPINNED_API if unpinned else ''}",
         )
         yield self._rotation(metadata)
-        engine = self._engine(current.provider, metadata)
+        engine = self._engine(provider_of(metadata, current), metadata)
         provider = engine.provider
         credentials = self._credentials(provider, current)
         yield credentials

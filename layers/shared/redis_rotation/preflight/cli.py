@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError
 from redis_rotation.observability import logger
 from redis_rotation.preflight import checks as checks_module
 from redis_rotation.preflight.checks import DEFAULT_TIMEOUT, Check, run_checks
+from redis_rotation.terminal import safe_lines
 
 
 def render(secret_id: str, checks: Sequence[Check]) -> str:
@@ -28,7 +29,7 @@ def render(secret_id: str, checks: Sequence[Check]) -> str:
     else:
         note = f" ({len(warned)} warning{'s' if len(warned) > 1 else ''}: {', '.join(warned)})"
         lines.append(f"Verdict: ready to rotate{note if warned else ''}")
-    return "\n".join(lines)
+    return safe_lines(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
