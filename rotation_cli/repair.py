@@ -309,11 +309,14 @@ class Repair:
         the binding admits it, as a rotation would."""
         check = access.engine.proof
         verdicts: dict[str, bool] = {}  # version id -> accepted
-        for held in labelled.values():
-            version = held.secret
-            if version is None or held.version_id in verdicts:
-                continue
+        asked = {held.version_id: held for held in labelled.values() if held.secret is not None}
+        # Every admission (it may ask the provider) before the first question to Redis: the
+        # answers then come as close together as they can, not around provider calls.
+        for held in asked.values():
             self._admit(access, held)
+        for held in asked.values():
+            version = held.secret
+            assert version is not None
             try:
                 answers = {
                     check.endpoint(version, endpoint, Level.AUTH) for endpoint in version.endpoints

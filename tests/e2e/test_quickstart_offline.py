@@ -165,8 +165,10 @@ def test_the_quick_start_on_aws_runs_as_written_on_the_local_cloud(up: Up) -> No
         [["AWSCURRENT", "AWSPENDING"], ["AWSPREVIOUS"]],
     )
     # `status --check`: the rotation is attached and the instance accepts AWSCURRENT.
-    (row,) = [line for line in outputs[-1].splitlines() if line.startswith(f"{SECRET} ")]
-    assert row.split()[-2:] == ["ok", "ok"], row
+    lines = outputs[-1].splitlines()
+    (at,) = [i for i, line in enumerate(lines) if line.startswith(f"{SECRET} ")]
+    assert lines[at].split()[-1] == "ok", lines[at]
+    assert lines[at + 1].split() == ["auth:", "ok"], lines[at + 1]
     # Asked of Redis directly: the new password works, the one the user stored does not.
     current = json.loads(
         _client(up).get_secret_value(SecretId=SECRET, VersionStage="AWSCURRENT")["SecretString"]

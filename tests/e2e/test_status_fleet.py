@@ -117,6 +117,7 @@ def test_json_into_a_closed_pipe_ends_without_a_traceback(
     """`status --json | head`: the reader is gone before the command prints."""
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"pid": os.getpid(), "environment": cloud.environment()}))
+    state.chmod(0o600)  # `up` writes it private, and the commands refuse one that is not
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["REDIS_ROTATION_STATE"] = str(state)
     read, write = os.pipe()

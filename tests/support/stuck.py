@@ -112,7 +112,7 @@ def repair_test(mode: str, every: int = 1) -> Callable[..., None]:
             f"repair {mode}: {len(points)} stuck rotations, {len(failures)} not repaired; "
             + ", ".join(f"{n} {f}" for f, n in sorted(findings.items()))
         )
-        assert failures == []
+        assert failures == [], failures
         # Every kind a crash leaves behind was met (a crash cannot land a change twice).
         assert {"the change never landed", "the change landed but finishSecret never ran"} <= (
             set(findings)
