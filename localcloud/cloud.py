@@ -340,14 +340,15 @@ class LocalCloud:
         AWSCURRENT's (as AWS does), where it names the same password."""
         client = self.sm.secrets_manager()
         accepted = []
-        versions: dict[str, str] = {}
+        current_version = None
         for stage in ("AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"):
             try:
                 value = client.get_secret_value(SecretId=example.arn, VersionStage=stage)
             except client.exceptions.ResourceNotFoundException:
                 continue
-            versions[stage] = value["VersionId"]
-            if stage == "AWSPENDING" and versions.get("AWSCURRENT") == value["VersionId"]:
+            if stage == "AWSCURRENT":
+                current_version = value["VersionId"]
+            elif stage == "AWSPENDING" and value["VersionId"] == current_version:
                 continue
             if example.accepts(json.loads(value["SecretString"])):
                 accepted.append(stage)
