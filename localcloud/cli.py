@@ -286,7 +286,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         try:
             print(
                 f"local cloud: Secrets Manager (moto) at {cloud.sm.endpoint}; provider APIs "
-                f"{json.dumps(cloud.api_endpoints())}"
+                f"{json.dumps(cloud.api_endpoints())}",
+                flush=True,  # scripts (and Ctrl-C) act on this line: a pipe must not hold it
             )
             results = [demo_one(cloud, example, logs) for example in examples]
         finally:
