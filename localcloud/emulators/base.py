@@ -250,12 +250,15 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(result, Fault):
             self._fail(result)
             return
-        payload = json.dumps(result.body).encode("utf-8")
+        # bytes go out as they are (an XML API sets its own Content-Type); the rest as JSON.
+        body = result.body
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
         self._send(result.status, payload, result.headers)
 
     def _send(self, status: int, payload: bytes, headers: Mapping[str, str]) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)
