@@ -17,7 +17,10 @@ from typing import Any
 from redis_rotation.errors import SecretFormatError
 
 PROVIDERS = ("uredis", "tencent")
-INSTANCE_FIELDS = ("groupId", "spaceId", "instanceId")
+INSTANCE_FIELDS = ("groupId", "spaceId", "instanceId", "userId", "replicationGroupId")
+# ElastiCache ids are named by kind, as in their ARNs: a grant for the group "orders" must not
+# admit the user "orders".
+INSTANCE_KINDS = {"userId": "user:", "replicationGroupId": "replicationgroup:"}
 
 # A secret value is at most 64 KiB in Secrets Manager; refuse anything larger before parsing.
 MAX_SECRET_BYTES = 65536
@@ -198,7 +201,8 @@ class RedisSecret:
     @property
     def instance_id(self) -> str:
         """The provider's id of the instance, from ``instance_field``."""
-        return str(self.data.get(self.instance_field))
+        field = self.instance_field
+        return INSTANCE_KINDS.get(field, "") + str(self.data.get(field))
 
     @property
     def account(self) -> str | None:
