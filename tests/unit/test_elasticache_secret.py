@@ -16,7 +16,7 @@ from redis_rotation.secret import parse_secret, validate
 pytestmark = pytest.mark.unit
 
 LABEL = "secret s (AWSCURRENT)"
-BASE = {
+BASE: dict[str, Any] = {
     "provider": "elasticache",
     "host": "master.orders.abc123.euw1.cache.amazonaws.com",
     "port": 6379,
@@ -63,7 +63,7 @@ def test_malformed_elasticache_secrets_name_the_field(
     message = refused_field(document)
     assert field in message
     assert why in message
-    assert BASE["password"] not in message
+    assert str(BASE["password"]) not in message
 
 
 @pytest.mark.parametrize("field", ["userId", "replicationGroupId", "strict"])
