@@ -119,6 +119,16 @@ def test_describe_replication_groups_names_every_node(
     assert group["MemberClusters"] == ["token-group-001", "token-group-002"]
 
 
+def test_describe_user_groups_links_users_to_their_replication_groups(
+    emulator: ElastiCacheEmulator,
+) -> None:
+    (group,) = client(emulator).describe_user_groups(UserGroupId="app-users")["UserGroups"]
+    assert (group["UserIds"], group["ReplicationGroups"]) == (["app-user"], ["rbac-group"])
+    with pytest.raises(ClientError) as caught:
+        client(emulator).describe_user_groups(UserGroupId="other-users")
+    assert code_of(caught) == "UserGroupNotFound"
+
+
 def test_unknown_ids_and_other_regions_are_not_found(emulator: ElastiCacheEmulator) -> None:
     with pytest.raises(ClientError) as caught:
         client(emulator).describe_users(UserId="nobody")

@@ -1,6 +1,7 @@
-"""An emulator of Amazon ElastiCache's API for Redis OSS passwords: RBAC users (DescribeUsers,
-ModifyUser) and replication groups' AUTH tokens (DescribeReplicationGroups,
-ModifyReplicationGroup with AuthToken, AuthTokenUpdateStrategy, ApplyImmediately).
+"""An emulator of Amazon ElastiCache's API for Redis OSS passwords: RBAC users
+(DescribeUsers, ModifyUser; DescribeUserGroups says which replication groups hold them) and
+replication groups' AUTH tokens (DescribeReplicationGroups, ModifyReplicationGroup with
+AuthToken, AuthTokenUpdateStrategy, ApplyImmediately).
 
 It speaks the AWS Query protocol as boto3 sends it (form POST, SigV4, XML answers and
 errors), shaped by botocore's service model (``wire``). Changes land on real redis-servers,

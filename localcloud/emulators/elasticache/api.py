@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 from localcloud.emulators.base import ApiEmulator, Request, Response
 from localcloud.emulators.elasticache import wire
 from localcloud.emulators.elasticache.models import (
+    ACCOUNT,
     ElastiCacheModel,
     Node,
     ReplicationGroup,
@@ -19,7 +20,13 @@ from localcloud.emulators.elasticache.models import (
 )
 from localcloud.signatures.sigv4 import SigV4Failure, SigV4Key, sigv4_check
 
-ACTIONS = ("DescribeUsers", "ModifyUser", "DescribeReplicationGroups", "ModifyReplicationGroup")
+ACTIONS = (
+    "DescribeUsers",
+    "ModifyUser",
+    "DescribeUserGroups",
+    "DescribeReplicationGroups",
+    "ModifyReplicationGroup",
+)
 THROTTLING = "Throttling"  # AWS Query's throttling code, which botocore retries as such
 # RBAC passwords: 16-128 printable ASCII without , " / @ (Clusters.RBAC); AUTH tokens: the
 # API reference's rule, 16-128 printable ASCII without / " @ %.
@@ -148,6 +155,36 @@ class ElastiCacheEmulator(ApiEmulator):
                 self.model.password_free_requests.append(user.user_id)
             self.model.change_user(user, passwords, bool(no_password))
             return user_view(user)
+
+    def _DescribeUserGroups(self, region: str, found: dict[str, Any]) -> dict[str, Any]:
+        """User groups exist here as the ids users and groups carry."""
+        with self.lock:
+            holders: list[User | ReplicationGroup] = [*self.users.values(), *self.groups.values()]
+            ids = {g for h in holders if h.region == region for g in h.user_group_ids}
+            wanted = found.get("UserGroupId")
+            if wanted is not None and wanted not in ids:
+                raise wire.WireError("UserGroupNotFound", f"User group {wanted} not found.")
+            return {
+                "UserGroups": [
+                    self._user_group_view(region, gid)
+                    for gid in sorted(ids)
+                    if wanted in (None, gid)
+                ]
+            }
+
+    def _user_group_view(self, region: str, group_id: str) -> dict[str, Any]:
+        def holds(holder: User | ReplicationGroup) -> bool:
+            return holder.region == region and group_id in holder.user_group_ids
+
+        return {
+            "UserGroupId": group_id,
+            "Status": "active",
+            "Engine": "redis",
+            "UserIds": [u.user_id for u in self.users.values() if holds(u)],
+            "MinimumEngineVersion": "6.0",
+            "ReplicationGroups": [g.group_id for g in self.groups.values() if holds(g)],
+            "ARN": f"arn:aws:elasticache:{region}:{ACCOUNT}:usergroup:{group_id}",
+        }
 
     def _DescribeReplicationGroups(self, region: str, found: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
