@@ -9,6 +9,7 @@ import string
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localcloud import elasticache_examples
 from localcloud.driver import Invoke, RotationDriver
 from localcloud.emulators.tencent import Account, Instance, TencentEmulator
 from localcloud.emulators.uredis import Group, Space, URedisEmulator
@@ -18,7 +19,11 @@ from localcloud.secretsmanager import SecretsManagerServer, apply_environment
 if TYPE_CHECKING:
     from redis_rotation.seams import Seams
 
-FUNCTION_NAMES = {"uredis": "redis-rotation-uredis", "tencent": "redis-rotation-tencent"}
+FUNCTION_NAMES = {
+    "uredis": "redis-rotation-uredis",
+    "tencent": "redis-rotation-tencent",
+    "elasticache": "redis-rotation-elasticache",
+}
 UREDIS_REGION, UREDIS_ZONE = "cn-bj2", "cn-bj2-02"
 TENCENT_REGION = "ap-guangzhou"
 
@@ -50,13 +55,16 @@ class ExampleSecret:
     def accepts(self, value: dict[str, Any]) -> bool:
         """Whether the instance accepts a version's value: its password, for its account
         (a Tencent custom account is an ACL user of the redis-server)."""
-        return self.redis.accepts(value["password"], user=value.get("account"))
+        return self.redis.accepts(
+            value["password"], user=value.get("account") or value.get("username")
+        )
 
     def accepts_any(self, values: list[dict[str, Any]]) -> bool:
         """Whether one of ``values`` is accepted, asked of the server's ACL (cheap)."""
         by_user: dict[str, list[str]] = {}
         for value in values:
-            by_user.setdefault(value.get("account") or "default", []).append(value["password"])
+            user = value.get("account") or value.get("username") or "default"
+            by_user.setdefault(user, []).append(value["password"])
         return any(self.redis.accepts_any(pw, user) for user, pw in by_user.items())
 
 
@@ -65,6 +73,7 @@ class LocalCloud:
         self.sm = SecretsManagerServer()
         self.uredis = URedisEmulator()
         self.tencent = TencentEmulator()
+        self.elasticache = elasticache_examples.new_emulator()
         self.secrets: dict[str, ExampleSecret] = {}
         self.credentials: dict[str, str] = {}  # provider -> credentials secret ARN
         self.grants: dict[str, list[Grant]] = {}  # provider -> its credentials' grants
@@ -76,6 +85,7 @@ class LocalCloud:
         self.sm.start()
         self.uredis.start()
         self.tencent.start()
+        self.elasticache.start()
         apply_environment(self.environment())
         return self
 
@@ -194,6 +204,9 @@ class LocalCloud:
         example = ExampleSecret(name, arn, "uredis", redis, {id_field: group_id})
         self.secrets[name] = example
         return example
+
+    def add_elasticache_secret(self, name: str, **options: Any) -> ExampleSecret:
+        return elasticache_examples.add_secret(self, name, **options)
 
     def uredis_instance(self, example: ExampleSecret) -> Group:
         """The emulator's group or space behind a URedis example secret."""
@@ -321,7 +334,11 @@ class LocalCloud:
         rotation_service.detach(self.function_arns.values())
 
     def api_endpoints(self) -> dict[str, str]:
-        return {"uredis": self.uredis.endpoint, "tencent": self.tencent.endpoint}
+        return {
+            "uredis": self.uredis.endpoint,
+            "tencent": self.tencent.endpoint,
+            "elasticache": self.elasticache.endpoint,
+        }
 
     def stages(self, secret_id: str) -> dict[str, list[str]]:
         metadata = self.sm.secrets_manager().describe_secret(SecretId=secret_id)
@@ -362,6 +379,7 @@ class LocalCloud:
             server.close()
         self.uredis.stop()
         self.tencent.stop()
+        self.elasticache.stop()
         self.sm.stop()
 
     def __enter__(self) -> LocalCloud:

@@ -1,0 +1,162 @@
+"""The ElastiCache provider: an RBAC user (``userId``) or a replication group's AUTH token
+(``replicationGroupId``), both keeping the old password valid beside the new one.
+
+- A user: ``ModifyUser`` with ``Passwords=[AWSPENDING, AWSCURRENT]``. The list replaces the
+  user's passwords, so the next rotation drops the one before (AWSPREVIOUS by then).
+- A token: ``ModifyReplicationGroup`` with ``AuthTokenUpdateStrategy=ROTATE`` and
+  ``ApplyImmediately``; ElastiCache keeps the two most recent tokens. ROTATE is refused on
+  a group without a token or without transit encryption: password-free logins would stay
+  open. ``NoPasswordRequired`` is never sent.
+
+ElastiCache is called with the function's IAM role; the credentials secret holds only the
+grants. The client is the context's ``aws_client`` (endpoint: the admitted secret's checked
+``apiEndpoint``, else the region's), and it must be in the secret's region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from redis_rotation.errors import (
+    ChangeFailedError,
+    InstanceStateError,
+    SecretFormatError,
+)
+from redis_rotation.polling import poll
+from redis_rotation.providers.base import ChangeHandle, Inspection, ProviderBase
+from redis_rotation.providers.elasticache.api import NAME, ElastiCacheApi
+from redis_rotation.providers.elasticache.views import (
+    RBAC_POLICY,
+    TOKEN_POLICY,
+    group_addresses,
+    group_status,
+    token_refusal,
+    user_status,
+)
+from redis_rotation.providers.transport import call_retrying
+
+if TYPE_CHECKING:
+    from redis_rotation.passwords import PasswordPolicy
+    from redis_rotation.secret import RedisSecret
+
+# Statuses a change may pass through; anything else during a wait is a failure.
+SETTLED = {"user": "active", "group": "available"}
+
+
+class ElastiCacheProvider(ProviderBase):
+    name = NAME
+    credentials_schema = "credentials-elasticache.schema.json"
+
+    _api: ElastiCacheApi | None = None
+
+    # -- the ElastiCache client ------------------------------------------------------------
+
+    def api(self, secret: RedisSecret) -> ElastiCacheApi:
+        if self._api is None:
+            client = self.context.aws_client("elasticache", secret.api_endpoint)
+            region = getattr(getattr(client, "meta", None), "region_name", None)
+            if region != secret.region:
+                # The role's client signs for its own region; another region's ids would
+                # not be found, or worse, be another resource of the same id.
+                raise SecretFormatError(
+                    secret.label,
+                    "region",
+                    f"is {secret.region}, but this function calls ElastiCache in {region}: "
+                    f"rotate it with a stack in {secret.region}",
+                )
+            self._api = ElastiCacheApi(client, self.redact)
+        return self._api
+
+    @staticmethod
+    def is_user(secret: RedisSecret) -> bool:
+        return secret.get("userId") is not None
+
+    @staticmethod
+    def _refuse_strict(secret: RedisSecret) -> None:
+        if secret.data.get("strict") is True:
+            raise SecretFormatError(
+                secret.label,
+                "strict",
+                "is not supported yet: remove it (the previous password then stays valid "
+                "until the next rotation)",
+            )
+
+    # -- the Provider protocol -------------------------------------------------------------
+
+    def policy(self, secret: RedisSecret) -> PasswordPolicy:
+        return RBAC_POLICY if self.is_user(secret) else TOKEN_POLICY
+
+    def needs_old_password(self, secret: RedisSecret) -> bool:
+        # ModifyUser replaces the list: AWSCURRENT's password must be in it.
+        return self.is_user(secret)
+
+    def inspect(self, secret: RedisSecret) -> Inspection:
+        self._refuse_strict(secret)
+        api = self.api(secret)
+        deadline = self.context.deadline
+        if self.is_user(secret):
+            user = call_retrying(lambda: api.user(str(secret.get("userId"))), deadline)
+            groups = call_retrying(lambda: api.groups_of_user(user), deadline)
+            addresses = frozenset().union(*(group_addresses(g) for g in groups))
+            return Inspection(
+                user_status(user, groups), addresses, {"user": user, "groups": groups}
+            )
+        group = call_retrying(lambda: api.group(str(secret.get("replicationGroupId"))), deadline)
+        status = group_status(group)
+        refusal = token_refusal(group)
+        if refusal is not None:
+            status = type(status)(ready=False, busy=False, detail=refusal)
+        return Inspection(status, group_addresses(group), {"group": group})
+
+    def change_password(
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
+    ) -> ChangeHandle:
+        self._refuse_strict(secret)
+        self.hide(new_password, old_password)
+        api = self.api(secret)
+        if self.is_user(secret):
+            kept = [old_password] if old_password and old_password != new_password else []
+            api.call(
+                "ModifyUser", UserId=str(secret.get("userId")), Passwords=[new_password, *kept]
+            )
+            return ChangeHandle()
+        group: Mapping[str, Any] = inspection.listing.get("group", {})
+        refusal = token_refusal(group)
+        if refusal is not None:
+            raise InstanceStateError(NAME, "ModifyReplicationGroup", "Refused", refusal)
+        api.call(
+            "ModifyReplicationGroup",
+            ReplicationGroupId=str(secret.get("replicationGroupId")),
+            AuthToken=new_password,
+            AuthTokenUpdateStrategy="ROTATE",
+            ApplyImmediately=True,
+        )
+        return ChangeHandle()
+
+    def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:  # noqa: ARG002
+        """Until the user is active / the group available again. Only a step: the proof
+        that every node accepts the password is the engine's AUTH on every address."""
+        api = self.api(secret)
+        kind = "user" if self.is_user(secret) else "group"
+        ident = str(secret.get("userId") or secret.get("replicationGroupId"))
+
+        def settled() -> bool | None:
+            found = call_retrying(
+                lambda: api.user(ident) if kind == "user" else api.group(ident),
+                self.context.deadline,
+            )
+            status = str(found.get("Status"))
+            if status == SETTLED[kind]:
+                return True
+            if status == "modifying":
+                return None
+            raise ChangeFailedError(
+                NAME, "describe", status, f"{kind} {ident} went to status '{status}'"
+            )
+
+        poll(settled, deadline=self.context.deadline, what=f"ElastiCache {kind} {ident}")

@@ -1,0 +1,95 @@
+"""ElastiCache end to end: a secret in Secrets Manager (moto server), the real handler, the
+driver playing Secrets Manager, the ElastiCache emulator over genuine boto3 (SigV4, XML)
+and real redis-server nodes that take each change one after the other."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from localcloud.cloud import ExampleSecret, LocalCloud
+from localcloud.emulators.base import Fault
+from localcloud.emulators.elasticache import THROTTLING, ReplicationGroup
+
+pytestmark = pytest.mark.e2e
+
+_names = itertools.count()
+STEPS = ["created", "changed", "tested", "finished"]
+
+
+def new_secret(cloud: LocalCloud, kind: str, **options: object) -> ExampleSecret:
+    return cloud.add_elasticache_secret(f"e2e/elasticache-{next(_names)}", kind=kind, **options)
+
+
+def group_of(cloud: LocalCloud, example: ExampleSecret) -> ReplicationGroup:
+    return cloud.elasticache.groups[example.details["group"]]
+
+
+def accepted_on_every_node(
+    cloud: LocalCloud, example: ExampleSecret, password: str, user: str | None
+) -> list[bool]:
+    return [n.server.accepts(password, user) for n in group_of(cloud, example).nodes]
+
+
+@pytest.mark.parametrize("kind", ["user", "token"])
+def test_a_rotation_keeps_the_old_password_valid_on_every_node(
+    cloud: LocalCloud, kind: str
+) -> None:
+    example = new_secret(cloud, kind)
+    user = example.details.get("username")
+    old = cloud.value(example.arn, "AWSCURRENT")["password"]
+
+    result = cloud.driver("elasticache").rotate(example.arn)
+
+    assert result.succeeded, result.runs
+    assert [r.outcome for r in result.runs] == STEPS
+    new = cloud.value(example.arn, "AWSCURRENT")["password"]
+    assert new != old
+    # Dual mode: both AWSCURRENT and AWSPREVIOUS log in, on the primary and the replica.
+    assert accepted_on_every_node(cloud, example, new, user) == [True, True]
+    assert accepted_on_every_node(cloud, example, old, user) == [True, True]
+    assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == old
+    assert cloud.elasticache.model.password_free_requests == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "action"), [("user", "ModifyUser"), ("token", "ModifyReplicationGroup")]
+)
+def test_the_next_rotation_drops_the_oldest_password(
+    cloud: LocalCloud, kind: str, action: str
+) -> None:
+    example = new_secret(cloud, kind)
+    user = example.details.get("username")
+    driver = cloud.driver("elasticache")
+    first_password = cloud.value(example.arn, "AWSCURRENT")["password"]
+    calls_before = cloud.elasticache.count(action)
+    assert driver.rotate(example.arn).succeeded
+    assert driver.rotate(example.arn).succeeded
+    current = cloud.value(example.arn, "AWSCURRENT")["password"]
+    previous = cloud.value(example.arn, "AWSPREVIOUS")["password"]
+    assert accepted_on_every_node(cloud, example, first_password, user) == [False, False]
+    assert accepted_on_every_node(cloud, example, previous, user) == [True, True]
+    assert accepted_on_every_node(cloud, example, current, user) == [True, True]
+    assert cloud.elasticache.count(action) == calls_before + 2
+
+
+def test_throttling_and_a_busy_user_are_retried_within_the_step(cloud: LocalCloud) -> None:
+    example = new_secret(cloud, "user")
+    cloud.elasticache.inject(Fault("code", action="DescribeUsers", code=THROTTLING, times=2))
+    cloud.elasticache.inject(Fault("code", action="ModifyUser", code="InvalidUserState"))
+    result = cloud.driver("elasticache").rotate(example.arn)
+    assert result.succeeded, result.runs
+    assert cloud.elasticache.count("ModifyUser", "InvalidUserState") == 1
+    assert cloud.elasticache.users[example.details["userId"]].password_changes == 1
+
+
+def test_rotate_is_refused_on_a_group_without_transit_encryption(cloud: LocalCloud) -> None:
+    example = new_secret(cloud, "token")
+    group_of(cloud, example).transit_encryption_enabled = False
+    calls_before = cloud.elasticache.count("ModifyReplicationGroup", None)
+    result = cloud.driver("elasticache", max_attempts=1).rotate(example.arn)
+    assert not result.succeeded
+    assert "TransitEncryptionEnabled is false" in str(result.runs[-1])
+    assert cloud.elasticache.count("ModifyReplicationGroup", None) == calls_before
+    assert cloud.accepted_stages(example) == ["AWSCURRENT"]
