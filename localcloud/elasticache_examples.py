@@ -28,9 +28,16 @@ def new_emulator() -> ElastiCacheEmulator:
 
 
 def add_secret(
-    cloud: LocalCloud, name: str, *, kind: str = "user", replicas: int = 1, **extra: Any
+    cloud: LocalCloud,
+    name: str,
+    *,
+    kind: str = "user",
+    replicas: int = 1,
+    apply_per_request: bool = False,
+    **extra: Any,
 ) -> ExampleSecret:
-    """A secret of an RBAC user (``kind`` "user") or of a group's AUTH token ("token")."""
+    """A secret of an RBAC user (``kind`` "user") or of a group's AUTH token ("token"),
+    whose changes land after ``NODE_DELAY`` per node, or one node per API request."""
     from localcloud.cloud import ExampleSecret, grant_for, random_password
 
     emulator = cloud.elasticache
@@ -51,6 +58,7 @@ def add_secret(
         region=ELASTICACHE_REGION,
         tokens=[] if user_group else [password],
         user_group_ids=[user_group] if user_group else [],
+        apply_per_request=apply_per_request,
     )
     emulator.add_group(group)
     ids: dict[str, str] = {"replicationGroupId": group_id}
@@ -58,7 +66,7 @@ def add_secret(
         user_id, username = f"user-{suffix}", f"app-{suffix}"
         emulator.add_user(
             User(user_id, username, [group], [password], region=ELASTICACHE_REGION,
-                 user_group_ids=[user_group])
+                 user_group_ids=[user_group], apply_per_request=apply_per_request)
         )  # fmt: skip
         ids = {"userId": user_id, "username": username}
     instance = f"user:{ids['userId']}" if user_group else f"replicationgroup:{group_id}"
@@ -82,3 +90,10 @@ def add_secret(
     example = ExampleSecret(name, arn, "elasticache", primary, {**ids, "group": group_id})
     cloud.secrets[name] = example
     return example
+
+
+def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
+    """Changes ElastiCache applied for the secret: ModifyUser or ModifyReplicationGroup."""
+    if "userId" in example.details:
+        return cloud.elasticache.users[example.details["userId"]].password_changes
+    return cloud.elasticache.groups[example.details["group"]].token_changes

@@ -1,7 +1,8 @@
 """Sees every external call a rotation function makes in this process, on both sides.
 
 Three kinds of call: Secrets Manager (botocore's before-call / after-call events on the
-functions' own client), the provider API (an ``HttpPoster``) and Redis (one connection
+functions' own client), the provider API (an ``HttpPoster``, or the events of a client from
+``aws_client`` for a provider that is an AWS service) and Redis (one connection
 attempt of the AUTH check, a ``RedisProbe``); the last two through the seams the functions
 are built with, so nothing in the layer is patched. For each, the observer is told
 ``before`` the call is sent and ``after`` it took effect but before its answer is used.
@@ -114,12 +115,26 @@ def instrument(observer: Observer, base: Seams = DEFAULT_SEAMS) -> Iterator[Seam
     def poster(provider: str, timeout: float, deadline: Deadline) -> HttpPoster:
         return _ObservedPoster(base.http(provider, timeout, deadline), observer, counter)
 
+    def aws_before(model: Any, context: Any, **_: Any) -> None:
+        call = Call("provider", model.name, next(counter))
+        pending[id(context)] = call
+        observer(call, "before")
+
+    def aws_client(service: str, endpoint_url: str | None) -> Any:
+        client = base.aws_client(service, endpoint_url)
+        client.meta.events.register("before-call", aws_before)
+        client.meta.events.register("after-call", sm_after)
+        return client
+
     events = secrets_manager_client().meta.events
     events.register("before-call.secrets-manager", sm_before, unique_id="instrument-before")
     events.register("after-call.secrets-manager", sm_after, unique_id="instrument-after")
     try:
         yield Seams(
-            http=poster, redis=_ObservedProbe(base.redis, observer, counter), runtime=base.runtime
+            http=poster,
+            redis=_ObservedProbe(base.redis, observer, counter),
+            runtime=base.runtime,
+            aws_client=aws_client,
         )
     finally:
         events.unregister("before-call.secrets-manager", unique_id="instrument-before")

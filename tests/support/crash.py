@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from localcloud import elasticache_examples
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.instrument import Call, CrashAt, Recorder, Side, instrument
 from redis_rotation.seams import Seams
@@ -46,6 +47,8 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
         "tencent",
         {**V3, "account": "app_a", "alternate": "app_b", "create_missing": True},
     ),
+    ("elasticache-user", "elasticache", {"kind": "user", "apply_per_request": True}),
+    ("elasticache-token", "elasticache", {"kind": "token", "apply_per_request": True}),
 ]
 _names = itertools.count()
 
@@ -54,12 +57,16 @@ def new_secret(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> Exa
     name = f"crash/{provider}-{next(_names)}"
     if provider == "uredis":
         return cloud.add_uredis_secret(name, **options)
+    if provider == "elasticache":
+        return cloud.add_elasticache_secret(name, **options)
     return cloud.add_tencent_secret(name, **options)
 
 
 def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
     if example.provider == "uredis":
         return cloud.uredis_instance(example).password_changes
+    if example.provider == "elasticache":
+        return elasticache_examples.applied_changes(cloud, example)
     return cloud.tencent.instances[example.details["instanceId"]].password_changes
 
 

@@ -53,6 +53,9 @@ class ElastiCacheEmulator(ApiEmulator):
     def add_user(self, user: User) -> User:
         return self.model.add_user(user)
 
+    def on_request(self) -> None:
+        self.model.request_answered()
+
     def stop(self) -> None:
         self.model.stop()
         super().stop()

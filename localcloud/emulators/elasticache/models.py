@@ -52,6 +52,8 @@ class ReplicationGroup:
     # window, which never comes here.
     deferred: list[str] = field(default_factory=list)
     token_changes: int = 0
+    # Each change lands one node per API request answered, not per time: deterministic.
+    apply_per_request: bool = False
 
     @property
     def auth_token_enabled(self) -> bool:
@@ -80,6 +82,7 @@ class User:
     no_password: bool = False
     user_group_ids: list[str] = field(default_factory=list)
     password_changes: int = 0
+    apply_per_request: bool = False  # as ReplicationGroup's
 
     def arn(self) -> str:
         return f"arn:aws:elasticache:{self.region}:{ACCOUNT}:user:{self.user_id}"
@@ -107,6 +110,7 @@ class ElastiCacheModel:
         # (NoPasswordRequired, ROTATE on a tokenless group): the rotation must send none.
         self.password_free_requests: list[str] = []
         self._queue: deque[_Change] = deque()
+        self._by_request: deque[_Change] = deque()  # changes that land per request answered
         self._idle = threading.Condition(lock)
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
@@ -140,7 +144,7 @@ class ElastiCacheModel:
             for group in user.groups
             for node in _primary_first(group)
         ]
-        self._start(steps, lambda: setattr(user, "status", "active"))
+        self._start(steps, lambda: setattr(user, "status", "active"), user.apply_per_request)
 
     def change_token(self, group: ReplicationGroup, tokens: list[str], status: str) -> None:
         group.tokens = list(tokens)
@@ -155,10 +159,13 @@ class ElastiCacheModel:
             group.status, group.auth_token_status = "available", None
             group.auth_token_last_modified = datetime.now(UTC)
 
-        self._start(steps, done)
+        self._start(steps, done, group.apply_per_request)
 
-    def _start(self, steps: list[Step], done: Callable[[], None]) -> None:
+    def _start(self, steps: list[Step], done: Callable[[], None], per_request: bool) -> None:
         with self.lock:
+            if per_request:
+                self._by_request.append(_Change(deque(steps), done))
+                return
             self._queue.append(_Change(deque(steps), done))
             if not self.paused:
                 worker = threading.Thread(target=self._drain, daemon=True)
@@ -174,15 +181,26 @@ class ElastiCacheModel:
 
     def advance(self, steps: int = 1) -> int:
         """Apply up to ``steps`` node changes, oldest change first; return how many."""
+        return self._advance(self._queue, steps)
+
+    def request_answered(self) -> None:
+        """One more API request: each per-request change lands on one more node."""
+        with self.lock:
+            for change in list(self._by_request):
+                self._advance(deque([change]), 1)
+                if not change.steps:
+                    self._by_request.remove(change)
+
+    def _advance(self, queue: deque[_Change], steps: int) -> int:
         applied = 0
         with self.lock:
-            while applied < steps and self._queue:
-                change = self._queue[0]
+            while applied < steps and queue:
+                change = queue[0]
                 if change.steps:
                     change.steps.popleft()()
                     applied += 1
                 if not change.steps:
-                    self._queue.popleft()
+                    queue.popleft()
                     change.done()
             self._idle.notify_all()
         return applied
