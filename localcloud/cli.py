@@ -63,7 +63,15 @@ def _tencent_examples(cloud: LocalCloud) -> list[ExampleSecret]:
     ]
 
 
-EXAMPLES: list[ExampleFactory] = [_uredis_examples, _tencent_examples]
+def _elasticache_examples(cloud: LocalCloud) -> list[ExampleSecret]:
+    # An RBAC user and a replication group's AUTH token, each on a primary and a replica.
+    return [
+        cloud.add_elasticache_secret(f"localcloud/elasticache-{kind}-demo", kind=kind)
+        for kind in ("user", "token")
+    ]
+
+
+EXAMPLES: list[ExampleFactory] = [_uredis_examples, _tencent_examples, _elasticache_examples]
 
 
 def fingerprint(password: str) -> str:
@@ -267,10 +275,11 @@ def demo_one(cloud: LocalCloud, example: ExampleSecret, logs: TextIO | None) -> 
     _show_versions(cloud, example, accepted)
     new_accepted = example.accepts(after)
     changed = result.succeeded and new_accepted and before["password"] != after["password"]
-    if example.details.get("strategy") == "alternating":
+    two_passwords = example.provider == "elasticache"  # ElastiCache keeps the old one too
+    if example.details.get("strategy") == "alternating" or two_passwords:
         # Zero downtime: the version clients hold keeps working until the next rotation.
         old_kept = example.accepts(before)
-        ok = changed and old_kept and before["account"] != after["account"]
+        ok = changed and old_kept and (two_passwords or before["account"] != after["account"])
         verdict = f"old version still accepted (now AWSPREVIOUS): {old_kept}"
     else:
         old_refused = not example.accepts(before)
