@@ -34,6 +34,7 @@ def add_secret(
     kind: str = "user",
     replicas: int = 1,
     apply_per_request: bool = False,
+    lag_last_node: float = 0.0,
     **extra: Any,
 ) -> ExampleSecret:
     """A secret of an RBAC user (``kind`` "user") or of a group's AUTH token ("token"),
@@ -59,6 +60,7 @@ def add_secret(
         tokens=[] if user_group else [password],
         user_group_ids=[user_group] if user_group else [],
         apply_per_request=apply_per_request,
+        lag_last_node=lag_last_node,
     )
     emulator.add_group(group)
     ids: dict[str, str] = {"replicationGroupId": group_id}

@@ -5,6 +5,7 @@ and real redis-server nodes that take each change one after the other."""
 from __future__ import annotations
 
 import itertools
+import secrets
 
 import pytest
 
@@ -93,3 +94,27 @@ def test_rotate_is_refused_on_a_group_without_transit_encryption(cloud: LocalClo
     assert "TransitEncryptionEnabled is false" in str(result.runs[-1])
     assert cloud.elasticache.count("ModifyReplicationGroup", None) == calls_before
     assert cloud.accepted_stages(example) == ["AWSCURRENT"]
+
+
+@pytest.mark.parametrize("kind", ["user", "token"])
+def test_a_replica_that_lags_behind_active_is_waited_for(cloud: LocalCloud, kind: str) -> None:
+    """ElastiCache says active / available while the replica has not caught up yet: the
+    rotation proves the replica anyway before AWSCURRENT moves."""
+    example = new_secret(cloud, kind, lag_last_node=1.5)
+    replica = group_of(cloud, example).nodes[1].server
+    driver = cloud.driver("elasticache")
+    token = driver.start(example.arn)
+    user = example.details.get("username")
+    for step in ("createSecret", "setSecret"):
+        driver.run_step(example.arn, token, step, secrets.token_urlsafe(32))
+    pending = cloud.value(example.arn, "AWSPENDING")["password"]
+    lagging = not replica.accepts(pending, user)  # the window the proof must wait out
+    result = driver.run(example.arn, token, ("testSecret", "finishSecret"))
+    assert lagging
+    assert result.succeeded, result.runs
+    new = cloud.value(example.arn, "AWSCURRENT")["password"]
+    assert accepted_on_every_node(cloud, example, new, example.details.get("username")) == [
+        True,
+        True,
+    ]
+    assert result.attempts == 1, "waited for within the step, not by a failed step's retry"

@@ -54,6 +54,8 @@ class ReplicationGroup:
     token_changes: int = 0
     # Each change lands one node per API request answered, not per time: deterministic.
     apply_per_request: bool = False
+    # Seconds the last node lags behind the others, while the status already says done.
+    lag_last_node: float = 0.0
 
     @property
     def auth_token_enabled(self) -> bool:
@@ -114,6 +116,7 @@ class ElastiCacheModel:
         self._idle = threading.Condition(lock)
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
+        self._timers: list[threading.Timer] = []
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -144,7 +147,8 @@ class ElastiCacheModel:
             for group in user.groups
             for node in _primary_first(group)
         ]
-        self._start(steps, lambda: setattr(user, "status", "active"), user.apply_per_request)
+        lag = max((g.lag_last_node for g in user.groups), default=0.0)
+        self._start(steps, lambda: setattr(user, "status", "active"), user.apply_per_request, lag)
 
     def change_token(self, group: ReplicationGroup, tokens: list[str], status: str) -> None:
         group.tokens = list(tokens)
@@ -159,14 +163,29 @@ class ElastiCacheModel:
             group.status, group.auth_token_status = "available", None
             group.auth_token_last_modified = datetime.now(UTC)
 
-        self._start(steps, done, group.apply_per_request)
+        self._start(steps, done, group.apply_per_request, group.lag_last_node)
 
-    def _start(self, steps: list[Step], done: Callable[[], None], per_request: bool) -> None:
+    def _start(
+        self, steps: list[Step], done: Callable[[], None], per_request: bool, lag: float
+    ) -> None:
         with self.lock:
+            if lag > 0 and len(steps) > 1:
+                # A node that has not caught up: it lands ``lag`` seconds after the status
+                # says done.
+                steps, last, reported = steps[:-1], steps[-1], done
+
+                def done() -> None:
+                    reported()
+                    timer = threading.Timer(lag, self._locked, (last,))
+                    timer.daemon = True
+                    self._timers.append(timer)
+                    timer.start()
+
+            change = _Change(deque(steps), done)
             if per_request:
-                self._by_request.append(_Change(deque(steps), done))
+                self._by_request.append(change)
                 return
-            self._queue.append(_Change(deque(steps), done))
+            self._queue.append(change)
             if not self.paused:
                 worker = threading.Thread(target=self._drain, daemon=True)
                 self._workers.append(worker)
@@ -218,7 +237,13 @@ class ElastiCacheModel:
         with self.lock:
             return sum(len(c.steps) for c in self._queue)
 
+    def _locked(self, step: Step) -> None:
+        with self.lock:
+            step()
+
     def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
         self._stopping.set()
         for worker in self._workers:
             worker.join(timeout=10)
