@@ -52,6 +52,7 @@ def cloud() -> Iterator[LocalCloud]:
         # functions never asked to remove a password nor to make an instance password-free.
         assert started.uredis.empty_password_requests == []
         assert started.tencent.no_auth_requests == []
+        assert started.elasticache.model.password_free_requests == []
 
 
 @pytest.fixture
