@@ -1,0 +1,114 @@
+"""The applications' client with ``redis.cluster.RedisCluster`` against an attacker: a real
+Redis Cluster (three redis-server processes, slots assigned), real redis-py, real boto3
+over HTTP to the local Secrets Manager.
+
+The address rule: credentials go only to the nodes the secret's version names (its
+``host`` and ``readOnlyEndpoints``). A node that announces, or redirects to, another
+address (a listener the attacker controls) must not get the password.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from redis.cluster import RedisCluster as ClusterClient
+
+from localcloud.cloud import LocalCloud
+from localcloud.redis_cluster import BUS_OFFSET, RedisCluster, wait_for
+from localcloud.redis_server import RedisServer
+from redis_rotation_client import SecretsManagerCredentialProvider
+from redis_rotation_client.connect import redis_kwargs
+from tests.support.cluster import cluster_fixture
+from tests.support.recorder import RecordingRelay
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "cluster-" + secrets.token_hex(12)
+
+redis_cluster = cluster_fixture(password=PASSWORD)
+
+
+def cluster_secret(cluster: RedisCluster) -> dict[str, Any]:
+    nodes = [{"host": n.host, "port": n.port} for n in cluster.nodes]
+    return {
+        "provider": "uredis",
+        "host": cluster.host,
+        "port": cluster.port,
+        "readOnlyEndpoints": nodes,
+        "tls": {"enabled": False},
+        "password": PASSWORD,
+    }
+
+
+def node_id(node: RedisServer) -> str:
+    with node.admin() as admin:
+        return str(admin.execute_command("CLUSTER", "MYID"), "ascii")
+
+
+def announce(cluster: RedisCluster, node: RedisServer, port: int) -> None:
+    """``node`` tells the cluster it is at ``port`` (its bus stays where it is), and every
+    other node believes it (a node lists itself at its own port)."""
+    with node.admin() as admin:
+        admin.config_set("cluster-announce-bus-port", node.port + BUS_OFFSET)
+        admin.config_set("cluster-announce-port", port)
+    needle = f":{port}@".encode()
+    for other in (n for n in cluster.nodes if n is not node):
+        with other.admin() as admin:
+            wait_for(lambda a=admin: needle in a.execute_command("CLUSTER", "NODES"), "gossip")
+
+
+def give_slot(cluster: RedisCluster, slot: int, to: RedisServer) -> None:
+    """Move an empty slot to ``to`` on every node (no keys: nothing to MIGRATE)."""
+    target = node_id(to)
+    for node in cluster.nodes:
+        with node.admin() as admin:
+            admin.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target)
+
+
+@pytest.fixture
+def relay(redis_cluster: RedisCluster) -> Iterator[RecordingRelay]:
+    """The attacker's listener: it relays to the third primary, so a password it got works."""
+    listener = RecordingRelay(redis_cluster.shards[2].primary.port)
+    yield listener
+    listener.close()
+
+
+def client(cloud: LocalCloud, cluster: RedisCluster) -> ClusterClient:
+    arn = cloud.create_secret(f"it/cluster-{secrets.token_hex(4)}", cluster_secret(cluster))
+    provider = SecretsManagerCredentialProvider(arn, client=cloud.sm.secrets_manager())
+    options = redis_kwargs(arn, provider=provider)
+    return ClusterClient(**options)
+
+
+def test_a_node_announced_at_another_address_gets_no_password(
+    cloud: LocalCloud, redis_cluster: RedisCluster, relay: RecordingRelay
+) -> None:
+    third = redis_cluster.shards[2]
+    announce(redis_cluster, third.primary, relay.port)
+    app = client(cloud, redis_cluster)
+    key = "{a}"  # slot 15495: the third shard's
+    assert ClusterClient.keyslot(app, key) >= third.slots[0]
+    with pytest.raises(redis.ConnectionError):
+        app.set(key, "v")
+    assert app.set("{b}", "v")  # slot 3300: the first shard's, a node the secret names
+    app.close()
+    assert PASSWORD.encode() not in relay.received()
+
+
+def test_a_moved_to_another_address_gets_no_password(
+    cloud: LocalCloud, redis_cluster: RedisCluster, relay: RecordingRelay
+) -> None:
+    app = client(cloud, redis_cluster)
+    key = "{b}"  # slot 3300: the first shard's
+    assert app.get(key) is None  # the slot stays empty: SETSLOT moves only an empty slot
+    third = redis_cluster.shards[2]
+    announce(redis_cluster, third.primary, relay.port)
+    give_slot(redis_cluster, ClusterClient.keyslot(app, key), third.primary)
+    with pytest.raises(redis.ConnectionError):
+        app.get(key)  # the first primary answers MOVED 3300 127.0.0.1:<relay>
+    app.close()
+    assert PASSWORD.encode() not in relay.received()
