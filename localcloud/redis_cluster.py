@@ -95,7 +95,9 @@ class RedisCluster:
         self.shards = [
             Shard(
                 primary=self.nodes[i],
-                replicas=tuple(self.nodes[primaries + i * replicas : primaries + (i + 1) * replicas]),
+                replicas=tuple(
+                    self.nodes[primaries + i * replicas : primaries + (i + 1) * replicas]
+                ),
                 slots=(bounds[i], bounds[i + 1] - 1),
             )
             for i in range(primaries)

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 import redis
 from redis.cluster import RedisCluster as ClusterClient
+from redis.crc import key_slot
 
 from localcloud.cloud import LocalCloud
 from localcloud.redis_cluster import BUS_OFFSET, RedisCluster, wait_for
 from localcloud.redis_server import RedisServer
 from redis_rotation_client import SecretsManagerCredentialProvider
-from redis_rotation_client.connect import redis_kwargs
+from redis_rotation_client.connect import cluster_kwargs
 from tests.support.cluster import cluster_fixture
 from tests.support.recorder import RecordingRelay
 
@@ -49,6 +50,11 @@ def node_id(node: RedisServer) -> str:
         return str(admin.execute_command("CLUSTER", "MYID"), "ascii")
 
 
+def cluster_nodes(node: RedisServer) -> bytes:
+    with node.admin() as admin:
+        return bytes(admin.execute_command("CLUSTER", "NODES"))
+
+
 def announce(cluster: RedisCluster, node: RedisServer, port: int) -> None:
     """``node`` tells the cluster it is at ``port`` (its bus stays where it is), and every
     other node believes it (a node lists itself at its own port)."""
@@ -56,9 +62,11 @@ def announce(cluster: RedisCluster, node: RedisServer, port: int) -> None:
         admin.config_set("cluster-announce-bus-port", node.port + BUS_OFFSET)
         admin.config_set("cluster-announce-port", port)
     needle = f":{port}@".encode()
-    for other in (n for n in cluster.nodes if n is not node):
-        with other.admin() as admin:
-            wait_for(lambda a=admin: needle in a.execute_command("CLUSTER", "NODES"), "gossip")
+
+    def believed() -> bool:
+        return all(needle in cluster_nodes(n) for n in cluster.nodes if n is not node)
+
+    wait_for(believed, "gossip of the announced port")
 
 
 def give_slot(cluster: RedisCluster, slot: int, to: RedisServer) -> None:
@@ -80,8 +88,7 @@ def relay(redis_cluster: RedisCluster) -> Iterator[RecordingRelay]:
 def client(cloud: LocalCloud, cluster: RedisCluster) -> ClusterClient:
     arn = cloud.create_secret(f"it/cluster-{secrets.token_hex(4)}", cluster_secret(cluster))
     provider = SecretsManagerCredentialProvider(arn, client=cloud.sm.secrets_manager())
-    options = redis_kwargs(arn, provider=provider)
-    return ClusterClient(**options)
+    return ClusterClient(**cluster_kwargs(arn, provider=provider))
 
 
 def test_a_node_announced_at_another_address_gets_no_password(
@@ -91,7 +98,7 @@ def test_a_node_announced_at_another_address_gets_no_password(
     announce(redis_cluster, third.primary, relay.port)
     app = client(cloud, redis_cluster)
     key = "{a}"  # slot 15495: the third shard's
-    assert ClusterClient.keyslot(app, key) >= third.slots[0]
+    assert key_slot(key.encode()) >= third.slots[0]
     with pytest.raises(redis.ConnectionError):
         app.set(key, "v")
     assert app.set("{b}", "v")  # slot 3300: the first shard's, a node the secret names
@@ -107,7 +114,7 @@ def test_a_moved_to_another_address_gets_no_password(
     assert app.get(key) is None  # the slot stays empty: SETSLOT moves only an empty slot
     third = redis_cluster.shards[2]
     announce(redis_cluster, third.primary, relay.port)
-    give_slot(redis_cluster, ClusterClient.keyslot(app, key), third.primary)
+    give_slot(redis_cluster, key_slot(key.encode()), third.primary)
     with pytest.raises(redis.ConnectionError):
         app.get(key)  # the first primary answers MOVED 3300 127.0.0.1:<relay>
     app.close()

@@ -1,7 +1,5 @@
-"""A real Redis Cluster (localcloud/redis_cluster.py) as a pytest fixture.
-
-    redis_cluster = cluster_fixture(replicas=1)   # in a test module: a fixture by that name
-"""
+"""A real Redis Cluster (localcloud/redis_cluster.py) as a pytest fixture: a test module
+writes ``redis_cluster = cluster_fixture(replicas=1)`` to get a fixture of that name."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from redis.credentials import CredentialProvider
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from redis_rotation_client.address import follow, moved_error
+from redis_rotation_client.address import endpoint_of, follow, moved_error, not_a_node
 from redis_rotation_client.quiet import unlogged
 from redis_rotation_client.secret import (
     ClientSecret,
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TTL = 3600.0
 DEFAULT_MIN_REFRESH_INTERVAL = 1.0
+# Handshakes on one cluster node socket: the cached credentials, then AWSCURRENT and
+# AWSPENDING as re-read after a refusal.
+NODE_HANDSHAKES = 3
 
 # The credentials last handed to the connection being set up in this thread or task: the
 # connect hook runs in the same context as the get_credentials call of its handshake.
@@ -90,7 +93,7 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         self._state = threading.Lock()  # guards the fields below; never held across a call
         self._reading = threading.Lock()  # single-flight: one Secrets Manager read at a time
         self._candidates: tuple[Credentials, ...] = ()  # AWSCURRENT first, all for _secret's
-        # endpoint: a read that finds another endpoint drops the others
+        # endpoint: a read that finds another reach (secret.py) drops the others
         self._refused: set[Credentials] = set()
         self._secret: ClientSecret | None = None
         self._first: Endpoint | None = None  # what a connection made without the hook uses
@@ -123,12 +126,40 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         where = self._follow(connection, self.secret())
         token = _connecting.set(where)
         try:
-            connection.on_connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            self._handshake(connection.on_connect)
+        finally:
+            _connecting.reset(token)
+
+    def on_node_connect(
+        self, connection: AbstractConnection, handshake: Callable[[], None]
+    ) -> None:
+        """A Redis Cluster node connection's handshake (connect.py's node connections call
+        it before anything is sent). Only to an address the secret names; a refused AUTH is
+        tried again on the same socket with re-read credentials, since RedisCluster retries
+        neither a refused AUTH nor a node connection."""
+        here = endpoint_of(connection)
+        if here is None or here not in self.secret().nodes:
+            raise not_a_node(self.secret_id, here)
+        token = _connecting.set(here)
+        try:
+            for _ in range(NODE_HANDSHAKES - 1):
+                try:
+                    self._handshake(handshake)
+                    return
+                except AuthenticationError:
+                    if not self._worth_another_try():
+                        raise
+            self._handshake(handshake)
+        finally:
+            _connecting.reset(token)
+
+    def _handshake(self, handshake: Callable[[], object]) -> None:
+        """Run redis-py's handshake, noting whether Redis took the credentials it was given."""
+        try:
+            handshake()
         except AuthenticationError:
             self._report(accepted=False)
             raise
-        finally:
-            _connecting.reset(token)
         self._report(accepted=True)
 
     async def on_connect_async(self, connection: AsyncConnection) -> None:
@@ -179,6 +210,11 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             else:
                 self._refused.add(served)
 
+    def _worth_another_try(self) -> bool:
+        """Whether the next handshake would send credentials not yet refused."""
+        with self._state:
+            return self._usable() is not None or self._needed_read(self._clock()) == "forced"
+
     def _usable(self) -> Credentials | None:
         return next((c for c in self._candidates if c not in self._refused), None)
 
@@ -208,7 +244,10 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         if self._secret is None:
             return None
         target = self._secret.endpoint
-        if (where or self._first) != target:
+        # A hooked connection's address is one the version names (a cluster's node, or the
+        # host the hook moved it to); one made without the hook must be for the first host.
+        allowed = where in self._secret.nodes if where is not None else self._first == target
+        if not allowed:
             raise moved_error(self.secret_id, target, hooked=where is not None)
         return self._usable() or self._candidates[0]
 
@@ -259,14 +298,14 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         if secret.credentials in refused:
             # Refused AWSCURRENT: a rotation's setSecret has landed, finishSecret not yet.
             pending = self._fetch("AWSPENDING")
-            # Its password is for its own endpoint only; connections follow AWSCURRENT's.
-            if pending is not None and pending.endpoint == secret.endpoint:
+            # Its password is for its own addresses only; connections follow AWSCURRENT's.
+            if pending is not None and pending.reach == secret.reach:
                 fresh.append(pending.credentials)
         with self._state:
             # Earlier candidates stay behind the fresh ones: after a TTL read between
             # setSecret and finishSecret, the AWSPENDING read before still serves. Not
             # those of another endpoint: they never go to this one.
-            moved = self._secret is not None and self._secret.endpoint != secret.endpoint
+            moved = self._secret is not None and self._secret.reach != secret.reach
             kept = [] if moved else [c for c in self._candidates if c not in fresh]
             self._candidates = (*fresh, *kept)[:4]
             self._refused &= set(self._candidates)
