@@ -142,14 +142,13 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             raise not_a_node(self.secret_id, here)
         token = _connecting.set(here)
         try:
-            for _ in range(NODE_HANDSHAKES - 1):
+            for attempt in range(1, NODE_HANDSHAKES + 1):
                 try:
                     self._handshake(handshake)
                     return
                 except AuthenticationError:
-                    if not self._worth_another_try():
+                    if attempt == NODE_HANDSHAKES or not self._another_to_try(here):
                         raise
-            self._handshake(handshake)
         finally:
             _connecting.reset(token)
 
@@ -210,10 +209,12 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             else:
                 self._refused.add(served)
 
-    def _worth_another_try(self) -> bool:
-        """Whether the next handshake would send credentials not yet refused."""
+    def _another_to_try(self, where: Endpoint) -> bool:
+        """After a refusal: re-read if one is due, then whether some credentials are not
+        known to be refused (none: the refused ones are not sent again)."""
+        self._choose(where)
         with self._state:
-            return self._usable() is not None or self._needed_read(self._clock()) == "forced"
+            return self._usable() is not None
 
     def _usable(self) -> Credentials | None:
         return next((c for c in self._candidates if c not in self._refused), None)
