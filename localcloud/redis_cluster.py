@@ -168,12 +168,17 @@ class RedisCluster:
                         return False
         return True
 
-    def set_user(self, name: str, *rules: str) -> None:
-        """``ACL SETUSER name rules...`` on every node, primaries first, one at a time (an
-        ElastiCache-like window where nodes differ is the caller's to make, between calls)."""
+    def set_user(
+        self, name: str, *rules: str, after_each: Callable[[RedisServer], None] | None = None
+    ) -> None:
+        """``ACL SETUSER name rules...`` on every node, primaries first, one at a time;
+        ``after_each(node)`` runs after each node's change: a window where nodes differ,
+        as when ElastiCache applies a ModifyUser node by node."""
         for node in self.each_node():
             with node.admin() as admin:
                 admin.execute_command("ACL", "SETUSER", name, *rules)
+            if after_each is not None:
+                after_each(node)
 
     def each_node(self) -> Iterator[RedisServer]:
         for shard in self.shards:

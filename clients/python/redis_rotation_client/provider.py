@@ -62,6 +62,13 @@ _connecting: contextvars.ContextVar[Endpoint | None] = contextvars.ContextVar(
     "redis_rotation_client_connecting", default=None
 )
 
+# Credentials a cluster node refused on the socket being set up in this thread or task:
+# passwords are per node, so another node taking them meanwhile does not make them worth
+# sending to this one again.
+_tried: contextvars.ContextVar[frozenset[Credentials]] = contextvars.ContextVar(
+    "redis_rotation_client_tried", default=frozenset()
+)
+
 logger = logging.getLogger("redis_rotation_client")
 
 
@@ -140,17 +147,21 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         here = endpoint_of(connection)
         if here is None or here not in self.secret().nodes:
             raise not_a_node(self.secret_id, here)
-        token = _connecting.set(here)
+        token, tried = _connecting.set(here), _tried.set(frozenset())
         try:
             for attempt in range(1, NODE_HANDSHAKES + 1):
                 try:
                     self._handshake(handshake)
                     return
                 except AuthenticationError:
+                    refused = _served.get()
+                    if refused is not None:
+                        _tried.set(_tried.get() | {refused})
                     if attempt == NODE_HANDSHAKES or not self._another_to_try(here):
                         raise
         finally:
             _connecting.reset(token)
+            _tried.reset(tried)
 
     def _handshake(self, handshake: Callable[[], object]) -> None:
         """Run redis-py's handshake, noting whether Redis took the credentials it was given."""
@@ -217,7 +228,8 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             return self._usable() is not None
 
     def _usable(self) -> Credentials | None:
-        return next((c for c in self._candidates if c not in self._refused), None)
+        tried = _tried.get()
+        return next((c for c in self._candidates if c not in self._refused | tried), None)
 
     def _needed_read(self, now: float) -> str | None:
         """Which read the cache needs now: "first", "ttl", "forced" (every candidate refused)
