@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import redis
 
@@ -38,8 +40,6 @@ def free_node_port() -> int:
 
 
 def _free(port: int) -> bool:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind(("127.0.0.1", port))
@@ -133,22 +133,31 @@ class RedisCluster:
             first, last = shard.slots
             with shard.primary.admin() as admin:
                 admin.execute_command("CLUSTER", "ADDSLOTS", *range(first, last + 1))
-        with self.nodes[0].admin() as admin:
-            for node in self.nodes[1:]:
-                admin.execute_command("CLUSTER", "MEET", node.host, node.port)
-        wait_for(lambda: all(self._known(n) == len(self.nodes) for n in self.nodes), "MEET")
+        # Every node meets every other: no waiting for gossip to introduce them.
+        for node in self.nodes:
+            with node.admin() as admin:
+                for other in self.nodes:
+                    if other is not node:
+                        admin.execute_command("CLUSTER", "MEET", other.host, other.port)
         for shard in self.shards:
+            primary = ids[shard.primary.port]
             for replica in shard.replicas:
+                wait_for(partial(self._has_met, replica, primary), "a replica's MEET")
                 with replica.admin() as admin:
-                    admin.execute_command("CLUSTER", "REPLICATE", ids[shard.primary.port])
+                    admin.execute_command("CLUSTER", "REPLICATE", primary)
         wait_for(self.ready, "cluster_state:ok on every node, replicas in sync")
 
     @staticmethod
-    def _known(node: RedisServer) -> int:
+    def _has_met(node: RedisServer, node_id: str) -> bool:
+        return node_id in RedisCluster._known(node)
+
+    @staticmethod
+    def _known(node: RedisServer) -> str:
+        """The ids of the nodes ``node`` has met (a node still in handshake is listed under
+        a random id, with the flag "handshake")."""
         with node.admin() as admin:
             lines = str(admin.execute_command("CLUSTER", "NODES"), "utf-8").splitlines()
-        # A node still in handshake has no id yet and shows the flag "handshake".
-        return sum(1 for line in lines if "handshake" not in line.split()[2])
+        return " ".join(line.split()[0] for line in lines if "handshake" not in line.split()[2])
 
     def ready(self) -> bool:
         """Every node sees cluster_state:ok and every shard with all its nodes (what CLUSTER
