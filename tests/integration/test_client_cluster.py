@@ -32,7 +32,8 @@ pytestmark = pytest.mark.integration
 
 PASSWORD = "cluster-" + secrets.token_hex(12)
 
-redis_cluster = cluster_fixture(password=PASSWORD)
+redis_cluster = cluster_fixture(password=PASSWORD)  # the attacks change it: one per test
+unchanged_cluster = cluster_fixture(password=PASSWORD, scope="module")
 
 
 def cluster_secret(cluster: RedisCluster) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def test_a_moved_to_another_address_gets_no_password(
 @pytest.mark.parametrize("ca", ["ours", "system store"])
 def test_every_node_is_reached_over_verified_tls(
     cloud: LocalCloud,
-    redis_cluster: RedisCluster,
+    unchanged_cluster: RedisCluster,
     tmp_path_factory: pytest.TempPathFactory,
     ca: str,
 ) -> None:
@@ -134,7 +135,7 @@ def test_every_node_is_reached_over_verified_tls(
     # (tests/integration/test_redis_tls.py), and redis-py's address_remap sends each node
     # connection there, so every node connection is TLS, checked at the remapped address.
     pki = make_pki(tmp_path_factory.mktemp("cluster-pki"), "127.0.0.1")
-    proxies = {node.port: TlsProxy(pki, node.port) for node in redis_cluster.nodes}
+    proxies = {node.port: TlsProxy(pki, node.port) for node in unchanged_cluster.nodes}
 
     def to_proxy(address: tuple[str, int]) -> tuple[str, int]:
         return address[0], proxies[address[1]].port if address[1] in proxies else address[1]
@@ -145,8 +146,8 @@ def test_every_node_is_reached_over_verified_tls(
         **({"caCertificate": pki.ca_pem} if ca == "ours" else {}),
     }
     value = {
-        **cluster_secret(redis_cluster),
-        "port": proxies[redis_cluster.port].port,
+        **cluster_secret(unchanged_cluster),
+        "port": proxies[unchanged_cluster.port].port,
         "readOnlyEndpoints": [{"host": "127.0.0.1", "port": p.port} for p in proxies.values()],
         "tls": tls,
     }
