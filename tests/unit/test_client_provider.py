@@ -403,7 +403,11 @@ class NodeHandshake(Handshake):
             raise AuthenticationError("WRONGPASS")
 
     def connect(self) -> tuple[str, ...]:
-        self.provider.on_node_connect(self, self.on_connect)  # type: ignore[arg-type]
+        # As NodeConnection: each connect runs the checked handshake on a new socket.
+        def once() -> None:
+            self.provider.on_node_connect(self, self.on_connect)  # type: ignore[arg-type]
+
+        self.provider.node_connect(self, once)  # type: ignore[arg-type]
         return self.sent
 
 
@@ -433,7 +437,7 @@ def test_a_node_the_secret_does_not_name_gets_nothing(
     assert "p-1" not in str(caught.value)
 
 
-def test_a_refused_node_auth_is_tried_again_on_the_same_socket_with_awspending(
+def test_a_refused_node_auth_connects_again_with_awspending(
     fake_clock: FakeClock,
 ) -> None:
     # setSecret has landed (the node takes AWSPENDING only); RedisCluster retries nothing.

@@ -8,11 +8,11 @@ changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from redis.backoff import ExponentialWithJitterBackoff
-from redis.connection import Connection, SSLConnection
+from redis.connection import AbstractConnection, Connection, SSLConnection
 
 from redis_rotation_client.provider import SecretsManagerCredentialProvider, provider_for
 from redis_rotation_client.secret import ClientSecret
@@ -116,26 +116,34 @@ def async_redis_kwargs(
     return options
 
 
-def _node_handshake(connection: Connection, handshake: Callable[[], None]) -> None:
+def _provider_of(connection: AbstractConnection) -> SecretsManagerCredentialProvider:
     provider = connection.credential_provider
     if not isinstance(provider, SecretsManagerCredentialProvider):
         raise TypeError("a cluster node connection needs a SecretsManagerCredentialProvider")
-    provider.on_node_connect(connection, handshake)
+    return provider
 
 
-class NodeConnection(Connection):
-    """A Redis Cluster node's connection: its provider checks the address, then runs the
-    handshake (RedisCluster's own connect hook runs only after the AUTH)."""
-
-    def on_connect(self) -> None:
-        _node_handshake(self, super().on_connect)
-
-
-class NodeSSLConnection(SSLConnection):
-    """``NodeConnection`` over TLS."""
+class _Node(AbstractConnection):
+    """What a Redis Cluster node's connection adds, plain or TLS: its provider checks the
+    address before the handshake (RedisCluster's own connect hook runs only after the
+    AUTH), and connects again after a refused AUTH."""
 
     def on_connect(self) -> None:
-        _node_handshake(self, super().on_connect)
+        _provider_of(self).on_node_connect(self, super().on_connect)
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        connect = partial(super().connect_check_health, check_health, retry_socket_connect)
+        _provider_of(self).node_connect(self, connect)
+
+
+class NodeConnection(_Node, Connection):
+    """A Redis Cluster node's connection."""
+
+
+class NodeSSLConnection(_Node, SSLConnection):
+    """A Redis Cluster node's connection over TLS."""
 
 
 def cluster_kwargs(

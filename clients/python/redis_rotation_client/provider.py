@@ -48,9 +48,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TTL = 3600.0
 DEFAULT_MIN_REFRESH_INTERVAL = 1.0
-# Handshakes on one cluster node socket: the cached credentials, then AWSCURRENT and
-# AWSPENDING as re-read after a refusal.
-NODE_HANDSHAKES = 3
+# Connects of one cluster node connection: the cached credentials, then AWSCURRENT and
+# AWSPENDING as re-read after a refusal (a credential refused is not tried again).
+NODE_CONNECTS = 3
 
 # The credentials last handed to the connection being set up in this thread or task: the
 # connect hook runs in the same context as the get_credentials call of its handshake.
@@ -62,7 +62,7 @@ _connecting: contextvars.ContextVar[Endpoint | None] = contextvars.ContextVar(
     "redis_rotation_client_connecting", default=None
 )
 
-# Credentials a cluster node refused on the socket being set up in this thread or task:
+# Credentials a cluster node refused to the connection being made in this thread or task:
 # passwords are per node, so another node taking them meanwhile does not make them worth
 # sending to this one again.
 _tried: contextvars.ContextVar[frozenset[Credentials]] = contextvars.ContextVar(
@@ -141,26 +141,33 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         self, connection: AbstractConnection, handshake: Callable[[], None]
     ) -> None:
         """A Redis Cluster node connection's handshake (connect.py's node connections call
-        it before anything is sent). Only to an address the secret names; a refused AUTH is
-        tried again on the same socket with re-read credentials, since RedisCluster retries
-        neither a refused AUTH nor a node connection."""
+        it before anything is sent): only to an address the secret names."""
         here = endpoint_of(connection)
         if here is None or here not in self.secret().nodes:
             raise not_a_node(self.secret_id, here)
-        token, tried = _connecting.set(here), _tried.set(frozenset())
+        token = _connecting.set(here)
         try:
-            for attempt in range(1, NODE_HANDSHAKES + 1):
-                try:
-                    self._handshake(handshake)
-                    return
-                except AuthenticationError:
-                    refused = _served.get()
-                    if refused is not None:
-                        _tried.set(_tried.get() | {refused})
-                    if attempt == NODE_HANDSHAKES or not self._another_to_try(here):
-                        raise
+            self._handshake(handshake)
         finally:
             _connecting.reset(token)
+
+    def node_connect(self, connection: AbstractConnection, connect: Callable[[], None]) -> None:
+        """A Redis Cluster node connection's connect, made again after a refused AUTH with
+        re-read credentials: RedisCluster retries neither a refused AUTH nor a node's
+        connect. (redis-py closes the socket on a refusal: each try is a new socket.)"""
+        tried = _tried.set(frozenset())
+        try:
+            for attempt in range(1, NODE_CONNECTS + 1):
+                try:
+                    connect()
+                    return
+                except AuthenticationError:
+                    refused, here = _served.get(), endpoint_of(connection)
+                    if refused is not None:
+                        _tried.set(_tried.get() | {refused})
+                    if attempt == NODE_CONNECTS or here is None or not self._another_to_try(here):
+                        raise
+        finally:
             _tried.reset(tried)
 
     def _handshake(self, handshake: Callable[[], object]) -> None:
