@@ -58,7 +58,7 @@ class Site:
 
 def first_sentence(doc: str | None) -> str:
     text = " ".join((doc or "").split("\n\n", 1)[0].split())
-    match = re.match(r"(.+?[.:;])(\s|$)", text)
+    match = re.match(r"(.+?\.)(\s|$)", text)
     return match.group(1) if match else text
 
 

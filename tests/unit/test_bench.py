@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from bench import cost, waiting
+from bench import cost, fleet, operations, waiting
 from bench.__main__ import rows
 from bench.callsite import Site, site_of
 from bench.common import MODES
+from redis_rotation.polling import Backoff
 from redis_rotation.redis_check import Level, Proof, RedisTarget, RedisTimeouts
 from redis_rotation.secret import RedisSecret
 
@@ -198,3 +199,37 @@ def test_a_calls_site_and_reason_are_read_off_the_running_layer() -> None:
     assert own.why.startswith("Whether ")  # a docstring of redis_check, whichever it is
     layer = Path(__file__).parents[2] / "layers/shared/redis_rotation/redis_check.py"
     assert own.why in " ".join(layer.read_text(encoding="utf-8").split())
+
+
+def schedule(draw: float, seconds: float = 1.0) -> list[float]:
+    """When a poll with the layer's default backoff asks, over ``seconds``, if every jitter
+    draw is ``draw``."""
+    times, now = [0.0], 0.0
+    for delay in Backoff().delays(lambda: draw):
+        now += delay
+        if now >= seconds:
+            return times
+        times.append(now)
+    raise AssertionError("unreachable: delays never end")
+
+
+def test_reserved_concurrency_takes_the_densest_polls_not_one_draw() -> None:
+    """0.2.0's miss: one rotation's draw put 5 polls in a second, the schedule allows 6;
+    at 20 per second that is C = 4 where 3 is safe."""
+    assert operations.peak_per_second(schedule(1.0)) == 5
+    densest = schedule(operations.DENSEST.random())
+    assert operations.peak_per_second(densest) == 6
+    limits = {"DescribeTaskInfo": 20}
+    assert operations.reserved_concurrency(1000, {"DescribeTaskInfo": 5}, limits.__getitem__) == 4
+    assert operations.reserved_concurrency(1000, {"DescribeTaskInfo": 6}, limits.__getitem__) == 3
+
+
+def test_the_provider_bound_counts_every_action_without_refused_requests() -> None:
+    per_action = {
+        "DescribeInstances": {"outcomes": {"ok": 600, "RequestLimitExceeded": 7}, "throttled": 7},
+        "ModifyInstancePassword": {"outcomes": {"ok": 200}, "throttled": 0},
+    }
+    assert fleet.provider_bound(per_action, 200, 20) == {
+        "DescribeInstances": {"requests_per_rotation": 3.0, "seconds_at_limit": 30.0},
+        "ModifyInstancePassword": {"requests_per_rotation": 1.0, "seconds_at_limit": 10.0},
+    }
