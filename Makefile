@@ -25,7 +25,7 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	PYTHONPATH=layers/shared:functions/uredis:functions/tencent:clients/python:. \
-		$(VENV)/bin/lint-imports --no-cache
+		$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # One tier at a time, so progress shows per tier; two workers, each with its own local
 # cloud; whole files per worker, so that a module's fixtures (sam build, the TLS proxy) are
