@@ -206,7 +206,10 @@ class LocalCloud:
         return example
 
     def add_elasticache_secret(self, name: str, **options: Any) -> ExampleSecret:
-        return elasticache_examples.add_secret(self, name, **options)
+        arn, primary, details = elasticache_examples.add_secret(self, name, **options)
+        example = ExampleSecret(name, arn, "elasticache", primary, details)
+        self.secrets[name] = example
+        return example
 
     def uredis_instance(self, example: ExampleSecret) -> Group:
         """The emulator's group or space behind a URedis example secret."""

@@ -6,13 +6,12 @@ AUTHs on each; DescribeReplicationGroups reports them all, so the grant needs no
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from localcloud.emulators.elasticache import ElastiCacheEmulator, Node, ReplicationGroup, User
+from localcloud.redis_server import RedisServer
 from localcloud.secretsmanager import DUMMY_KEYS, REGION
-
-if TYPE_CHECKING:
-    from localcloud.cloud import ExampleSecret, LocalCloud
 
 # The functions sign with the local cloud's dummy keys, in the local cloud's region.
 ELASTICACHE_REGION = REGION
@@ -27,8 +26,21 @@ def new_emulator() -> ElastiCacheEmulator:
     return emulator
 
 
+class Cloud(Protocol):
+    """What of the local cloud an example needs (``LocalCloud``; not imported: it imports
+    this module)."""
+
+    elasticache: ElastiCacheEmulator
+
+    def start_redis(self, password: str | None) -> RedisServer: ...
+
+    def _credentials_secret(self, provider: str, keys: dict[str, str], grant: Any) -> str: ...
+
+    def create_secret(self, name: str, value: dict[str, Any]) -> str: ...
+
+
 def add_secret(
-    cloud: LocalCloud,
+    cloud: Cloud,
     name: str,
     *,
     kind: str = "user",
@@ -36,19 +48,18 @@ def add_secret(
     apply_per_request: bool = False,
     lag_last_node: float = 0.0,
     **extra: Any,
-) -> ExampleSecret:
+) -> tuple[str, RedisServer, dict[str, str]]:
     """A secret of an RBAC user (``kind`` "user") or of a group's AUTH token ("token"),
-    whose changes land after ``NODE_DELAY`` per node, or one node per API request."""
-    from localcloud.cloud import ExampleSecret, grant_for, random_password
-
+    whose changes land after ``NODE_DELAY`` per node, or one node per API request: its ARN,
+    primary node and details."""
     emulator = cloud.elasticache
     suffix = secrets.token_hex(4)
     group_id = f"rg-{suffix}"
     # Within both rules (RBAC and the token's stricter specials).
-    password = random_password(length=24)
+    password = secrets.token_hex(12)
     # The default user of an RBAC group has a password nobody here holds (a login without
     # one must fail, as the proof checks); a token group's is replaced by its token.
-    servers = [cloud.start_redis(random_password(length=32)) for _ in range(replicas + 1)]
+    servers = [cloud.start_redis(secrets.token_hex(16)) for _ in range(replicas + 1)]
     primary = servers[0]
     nodes = [Node(f"{group_id}-001", primary, "primary")]
     nodes += [Node(f"{group_id}-{i + 2:03}", s) for i, s in enumerate(servers[1:])]
@@ -72,9 +83,8 @@ def add_secret(
         )  # fmt: skip
         ids = {"userId": user_id, "username": username}
     instance = f"user:{ids['userId']}" if user_group else f"replicationgroup:{group_id}"
-    credentials = cloud._credentials_secret(
-        "elasticache", {}, grant_for(name, instance, ELASTICACHE_REGION, [])
-    )
+    grant = {"secrets": [name], "instances": [instance], "region": ELASTICACHE_REGION}
+    credentials = cloud._credentials_secret("elasticache", {}, grant)
     value = {
         "provider": "elasticache",
         "host": primary.host,
@@ -88,14 +98,11 @@ def add_secret(
         **ids,
         **extra,
     }
-    arn = cloud.create_secret(name, value)
-    example = ExampleSecret(name, arn, "elasticache", primary, {**ids, "group": group_id})
-    cloud.secrets[name] = example
-    return example
+    return cloud.create_secret(name, value), primary, {**ids, "group": group_id}
 
 
-def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
-    """Changes ElastiCache applied for the secret: ModifyUser or ModifyReplicationGroup."""
-    if "userId" in example.details:
-        return cloud.elasticache.users[example.details["userId"]].password_changes
-    return cloud.elasticache.groups[example.details["group"]].token_changes
+def applied_changes(emulator: ElastiCacheEmulator, details: Mapping[str, Any]) -> int:
+    """Changes ElastiCache applied for an example: ModifyUser or ModifyReplicationGroup."""
+    if "userId" in details:
+        return emulator.users[details["userId"]].password_changes
+    return emulator.groups[details["group"]].token_changes

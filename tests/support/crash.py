@@ -66,7 +66,7 @@ def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
     if example.provider == "uredis":
         return cloud.uredis_instance(example).password_changes
     if example.provider == "elasticache":
-        return elasticache_examples.applied_changes(cloud, example)
+        return elasticache_examples.applied_changes(cloud.elasticache, example.details)
     return cloud.tencent.instances[example.details["instanceId"]].password_changes
 
 
