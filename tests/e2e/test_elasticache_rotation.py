@@ -85,6 +85,16 @@ def test_throttling_and_a_busy_user_are_retried_within_the_step(cloud: LocalClou
     assert cloud.elasticache.users[example.details["userId"]].password_changes == 1
 
 
+def test_a_busy_group_is_retried_within_the_step(cloud: LocalCloud) -> None:
+    example = new_secret(cloud, "token")
+    busy = Fault("code", action="ModifyReplicationGroup", code="InvalidReplicationGroupState")
+    cloud.elasticache.inject(busy)
+    result = cloud.driver("elasticache").rotate(example.arn)
+    assert result.succeeded, result.runs
+    assert cloud.elasticache.count("ModifyReplicationGroup", "InvalidReplicationGroupState") == 1
+    assert group_of(cloud, example).token_changes == 1
+
+
 def test_rotate_is_refused_on_a_group_without_transit_encryption(cloud: LocalCloud) -> None:
     example = new_secret(cloud, "token")
     group_of(cloud, example).transit_encryption_enabled = False
