@@ -5,6 +5,7 @@ and real redis-server nodes that take each change one after the other."""
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 
 import pytest
@@ -128,3 +129,28 @@ def test_a_replica_that_lags_behind_active_is_waited_for(cloud: LocalCloud, kind
         True,
     ]
     assert result.attempts == 1, "waited for within the step, not by a failed step's retry"
+
+
+@pytest.mark.parametrize("kind", ["user", "token"])
+def test_a_node_the_secret_does_not_list_stops_the_change(cloud: LocalCloud, kind: str) -> None:
+    """The proof AUTHs where the secret points: a replica left out would take the new
+    password unproven, so nothing is changed."""
+    example = new_secret(cloud, kind)
+    value = {**cloud.value(example.arn, "AWSCURRENT")}
+    del value["readOnlyEndpoints"]
+    cloud.sm.secrets_manager().put_secret_value(
+        SecretId=example.arn, SecretString=json.dumps(value)
+    )
+    changes_before = cloud.elasticache.count("ModifyUser", None) + cloud.elasticache.count(
+        "ModifyReplicationGroup", None
+    )
+    result = cloud.driver("elasticache", max_attempts=1).rotate(example.arn)
+    assert not result.succeeded
+    replica = group_of(cloud, example).nodes[1].server
+    assert f"node 127.0.0.1:{replica.port} " in str(result.runs[-1])
+    assert "readOnlyEndpoints" in str(result.runs[-1])
+    changes_after = cloud.elasticache.count("ModifyUser", None) + cloud.elasticache.count(
+        "ModifyReplicationGroup", None
+    )
+    assert changes_after == changes_before
+    assert example.accepts(cloud.value(example.arn, "AWSCURRENT"))

@@ -11,7 +11,7 @@ import pytest
 
 from redis_rotation.config import Settings
 from redis_rotation.errors import InstanceStateError, SecretFormatError
-from redis_rotation.providers.base import ProviderContext
+from redis_rotation.providers.base import Inspection, InstanceStatus, ProviderContext
 from redis_rotation.providers.elasticache import ElastiCacheProvider
 from redis_rotation.secret import RedisSecret, parse_secret
 from tests.support.clock import FakeClock
@@ -36,6 +36,11 @@ READY_GROUP = {
     "TransitEncryptionEnabled": True,
     "NodeGroups": [],
 }
+
+# A user on no group's nodes: nothing for the secret to list.
+USER_INSPECTION = Inspection(
+    InstanceStatus(True, False, "user active"), frozenset(), {"groups": []}
+)
 
 
 @dataclass
@@ -93,7 +98,7 @@ def test_a_user_gets_the_new_and_the_current_password() -> None:
     chosen = provider(fake)
     user = secret(USER)
     assert chosen.needs_old_password(user)
-    chosen.change_password(user, None, NEW, OLD)  # type: ignore[arg-type]  # unused for a user
+    chosen.change_password(user, USER_INSPECTION, NEW, OLD)
     assert fake.calls == [("ModifyUser", {"UserId": "app-user", "Passwords": [NEW, OLD]})]
 
 
@@ -141,6 +146,6 @@ def test_a_secret_of_another_region_is_refused_before_any_call() -> None:
 def test_strict_is_refused_until_it_is_built() -> None:
     fake = FakeElastiCache()
     with pytest.raises(SecretFormatError) as caught:
-        provider(fake).change_password(secret({**USER, "strict": True}), None, NEW, OLD)  # type: ignore[arg-type]
+        provider(fake).change_password(secret({**USER, "strict": True}), USER_INSPECTION, NEW, OLD)
     assert "strict" in str(caught.value)
     assert fake.calls == []

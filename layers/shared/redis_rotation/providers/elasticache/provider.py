@@ -31,6 +31,7 @@ from redis_rotation.providers.elasticache.views import (
     TOKEN_POLICY,
     group_addresses,
     group_status,
+    node_addresses,
     token_refusal,
     user_status,
 )
@@ -118,6 +119,7 @@ class ElastiCacheProvider(ProviderBase):
     ) -> ChangeHandle:
         self._refuse_strict(secret)
         self.hide(new_password, old_password)
+        self._refuse_unlisted_nodes(secret, inspection)
         api = self.api(secret)
         if self.is_user(secret):
             kept = [old_password] if old_password and old_password != new_password else []
@@ -137,6 +139,25 @@ class ElastiCacheProvider(ProviderBase):
             ApplyImmediately=True,
         )
         return ChangeHandle()
+
+    @staticmethod
+    def _refuse_unlisted_nodes(secret: RedisSecret, inspection: Inspection) -> None:
+        """The proof AUTHs on the endpoints the secret lists: a node it does not list would
+        take the new password unproven. Refused before anything changes."""
+        listing = inspection.listing
+        groups = listing.get("groups") or [listing.get("group") or {}]
+        listed = set(secret.endpoints)
+        for group in groups:
+            for node in node_addresses(group):
+                if node not in listed:
+                    raise InstanceStateError(
+                        NAME,
+                        "inspect",
+                        "NodeNotListed",
+                        f"node {node} of replication group {group.get('ReplicationGroupId')} "
+                        "is not in the secret's host or readOnlyEndpoints: list every node, "
+                        "so that the new password is proven on each before it becomes current",
+                    )
 
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:  # noqa: ARG002
         """Until the user is active / the group available again. Only a step: the proof
