@@ -51,7 +51,8 @@ def provider_factory(name: str) -> ProviderFactory:
 
 # The template names this stack's functions STACK-uredis and STACK-tencent (the local
 # cloud's: redis-rotation-uredis, redis-rotation-tencent): each rotates its provider's.
-STACK_FUNCTIONS = ("uredis", "tencent")
+# STACK-elasticache is the local cloud's only, until the template has it (issue 22).
+STACK_FUNCTIONS = ("uredis", "tencent", "elasticache")
 
 
 def function_name(arn_or_name: str | None) -> str | None:
