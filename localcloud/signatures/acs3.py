@@ -73,7 +73,7 @@ def parse_acs3_authorization(header: str) -> ACS3Authorization:
         set(signed)
     ):
         raise ValueError("ACS3 SignedHeaders must be distinct lower-case names, sorted")
-    if not REQUIRED_SIGNED <= set(signed):
+    if not set(signed) >= REQUIRED_SIGNED:
         raise ValueError("ACS3 SignedHeaders must include " + ";".join(sorted(REQUIRED_SIGNED)))
     if not _SIGNATURE.fullmatch(fields["Signature"]):
         raise ValueError("the ACS3 Signature is not 64 lowercase hex digits")
