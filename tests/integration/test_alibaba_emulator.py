@@ -5,8 +5,8 @@ attacks on the V3 signature (replay, stale date, tampering) with raw signed requ
 from __future__ import annotations
 
 import itertools
-from functools import partial
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
