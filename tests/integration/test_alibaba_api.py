@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import pytest
-import redis
 
 from localcloud.emulators.alibaba import Account, AlibabaEmulator, Instance
 from localcloud.redis_server import RedisServer
@@ -29,6 +28,7 @@ from redis_rotation.providers.alibaba.api import (
 from redis_rotation.providers.alibaba.errors import error_rule
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import Endpoint
+from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = pytest.mark.integration
 
@@ -73,15 +73,11 @@ def api(emulator: AlibabaEmulator, hidden: list[str]) -> AlibabaApi:
 
 
 def logs_in(emulator: AlibabaEmulator, password: str) -> bool:
+    """One AUTH with ``password`` (``account:password`` for a custom account) at the
+    instance's one endpoint, as Alibaba documents it: one argument, RESP2."""
     front = emulator.instances[INSTANCE].front
     assert front is not None
-    client = redis.Redis(port=front.port, password=password, protocol=2, socket_timeout=5)
-    try:
-        return bool(client.ping())
-    except redis.AuthenticationError:
-        return False
-    finally:
-        client.close()
+    return logs_in_one_argument(front.host, front.port, password)
 
 
 def test_reads_state_accounts_and_the_proxy_endpoint(emulator: AlibabaEmulator) -> None:

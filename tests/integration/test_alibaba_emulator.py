@@ -20,6 +20,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from localcloud.emulators.alibaba import EMULATOR_CODES, Account, AlibabaEmulator, Instance
 from localcloud.redis_server import RedisServer
 from redis_rotation.signing.acs3 import ACS3Signer, acs3_canonical_query
+from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = [
     pytest.mark.integration,
@@ -64,16 +65,10 @@ def sdk(emulator: AlibabaEmulator, secret: str = KEY_SECRET) -> Client:
 
 def logs_in(emulator: AlibabaEmulator, password: str) -> bool:
     """One AUTH with ``password`` (``account:password`` for a custom account) at the
-    instance's one endpoint, as Alibaba documents it: no username, RESP2."""
+    instance's one endpoint, as Alibaba documents it: one argument, RESP2."""
     front = emulator.instances[INSTANCE].front
     assert front is not None
-    client = redis.Redis(port=front.port, password=password, protocol=2, socket_timeout=5)
-    try:
-        return bool(client.ping())
-    except redis.AuthenticationError:
-        return False
-    finally:
-        client.close()
+    return logs_in_one_argument(front.host, front.port, password)
 
 
 def sdk_error(call: Callable[[], Any]) -> ClientException:
