@@ -14,6 +14,7 @@ from redis_rotation.errors import (
     InstanceStateError,
     ProviderCredentialsError,
     ProviderRetryableError,
+    SecretFormatError,
 )
 from redis_rotation.providers.alibaba.api import (
     CENTRAL_REGIONS,
@@ -24,9 +25,11 @@ from redis_rotation.providers.alibaba.api import (
     read_attribute,
 )
 from redis_rotation.providers.alibaba.errors import error_rule
-from redis_rotation.secret import Endpoint
+from redis_rotation.secret import Endpoint, validate
 
 pytestmark = pytest.mark.unit
+
+ALIBABA_SCHEMA = "credentials-alibaba.schema.json"
 
 
 @pytest.mark.parametrize(
@@ -130,3 +133,40 @@ def test_error_codes_map_to_the_rotations_errors(code: str, error: type[Exceptio
     rule = error_rule(code)
     assert rule is not None
     assert rule.error is error
+
+
+# --- the credentials secret's schema -------------------------------------------------
+
+GRANT: dict[str, Any] = {
+    "secrets": ["redis/*"],
+    "instances": ["r-bp1*"],
+    "region": "cn-hangzhou",
+    "accounts": ["app_?"],
+}
+CREDENTIALS: dict[str, Any] = {
+    "accessKeyId": "LTAI5tExample",
+    "accessKeySecret": "example-secret",
+    "grants": [GRANT],
+}
+
+
+def test_credentials_schema_accepts_keys_and_grants() -> None:
+    validate(CREDENTIALS, ALIBABA_SCHEMA, "alibaba-keys")
+    validate({**CREDENTIALS, "securityToken": "sts"}, ALIBABA_SCHEMA, "alibaba-keys")
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({k: v for k, v in CREDENTIALS.items() if k != "accessKeySecret"}, "accessKeySecret"),
+        ({**CREDENTIALS, "secretKey": "tencent-style"}, "secretKey"),
+        ({**CREDENTIALS, "accessKeySecret": "has space"}, "accessKeySecret"),
+        ({**CREDENTIALS, "grants": [{**GRANT, "accounts": ["App"]}]}, "grants"),
+        ({**CREDENTIALS, "grants": [{**GRANT, "projectId": "p"}]}, "grants"),
+    ],
+    ids=["no-secret", "unknown-key", "space", "upper-case-account", "project-id"],
+)
+def test_credentials_schema_names_the_bad_field(document: dict[str, Any], field: str) -> None:
+    with pytest.raises(SecretFormatError, match=field) as caught:
+        validate(document, ALIBABA_SCHEMA, "alibaba-keys")
+    assert "example-secret" not in str(caught.value)
