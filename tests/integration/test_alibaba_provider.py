@@ -11,14 +11,21 @@ from typing import Any
 import pytest
 
 from localcloud.emulators.alibaba import Account, AlibabaEmulator, Instance
+from localcloud.emulators.base import Fault
 from localcloud.redis_server import RedisServer
 from redis_rotation.config import Settings
-from redis_rotation.errors import ConfigurationError, InstanceStateError, PasswordPolicyError
+from redis_rotation.errors import (
+    ConfigurationError,
+    InstanceStateError,
+    PasswordPolicyError,
+    ProviderError,
+)
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.providers.alibaba.provider import AlibabaProvider
 from redis_rotation.providers.base import ProviderContext
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import Endpoint, RedisSecret
+from tests.conftest import leaks
 from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = pytest.mark.integration
@@ -193,3 +200,23 @@ def test_states_a_person_must_fix_are_refused_before_any_change(
         provider().describe(secret(emulator, account="app_a"))
     assert caught.value.code == code
     assert emulator.count("ResetAccountPassword", None) == 0
+
+
+def test_an_error_quoting_the_request_shows_no_password_or_signature(
+    emulator: AlibabaEmulator,
+) -> None:
+    """Some provider messages quote the request: the password goes in the query string,
+    percent-encoded, and must come back redacted in every form."""
+    password = "Aa1!@#$%^&*()_+-=" + "x" * 8  # every special, each one encoded in the query
+    quoted = ("AccountPassword", "authorization", "x-acs-signature-nonce")
+    emulator.inject(
+        Fault("echo", action="ResetAccountPassword", code="InvalidParameter", echo=quoted)
+    )
+    pending = secret(emulator, account="app_a")
+    with pytest.raises(ProviderError) as caught:
+        provider().change_password(pending, password, None)
+    (echo,) = emulator.echoes
+    assert echo.values["AccountPassword"] == password  # the message did quote it ...
+    signature = echo.values["authorization"].rpartition("Signature=")[2]
+    message = str(caught.value)
+    assert not leaks(message, {password, signature})  # ... and the error shows none of it
