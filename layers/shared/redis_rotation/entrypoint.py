@@ -33,6 +33,7 @@ __all__ = ["lambda_handler_for", "logger", "metrics", "rotate", "tracer"]
 PROVIDERS: Mapping[str, str] = {
     "uredis": "redis_rotation.providers.uredis:URedisProvider",
     "tencent": "redis_rotation.providers.tencent:TencentProvider",
+    "alibaba": "redis_rotation.providers.alibaba:AlibabaProvider",
 }
 
 # Used when there is no Lambda context (local runs): a step may take this long.

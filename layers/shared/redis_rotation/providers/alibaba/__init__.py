@@ -1,2 +1,5 @@
-"""Alibaba Cloud Tair/Redis (R-KVStore): the API client and error codes; the provider
-itself lands on the provider contract of docs/architecture.md."""
+"""Alibaba Cloud Tair/Redis (R-KVStore API 2015-01-01)."""
+
+from redis_rotation.providers.alibaba.provider import AlibabaProvider
+
+__all__ = ["AlibabaProvider"]
