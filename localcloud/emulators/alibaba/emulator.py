@@ -45,12 +45,12 @@ class AlibabaEmulator(ApiEmulator):
         with self.lock:
             instance = self.instances[instance_id]
             instance.accounts[account.name] = account
-            self.cloud.apply(instance, Change(account.password, account.name))
+            self.cloud.apply(instance, Change(account.password, account.name), by_api=False)
         return account
 
     def set_password(self, instance_id: str, password: str, account: str | None = None) -> None:
         """A change made by hand (the console), outside any API call: drift."""
-        self.cloud.apply(self.instances[instance_id], Change(password, account))
+        self.cloud.apply(self.instances[instance_id], Change(password, account), by_api=False)
 
     def add_front(self, instance_id: str) -> AlibabaFront:
         """Put the proxy endpoint, with Alibaba's AUTH form, in front of the instance."""

@@ -149,9 +149,9 @@ class AlibabaCloud:
             self.apply(instance, change)
             instance.in_flight = None
 
-    def apply(self, instance: Instance, change: Change) -> None:
-        """Set a password on the instance and its redis-server, outside any API call too
-        (the console: drift)."""
+    def apply(self, instance: Instance, change: Change, *, by_api: bool = True) -> None:
+        """Set a password on the instance and its redis-server; ``by_api`` False: a change
+        made in the console (drift), which ``password_changes`` does not count."""
         with self.lock:
             if change.account is None:
                 if instance.redis is not None:
@@ -163,8 +163,9 @@ class AlibabaCloud:
                     privilege = REDIS_PRIVILEGE[account.privilege]
                     instance.redis.set_account(account.name, change.password, privilege)
                 account.password, account.status = change.password, AVAILABLE
-            instance.password_changes += 1
-            instance.history.append(change.password)
+            if by_api:
+                instance.password_changes += 1
+                instance.history.append(change.password)
 
     def cancel_timers(self) -> None:
         for timer in self._timers:
