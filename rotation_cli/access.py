@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from redis_rotation.binding import Grant, check_addresses
+from redis_rotation.binding import Grant
 from redis_rotation.config import Settings
 from redis_rotation.engine import RotationEngine
 from redis_rotation.entrypoint import bound_engine
-from redis_rotation.errors import NotPermittedError
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 
@@ -119,10 +118,7 @@ class SecretAccess:
         """The grant that lets this secret act as ``secret`` says (NotPermittedError if none),
         with every address it would send a password to allowed."""
         grant = self.engine.gate.admit(secret)
-        try:
-            # Addresses the grant lists need no provider call.
-            check_addresses(secret, grant, None)
-        except NotPermittedError:
-            # The provider's read-only describe says which addresses are the instance's.
-            self.engine.gate.check_addresses(self.engine.provider, secret, grant)
+        # Addresses the grant lists need no provider call; else the provider's read-only
+        # describe says which addresses are the instance's.
+        self.engine.gate.check_addresses(secret, grant, self.engine.provider_for(secret))
         return grant

@@ -289,7 +289,7 @@ class Repair:
             self._admitted.add(version.version_id)
 
     def _unsettled(self, access: SecretAccess, current: RedisSecret) -> str | None:
-        status = access.engine.provider.describe(current)
+        status = access.engine.provider_for(current).inspect(current).status
         if status.busy:
             return (
                 f"the provider reports {current.instance_id} busy ({status.detail}): the "

@@ -283,7 +283,7 @@ class Status:
         try:
             provider = row.provider if row.provider != "-" else current.provider
             access = SecretAccess.of(self.client.client, provider, metadata, self.seams)
-            access.engine.gate.share_credentials(credentials)  # one read per (secret, schema)
+            access.engine.gate.loaded = credentials  # one read per (secret, schema)
             access.admit(current)
             check = access.engine.proof
             refused = [

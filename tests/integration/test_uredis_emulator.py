@@ -28,7 +28,9 @@ from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.providers.base import ProviderContext
 from redis_rotation.providers.transport import Transport
 from redis_rotation.providers.uredis import URedisProvider
+from redis_rotation.seams import boto3_client
 from redis_rotation.secret import Endpoint, RedisSecret
+from tests.support.inspection import UNSEEN
 
 pytestmark = pytest.mark.integration
 
@@ -291,7 +293,8 @@ def provider_for(keys: dict[str, str] | None = None) -> URedisProvider:
         settings=Settings(),
         deadline=deadline,
         transport=Transport("uredis", 5.0, deadline),
-        load_credentials=lambda _id, _schema: keys or {"publicKey": PUBLIC, "privateKey": PRIVATE},
+        keys=keys or {"publicKey": PUBLIC, "privateKey": PRIVATE},
+        aws_client=boto3_client,
     )
     return URedisProvider(context)
 
@@ -319,8 +322,8 @@ def secret_for(
 def test_provider_changes_and_waits(emulator: URedisEmulator, redis_server: RedisServer) -> None:
     emulator.groups["uredis-master"].apply_delay = 0.2
     provider, secret = provider_for(), secret_for(emulator)
-    assert provider.describe(secret).ready
-    handle = provider.change_password(secret, "Rotated_password_3", None)
+    assert provider.inspect(secret).status.ready
+    handle = provider.change_password(secret, UNSEEN, "Rotated_password_3", None)
     provider.wait_for_change(secret, handle)
     assert redis_server.accepts("Rotated_password_3")
     wire = b"".join(emulator.seen_bodies)
@@ -330,31 +333,31 @@ def test_provider_changes_and_waits(emulator: URedisEmulator, redis_server: Redi
 
 def test_provider_refuses_a_slave(emulator: URedisEmulator) -> None:
     with pytest.raises(InstanceStateError, match="is a slave"):
-        provider_for().describe(secret_for(emulator, "uredis-slave"))
+        provider_for().inspect(secret_for(emulator, "uredis-slave"))
 
 
 def test_provider_reports_an_unknown_group(emulator: URedisEmulator) -> None:
     with pytest.raises(InstanceStateError, match="not found"):
-        provider_for().describe(secret_for(emulator, "uredis-nope"))
+        provider_for().inspect(secret_for(emulator, "uredis-nope"))
 
 
 def test_provider_retries_throttling_on_reads(emulator: URedisEmulator) -> None:
     emulator.inject(Fault("code", action="DescribeUMem", code=153, times=2))
-    assert provider_for().describe(secret_for(emulator)).ready
+    assert provider_for().inspect(secret_for(emulator)).status.ready
     assert emulator.count("DescribeUMem", "153") == 2
 
 
 def test_provider_does_not_retry_a_change_itself(emulator: URedisEmulator) -> None:
     emulator.inject(Fault("code", action="ModifyURedisGroupPassword", code=153))
     with pytest.raises(ProviderRetryableError, match="code 153"):
-        provider_for().change_password(secret_for(emulator), "Rotated_password_3", None)
+        provider_for().change_password(secret_for(emulator), UNSEEN, "Rotated_password_3", None)
     assert emulator.count("ModifyURedisGroupPassword", None) == 1
 
 
 def test_provider_signature_error_is_a_credentials_error(emulator: URedisEmulator) -> None:
     provider = provider_for({"publicKey": PUBLIC, "privateKey": "wrong"})
     with pytest.raises(ProviderCredentialsError, match="code 171") as caught:
-        provider.describe(secret_for(emulator))
+        provider.inspect(secret_for(emulator))
     assert "wrong" not in str(caught.value)
 
 
@@ -362,7 +365,7 @@ def test_provider_reports_a_failed_change(emulator: URedisEmulator) -> None:
     group = emulator.groups["uredis-master"]
     group.apply_delay, group.fail_next_apply = 0.1, True
     provider, secret = provider_for(), secret_for(emulator)
-    handle = provider.change_password(secret, "Rotated_password_3", None)
+    handle = provider.change_password(secret, UNSEEN, "Rotated_password_3", None)
     with pytest.raises(ChangeFailedError, match="SetPasswordFail"):
         provider.wait_for_change(secret, handle)
 
@@ -371,7 +374,7 @@ def test_provider_reports_a_failed_change(emulator: URedisEmulator) -> None:
 def test_transport_faults_are_retryable(emulator: URedisEmulator, kind: str) -> None:
     emulator.inject(Fault(kind, action="ModifyURedisGroupPassword"))  # type: ignore[arg-type]
     with pytest.raises(ProviderRetryableError):
-        provider_for().change_password(secret_for(emulator), "Rotated_password_3", None)
+        provider_for().change_password(secret_for(emulator), UNSEEN, "Rotated_password_3", None)
 
 
 # -- our provider and distributed spaces -------------------------------------------------
@@ -382,9 +385,10 @@ def test_provider_changes_a_space_and_waits(
 ) -> None:
     emulator.spaces["umem-space"].apply_delay = 0.2
     provider, secret = provider_for(), secret_for(emulator, "umem-space", "spaceId")
-    assert provider.describe(secret).ready
-    assert provider.addresses(secret) == {Endpoint("127.0.0.1", space_server.port)}
-    handle = provider.change_password(secret, "Rotated_space_3", None)
+    seen = provider.inspect(secret)
+    assert seen.status.ready
+    assert seen.addresses == frozenset({Endpoint("127.0.0.1", space_server.port)})
+    handle = provider.change_password(secret, UNSEEN, "Rotated_space_3", None)
     assert emulator.spaces["umem-space"].state == "SetPassword"
     provider.wait_for_change(secret, handle)
     assert space_server.accepts("Rotated_space_3")
@@ -406,7 +410,7 @@ def test_provider_refuses_a_kind_that_does_not_match(
     emulator: URedisEmulator, resource: str, field: str, message: str
 ) -> None:
     with pytest.raises(InstanceStateError, match=message):
-        provider_for().describe(secret_for(emulator, resource, field))
+        provider_for().inspect(secret_for(emulator, resource, field))
 
 
 @pytest.mark.usefixtures("space_server")
@@ -414,7 +418,7 @@ def test_provider_refuses_a_space_secret_without_zone(emulator: URedisEmulator) 
     secret = secret_for(emulator, "umem-space", "spaceId")
     secret = RedisSecret(secret.label, {k: v for k, v in secret.data.items() if k != "zone"})
     with pytest.raises(SecretFormatError, match="field 'zone' is required"):
-        provider_for().change_password(secret, "Rotated_space_3", None)
+        provider_for().change_password(secret, UNSEEN, "Rotated_space_3", None)
     assert emulator.count("ModifyUMemPassword", None) == 0
 
 
@@ -423,7 +427,7 @@ def test_provider_space_failure_is_reported(emulator: URedisEmulator) -> None:
     space = emulator.spaces["umem-space"]
     space.apply_delay, space.fail_next_apply = 0.1, True
     provider, secret = provider_for(), secret_for(emulator, "umem-space", "spaceId")
-    handle = provider.change_password(secret, "Rotated_space_3", None)
+    handle = provider.change_password(secret, UNSEEN, "Rotated_space_3", None)
     with pytest.raises(ChangeFailedError, match="space umem-space reports SetPasswordFail"):
         provider.wait_for_change(secret, handle)
 
@@ -431,4 +435,4 @@ def test_provider_space_failure_is_reported(emulator: URedisEmulator) -> None:
 def test_provider_refuses_a_high_performance_instance(emulator: URedisEmulator) -> None:
     emulator.groups["uredis-master"].resource_type = "performance"
     with pytest.raises(InstanceStateError, match="a high-performance instance"):
-        provider_for().describe(secret_for(emulator))
+        provider_for().inspect(secret_for(emulator))

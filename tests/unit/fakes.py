@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 from redis_rotation import passwords
 from redis_rotation.errors import ProviderError, RedisUnreachableError
 from redis_rotation.passwords import PasswordPolicy
-from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStatus, ProviderContext
 from redis_rotation.redis_check import RedisTarget
-from redis_rotation.secret import Endpoint, RedisSecret
+from redis_rotation.secret import RedisSecret
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redis-abc"
 NAME = "redis-abc"
@@ -164,6 +164,7 @@ class FakeProvider:
     failures: list[ProviderError] = field(default_factory=list)  # raised by change, in turn
     accepted_old: set[str] | None = None  # old passwords the change accepts (None: any)
     calls: list[tuple[str, Any]] = field(default_factory=list)
+    contexts: list[ProviderContext] = field(default_factory=list)
     policy_value: PasswordPolicy = passwords.UREDIS
 
     def policy(self, secret: RedisSecret) -> PasswordPolicy:
@@ -172,15 +173,22 @@ class FakeProvider:
     def needs_old_password(self, secret: RedisSecret) -> bool:
         return self.old_password_needed
 
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
-        return None  # as Tencent API 2.0: only the grant allows addresses
+    def __call__(self, context: ProviderContext) -> FakeProvider:
+        """As a ProviderFactory: this provider, whatever the context."""
+        self.contexts.append(context)
+        return self
 
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
+    def inspect(self, secret: RedisSecret) -> Inspection:
         self.calls.append(("describe", None))
-        return self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return Inspection(status, None)  # as Tencent API 2.0: only the grant allows addresses
 
     def change_password(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         self.calls.append(("change", old_password))
         if self.failures:

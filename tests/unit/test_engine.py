@@ -24,7 +24,7 @@ from redis_rotation.errors import (
     RotationStateError,
     SecretFormatError,
 )
-from redis_rotation.providers.base import InstanceStatus
+from redis_rotation.providers.base import Inspection, InstanceStatus
 from redis_rotation.seams import Seams
 from redis_rotation.secret import RedisSecret
 from tests.support.clock import FakeClock
@@ -60,7 +60,7 @@ class World:
     def engine(self, provider_name: str = "uredis") -> RotationEngine:
         return RotationEngine(
             provider_name=provider_name,
-            provider_factory=lambda _context: self.provider,
+            provider_factory=self.provider,
             client=self.sm,  # type: ignore[arg-type]
             settings=self.settings,
             deadline=self.clock.deadline(120),
@@ -265,17 +265,17 @@ def test_set_changes_nothing_once_its_token_left_awspending_during_a_wait(world:
     world.with_pending()
     busy = InstanceStatus(ready=False, busy=True, detail="SetPassword")
     world.provider.statuses = [busy, InstanceStatus(True, False, "Running")]
-    describe = world.provider.describe
+    inspect = world.provider.inspect
 
-    def describe_then_repair(secret: RedisSecret) -> InstanceStatus:
-        status = describe(secret)
-        if status.busy:
+    def inspect_then_repair(secret: RedisSecret) -> Inspection:
+        inspection = inspect(secret)
+        if inspection.status.busy:
             world.sm.update_secret_version_stage(
                 SecretId=ARN, VersionStage="AWSPENDING", RemoveFromVersionId=TOKEN
             )
-        return status
+        return inspection
 
-    world.provider.describe = describe_then_repair  # type: ignore[method-assign]
+    world.provider.inspect = inspect_then_repair  # type: ignore[method-assign]
     with pytest.raises(RotationStateError, match="no longer AWSPENDING"):
         world.run("setSecret")
     assert world.provider.count("change") == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -35,6 +35,7 @@ from redis_rotation.providers.tencent import TencentProvider
 from redis_rotation.providers.transport import Transport
 from redis_rotation.secret import RedisSecret, parse_secret
 from tests.support.clock import FakeClock
+from tests.support.inspection import UNSEEN
 
 pytestmark = pytest.mark.unit
 
@@ -143,10 +144,13 @@ class StubTransport(Transport):
 class Harness:
     transport: StubTransport
     provider: TencentProvider
-    loads: list[tuple[str, str]] = field(default_factory=list)
 
 
 Make = Callable[..., Harness]
+
+
+def no_aws(service: str, endpoint_url: str | None) -> Any:
+    raise AssertionError(f"Tencent asked for an AWS {service} client ({endpoint_url})")
 
 
 @pytest.fixture
@@ -160,22 +164,17 @@ def make(fake_clock: FakeClock) -> Make:
         seconds: float = 60,
     ) -> Harness:
         transport = StubTransport(fake_clock, answers or {})
-        loads: list[tuple[str, str]] = []
-
-        def load(secret_id: str, schema: str) -> Mapping[str, str]:
-            loads.append((secret_id, schema))
-            return keys
-
         context = ProviderContext(
             settings=Settings(),
             deadline=fake_clock.deadline(seconds),
             transport=transport,
-            load_credentials=load,
+            keys=keys,
+            aws_client=no_aws,
         )
         options: dict[str, Any] = {"clock": clock}
         if nonce is not None:
             options["nonce"] = nonce
-        return Harness(transport, TencentProvider(context, **options), loads)
+        return Harness(transport, TencentProvider(context, **options))
 
     return build
 
@@ -233,7 +232,7 @@ def test_fields_of_the_other_api_are_refused(
 
 def test_v2_change_is_the_documented_request(make: Make) -> None:
     harness = make({"ModfiyRedisPassword": [v2_ok({"requestId": 11966})]}, nonce=lambda: 4242)
-    handle = harness.provider.change_password(secret(V2), NEW, CURRENT)
+    handle = harness.provider.change_password(secret(V2), UNSEEN, NEW, CURRENT)
     assert handle == ChangeHandle(task_id="11966")
     (sent,) = harness.transport.sent
     assert sent.url == "https://redis.api.qcloud.com/v2/index.php"
@@ -258,7 +257,7 @@ def test_v2_signature_method_token_and_endpoint_override(make: Make) -> None:
         {"ModfiyRedisPassword": [v2_ok({"requestId": 1})]}, keys={**KEYS, "token": "tmp-token"}
     )
     value = secret(V2, signatureMethod="HmacSHA1", apiEndpoint="http://127.0.0.1:8080")
-    harness.provider.change_password(value, NEW, CURRENT)
+    harness.provider.change_password(value, UNSEEN, NEW, CURRENT)
     (sent,) = harness.transport.sent
     assert sent.url == "http://127.0.0.1:8080/v2/index.php"
     assert sent.data is not None
@@ -276,7 +275,7 @@ def test_each_request_reads_the_clock_once_and_gets_a_fresh_positive_nonce(make:
         clock=lambda: float(next(ticks)),
     )
     provider = harness.provider
-    provider.change_password(secret(V2), NEW, CURRENT)
+    provider.change_password(secret(V2), UNSEEN, NEW, CURRENT)
     provider.wait_for_change(secret(V2), ChangeHandle("7"))
     provider.wait_for_change(secret(V2), ChangeHandle("7"))
     fields = [sent.data for sent in harness.transport.sent]
@@ -286,12 +285,11 @@ def test_each_request_reads_the_clock_once_and_gets_a_fresh_positive_nonce(make:
     assert all(n > 0 for n in nonces)
 
 
-def test_credentials_are_loaded_lazily_once(make: Make) -> None:
-    harness = make({"ModfiyRedisPassword": [v2_ok({"requestId": 1})]})
-    assert harness.loads == []
-    harness.provider.change_password(secret(V2), NEW, CURRENT)
-    harness.provider.change_password(secret(V2), NEW, CURRENT)
-    assert harness.loads == [("tencent-keys", "credentials-tencent.schema.json")]
+def test_missing_keys_are_named_and_nothing_is_sent(make: Make) -> None:
+    harness = make({"ModfiyRedisPassword": [v2_ok({"requestId": 1})]}, keys={})
+    with pytest.raises(ConfigurationError, match="no field 'secretId'"):
+        harness.provider.change_password(secret(V2), UNSEEN, NEW, CURRENT)
+    assert harness.transport.sent == []
 
 
 def redis_set(status: Any = 2, redis_id: str = BASE["instanceId"]) -> dict[str, Any]:
@@ -303,7 +301,7 @@ def redis_set(status: Any = 2, redis_id: str = BASE["instanceId"]) -> dict[str, 
 )
 def test_v2_describe_asks_describe_redis(make: Make, status: int, ready: bool, busy: bool) -> None:
     harness = make({"DescribeRedis": [redis_set(status)]}, nonce=lambda: 77)
-    described = harness.provider.describe(secret(V2))
+    described = harness.provider.inspect(secret(V2)).status
     assert (described.ready, described.busy, described.described) == (ready, busy, True)
     assert described.note is not None
     assert "retired API 2.0" in described.note
@@ -328,7 +326,7 @@ def test_v2_describe_refuses_instances_that_need_a_person(
     make: Make, answer: dict[str, Any], words: str
 ) -> None:
     with pytest.raises(InstanceStateError, match=words):
-        make({"DescribeRedis": [answer]}).provider.describe(secret(V2))
+        make({"DescribeRedis": [answer]}).provider.inspect(secret(V2))
 
 
 # -- API 3.0 requests ------------------------------------------------------------------------
@@ -348,7 +346,7 @@ def assert_tc3(sent: Sent, action: str) -> None:
 
 def test_v3_modify_sends_instance_old_and_new_password(make: Make) -> None:
     harness = make({"ModifyInstancePassword": [v3_ok(TaskId=88)]})
-    handle = harness.provider.change_password(secret(V3_MODIFY), NEW, CURRENT)
+    handle = harness.provider.change_password(secret(V3_MODIFY), UNSEEN, NEW, CURRENT)
     assert handle == ChangeHandle(task_id="88")
     (sent,) = harness.transport.sent
     assert_tc3(sent, "ModifyInstancePassword")
@@ -358,7 +356,7 @@ def test_v3_modify_sends_instance_old_and_new_password(make: Make) -> None:
 @pytest.mark.parametrize("old", [None, CURRENT])
 def test_v3_reset_never_asks_for_a_password_free_instance(make: Make, old: str | None) -> None:
     harness = make({"ResetPassword": [v3_ok(TaskId=89)]})
-    harness.provider.change_password(secret(V3_RESET), NEW, old)
+    harness.provider.change_password(secret(V3_RESET), UNSEEN, NEW, old)
     (sent,) = harness.transport.sent
     assert_tc3(sent, "ResetPassword")
     assert sent.json() == {"InstanceId": "crs-abc123", "Password": NEW, "NoAuth": False}
@@ -366,12 +364,12 @@ def test_v3_reset_never_asks_for_a_password_free_instance(make: Make, old: str |
 
 def test_a_change_that_needs_the_old_password_refuses_none(make: Make) -> None:
     with pytest.raises(ConfigurationError):
-        make().provider.change_password(secret(V3_MODIFY), NEW, None)
+        make().provider.change_password(secret(V3_MODIFY), UNSEEN, NEW, None)
 
 
 def test_an_answer_without_a_task_id_is_waited_for_through_auth_only(make: Make) -> None:
     harness = make({"ModifyInstancePassword": [v3_ok()]})
-    handle = harness.provider.change_password(secret(V3_MODIFY), NEW, CURRENT)
+    handle = harness.provider.change_password(secret(V3_MODIFY), UNSEEN, NEW, CURRENT)
     assert handle.task_id is None
     harness.provider.wait_for_change(secret(V3_MODIFY), handle)
     assert harness.transport.actions() == ["ModifyInstancePassword"]
@@ -383,7 +381,7 @@ def test_an_answer_without_a_task_id_is_waited_for_through_auth_only(make: Make)
 )
 def test_v3_describe_maps_the_status(make: Make, status: Any, ready: bool, busy: bool) -> None:
     harness = make({"DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance(status)])]})
-    described = harness.provider.describe(secret(V3_MODIFY))
+    described = harness.provider.inspect(secret(V3_MODIFY)).status
     assert (described.ready, described.busy) == (ready, busy)
     (sent,) = harness.transport.sent
     assert_tc3(sent, "DescribeInstances")
@@ -405,13 +403,13 @@ def test_v3_describe_refuses_instances_that_need_a_person(
 ) -> None:
     harness = make({"DescribeInstances": [v3_ok(TotalCount=len(found), InstanceSet=found)]})
     with pytest.raises(InstanceStateError, match=words):
-        harness.provider.describe(secret(V3_MODIFY))
+        harness.provider.inspect(secret(V3_MODIFY))
 
 
 def test_v3_describe_is_retried_when_throttled(make: Make, fake_clock: FakeClock) -> None:
     answers = [v3_error("RequestLimitExceeded"), v3_ok(TotalCount=1, InstanceSet=[instance()])]
     harness = make({"DescribeInstances": answers})
-    assert harness.provider.describe(secret(V3_MODIFY)).ready
+    assert harness.provider.inspect(secret(V3_MODIFY)).status.ready
     assert harness.transport.actions() == ["DescribeInstances", "DescribeInstances"]
     assert fake_clock.sleeps, "backed off before retrying"
 
@@ -462,7 +460,7 @@ def test_v2_error_codes(
 ) -> None:
     harness = make({"ModfiyRedisPassword": [v2_error(code, description)]})
     with pytest.raises(RotationError) as caught:
-        harness.provider.change_password(secret(V2), NEW, CURRENT)
+        harness.provider.change_password(secret(V2), UNSEEN, NEW, CURRENT)
     assert type(caught.value) is expected
     assert str(code) in str(caught.value)
     assert len(harness.transport.sent) == 1, "a change is never retried by the provider"
@@ -473,7 +471,7 @@ def test_v2_error_codes(
 def test_v3_error_codes(make: Make, api: str, code: str, expected: type[RotationError]) -> None:
     harness = make({CHANGE_ACTION[api]: [v3_error(code)]})
     with pytest.raises(RotationError) as caught:
-        harness.provider.change_password(secret(APIS[api]), NEW, CURRENT)
+        harness.provider.change_password(secret(APIS[api]), UNSEEN, NEW, CURRENT)
     assert type(caught.value) is expected
     assert code in str(caught.value)
     assert len(harness.transport.sent) == 1
@@ -493,13 +491,13 @@ def test_v3_error_codes(make: Make, api: str, code: str, expected: type[Rotation
 def test_errors_say_what_to_do(make: Make, code: str, words: str) -> None:
     harness = make({"ModifyInstancePassword": [v3_error(code)]})
     with pytest.raises(RotationError, match=words):
-        harness.provider.change_password(secret(V3_MODIFY), NEW, CURRENT)
+        harness.provider.change_password(secret(V3_MODIFY), UNSEEN, NEW, CURRENT)
 
 
 def test_rule_errors_name_the_local_policy(make: Make) -> None:
     harness = make({"ModfiyRedisPassword": [v2_error(11058, "PasswordRuleError")]})
     with pytest.raises(PasswordPolicyError) as caught:
-        harness.provider.change_password(secret(V2), NEW, CURRENT)
+        harness.provider.change_password(secret(V2), UNSEEN, NEW, CURRENT)
     assert passwords.TENCENT_V2.name in str(caught.value)
 
 
@@ -510,7 +508,7 @@ def test_provider_messages_are_redacted(make: Make, api: str) -> None:
     answer = v2_error(5100, "", leaked) if api == "v2" else v3_error("FailedOperation", leaked)
     harness = make({CHANGE_ACTION[api]: [answer]}, keys=keys)
     with pytest.raises(ProviderError) as caught:
-        harness.provider.change_password(secret(APIS[api]), NEW, CURRENT)
+        harness.provider.change_password(secret(APIS[api]), UNSEEN, NEW, CURRENT)
     text = str(caught.value)
     assert "***" in text
     for value in (NEW, CURRENT, *keys.values()):
@@ -529,7 +527,7 @@ def test_provider_messages_are_redacted(make: Make, api: str) -> None:
 def test_unreadable_answers_are_retryable(make: Make, api: str, answer: Any) -> None:
     harness = make({CHANGE_ACTION[api]: [answer]})
     with pytest.raises(ProviderRetryableError, match="InvalidAnswer"):
-        harness.provider.change_password(secret(APIS[api]), NEW, CURRENT)
+        harness.provider.change_password(secret(APIS[api]), UNSEEN, NEW, CURRENT)
 
 
 # -- waiting for the task --------------------------------------------------------------------
@@ -568,7 +566,7 @@ def test_v3_failed_task_reports_its_message_redacted(make: Make, status: str) ->
         }
     )
     value = secret(V3_MODIFY)
-    handle = harness.provider.change_password(value, NEW, CURRENT)
+    handle = harness.provider.change_password(value, UNSEEN, NEW, CURRENT)
     with pytest.raises(ChangeFailedError) as caught:
         harness.provider.wait_for_change(value, handle)
     assert "could not set ***" in str(caught.value)
@@ -633,7 +631,7 @@ def test_an_account_is_changed_with_modify_instance_account_and_its_password_onl
     provider = harness.provider
     assert provider.policy(secret(ACCOUNT)) is passwords.TENCENT_V3_ACCOUNT
     assert not provider.needs_old_password(secret(ACCOUNT))
-    handle = provider.change_password(secret(ACCOUNT), NEW, None)
+    handle = provider.change_password(secret(ACCOUNT), UNSEEN, NEW, None)
     assert handle.task_id == "55"
     *_, sent = harness.transport.sent
     assert_tc3(sent, "ModifyInstanceAccount")
@@ -653,7 +651,7 @@ def test_a_missing_account_is_created_like_the_current_one(make: Make) -> None:
             "CreateInstanceAccount": [v3_ok(TaskId=56)],
         }
     )
-    harness.provider.change_password(secret(ALTERNATE), NEW, None)
+    harness.provider.change_password(secret(ALTERNATE), UNSEEN, NEW, None)
     *_, sent = harness.transport.sent
     assert_tc3(sent, "CreateInstanceAccount")
     assert sent.json() == {
@@ -682,7 +680,7 @@ def test_describe_asks_for_the_account(
             "DescribeInstanceAccount": [account_list(*accounts)],
         }
     )
-    described = harness.provider.describe(secret(value))
+    described = harness.provider.inspect(secret(value)).status
     assert (described.ready, described.busy) == (ready, busy)
     assert harness.transport.actions() == ["DescribeInstances", "DescribeInstanceAccount"]
 
@@ -702,20 +700,20 @@ def test_a_missing_account_is_named(make: Make, value: dict[str, Any], hint: str
         }
     )
     with pytest.raises(InstanceStateError, match=hint):
-        harness.provider.describe(secret(value))
+        harness.provider.inspect(secret(value))
 
 
 def test_accounts_are_looked_up_page_by_page(make: Make) -> None:
     first = [account(f"a{i}") for i in range(100)]
     pages = [account_list(*first, total=101), account_list(account("app_a"), total=101)]
     harness = make({"DescribeInstanceAccount": pages, "ModifyInstanceAccount": [v3_ok(TaskId=1)]})
-    harness.provider.change_password(secret(ACCOUNT), NEW, None)
+    harness.provider.change_password(secret(ACCOUNT), UNSEEN, NEW, None)
     offsets = [s.json()["Offset"] for s in harness.transport.sent[:2]]
     assert offsets == [0, 100]
     assert harness.transport.actions()[-1] == "ModifyInstanceAccount"
 
 
-def test_the_change_right_after_describe_reuses_its_account_listing(make: Make) -> None:
+def test_the_change_uses_the_account_listing_of_the_inspection_it_is_given(make: Make) -> None:
     harness = make(
         {
             "DescribeInstances": [v3_ok(TotalCount=1, InstanceSet=[instance()])],
@@ -725,9 +723,10 @@ def test_the_change_right_after_describe_reuses_its_account_listing(make: Make) 
         }
     )
     provider = harness.provider
-    assert provider.describe(secret(ALTERNATE)).ready
-    provider.change_password(secret(ALTERNATE), NEW, None)
-    provider.change_password(secret(ACCOUNT), NEW, None)  # no describe before: asks again
+    seen = provider.inspect(secret(ALTERNATE))
+    assert seen.status.ready
+    provider.change_password(secret(ALTERNATE), seen, NEW, None)
+    provider.change_password(secret(ACCOUNT), UNSEEN, NEW, None)  # no listing given: asks again
     assert harness.transport.actions() == [
         "DescribeInstances",
         "DescribeInstanceAccount",
@@ -741,7 +740,7 @@ def test_an_account_without_privileges_to_copy_is_not_guessed(make: Make) -> Non
     current = {"AccountName": "app_a", "Status": 2}
     harness = make({"DescribeInstanceAccount": [account_list(current)]})
     with pytest.raises(InstanceStateError, match="no Privilege and ReadonlyPolicy to copy"):
-        harness.provider.change_password(secret(ALTERNATE), NEW, None)
+        harness.provider.change_password(secret(ALTERNATE), UNSEEN, NEW, None)
     assert harness.transport.actions() == ["DescribeInstanceAccount"]
 
 
@@ -753,4 +752,4 @@ def test_tencent_saying_the_account_is_gone_is_a_state_error(make: Make) -> None
         }
     )
     with pytest.raises(InstanceStateError, match="no such account"):
-        harness.provider.change_password(secret(ACCOUNT), NEW, None)
+        harness.provider.change_password(secret(ACCOUNT), UNSEEN, NEW, None)

@@ -26,7 +26,12 @@ from redis_rotation.errors import (
 from redis_rotation.event import Outcome, RotationEvent
 from redis_rotation.gate import Gate
 from redis_rotation.polling import Backoff, Deadline, poll
-from redis_rotation.providers.base import Provider, ProviderContext, ProviderFactory
+from redis_rotation.providers.base import (
+    Inspection,
+    Provider,
+    ProviderContext,
+    ProviderFactory,
+)
 from redis_rotation.redis_check import Level, Proof, Where
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, SecretStore, label, version_with
@@ -63,6 +68,8 @@ class RotationEngine:
         self.log = logger or logging.getLogger(__name__)
         self.store = SecretStore(client, self.log)
         self.proof = Proof(settings.redis_timeouts, seams.redis)
+        # By credentials secret: a provider holds the keys of one.
+        self._providers: dict[str, Provider] = {}
 
     def run(self, raw_event: Any) -> Outcome:
         """Run the event's step; returns what happened in a word, for logs and tests."""
@@ -82,20 +89,31 @@ class RotationEngine:
         return step(event)
 
     def bind(self, metadata: Mapping[str, Any]) -> None:
-        """Build this invocation's provider and the gate for the secret that DescribeSecret
-        described (its name and ARN are the secret's identity in the keys' owner's grants).
-        Keys reach the provider only through the gate, for a secret it admitted."""
-        self.provider = self.provider_factory(
-            ProviderContext(
-                settings=self.settings,
-                deadline=self.deadline,
-                transport=self.seams.http(
-                    self.provider_name, self.settings.http_timeout, self.deadline
-                ),
-                load_credentials=lambda sid, schema: self.gate.keys(sid, schema),
-            )
+        """The gate for the secret that DescribeSecret described (its name and ARN are the
+        secret's identity in the keys' owner's grants)."""
+        self.gate = Gate.of(
+            self.store, self.provider_name, self.provider_factory.credentials_schema, metadata
         )
-        self.gate = Gate.of(self.store, self.provider_name, self.provider, metadata)
+
+    def provider_for(self, secret: RedisSecret | None) -> Provider:
+        """The provider, built with the API keys of ``secret``, which the gate admitted:
+        keys reach a provider only this way. None: a provider without keys, which can
+        name its password policy but call nothing (preflight, for a secret not admitted)."""
+        keys = self.gate.keys(secret) if secret is not None else {}
+        key = secret.credentials_secret_id if secret is not None else ""
+        if key not in self._providers:
+            self._providers[key] = self.provider_factory(
+                ProviderContext(
+                    settings=self.settings,
+                    deadline=self.deadline,
+                    transport=self.seams.http(
+                        self.provider_name, self.settings.http_timeout, self.deadline
+                    ),
+                    keys=keys,
+                    aws_client=self.seams.aws_client,
+                )
+            )
+        return self._providers[key]
 
     # -- the four steps ------------------------------------------------------------------
 
@@ -104,7 +122,7 @@ class RotationEngine:
         if current is None:
             raise RotationStateError(f"secret {event.secret_id} has no AWSCURRENT value")
         self.gate.admit(current)
-        policy = self.provider.policy(current)
+        policy = self.provider_for(current).policy(current)
         length = policy.length(self.settings.password_length)
         existing = self.store.read(event.secret_id, PENDING, event.token)
         if existing is not None:
@@ -120,9 +138,12 @@ class RotationEngine:
 
     def set_secret(self, event: RotationEvent) -> Outcome:
         current, pending, grant = versions.current_and_pending(self.store, self.gate, event)
-        provider = self.provider
+        provider = self.provider_for(pending)
         provider.policy(current).check(pending.password, f"{pending.label}: field 'password'")
-        self.gate.check_addresses(provider, pending, grant)
+        # The state read here (if the grant did not allow every address) serves the first
+        # change attempt: it comes before the "already set?" AUTH below, the safe order (a
+        # change that landed before this read is seen by that AUTH).
+        inspection = self.gate.check_addresses(pending, grant, provider)
         # Every check of AWSPENDING comes before "already set": a hand-written AWSPENDING
         # whose password already works must not pass for a rotation that changed nothing.
         versions.refuse_same_account(current, pending)
@@ -133,10 +154,17 @@ class RotationEngine:
             self.log.info("Redis already accepts the AWSPENDING password: nothing to change")
             return "already-set"
         versions.refuse_edits(event, provider, current, pending)
-        return self._change(event, provider, current, pending)
+        # Before any change, AWSCURRENT and AWSPENDING differ only in the password (and,
+        # alternating, the account): the inspection of AWSPENDING is the subject's.
+        return self._change(event, provider, current, pending, inspection)
+
+    def _target(self, event: RotationEvent) -> tuple[RedisSecret, RedisSecret]:
+        target, pending, grant = versions.target(self.store, self.gate, event)
+        self.gate.check_addresses(target, grant, self.provider_for(target))
+        return target, pending
 
     def test_secret(self, event: RotationEvent) -> Outcome:
-        target, pending = versions.target(self.store, self.gate, self.provider, event)
+        target, pending = self._target(event)
         try:
             self.proof.wait(
                 target, self.deadline.sooner(self.settings.test_wait), Level.FULL, Where.EVERY
@@ -150,7 +178,7 @@ class RotationEngine:
         return "tested"
 
     def finish_secret(self, event: RotationEvent, current_version: str | None) -> Outcome:
-        target, pending = versions.target(self.store, self.gate, self.provider, event)
+        target, pending = self._target(event)
         # Proof before promotion: a direct invoke cannot make AWSCURRENT a password the
         # instance never got.
         if not self.proof.proves(target):
@@ -174,7 +202,12 @@ class RotationEngine:
     # -- setSecret's change, safe to re-run ----------------------------------------------
 
     def _change(
-        self, event: RotationEvent, provider: Provider, current: RedisSecret, pending: RedisSecret
+        self,
+        event: RotationEvent,
+        provider: Provider,
+        current: RedisSecret,
+        pending: RedisSecret,
+        inspection: Inspection | None,
     ) -> Outcome:
         # The version whose account the provider changes: AWSCURRENT's own, or, alternating,
         # AWSPENDING's (the other account; AWSCURRENT's is never touched).
@@ -186,10 +219,10 @@ class RotationEngine:
             nonlocal last_error, attempts
             attempts += 1
             try:
-                # setSecret asked Redis just before the first attempt.
-                return self._attempt_change(
-                    event, provider, subject, pending, just_checked=attempts == 1
-                )
+                # setSecret inspected, then asked Redis, just before the first attempt.
+                first = attempts == 1
+                seen = inspection if first and inspection else provider.inspect(subject)
+                return self._attempt_change(event, provider, subject, pending, seen, first=first)
             except ProviderRetryableError as exc:
                 last_error = exc.code
                 observability.provider_retry(exc)
@@ -213,12 +246,13 @@ class RotationEngine:
         provider: Provider,
         subject: RedisSecret,
         pending: RedisSecret,
+        inspection: Inspection,
         *,
-        just_checked: bool,
+        first: bool,
     ) -> Outcome | None:
         # ``subject``: the version whose account is changed (AWSCURRENT, or alternating,
         # AWSPENDING); the two differ in nothing else the provider reads.
-        status = provider.describe(subject)
+        status = inspection.status
         if status.busy:
             self.log.info("instance is busy, waiting", extra={"instance_state": status.detail})
             return None
@@ -228,7 +262,7 @@ class RotationEngine:
         # missed and a second one issued.
         # (A describe that asked the provider nothing brings no news: right after
         # setSecret's own check, asking again would only repeat it.)
-        news = status.described or not just_checked
+        news = status.described or not first
         if news and self.proof.proves(pending, unreachable_is_no=True):
             return "already-set"
         if not status.ready:
@@ -240,7 +274,7 @@ class RotationEngine:
             )
         # After a wait, someone (repair, an operator) may have taken AWSPENDING off this
         # version: a change now would set a password no label holds.
-        if not just_checked and not self.store.still_pending(event.secret_id, event.token):
+        if not first and not self.store.still_pending(event.secret_id, event.token):
             raise RotationStateError(
                 f"{pending.label}: version {event.token} is no longer AWSPENDING; nothing was "
                 "changed. Start a new rotation"
@@ -249,7 +283,7 @@ class RotationEngine:
             handle = None
             for stage, old in self.store.old_passwords(event.secret_id, subject):
                 try:
-                    handle = provider.change_password(subject, pending.password, old)
+                    handle = provider.change_password(subject, inspection, pending.password, old)
                     self.log.info("change requested", extra={"old_password_from": stage})
                     break
                 except OldPasswordRejectedError:
@@ -260,7 +294,7 @@ class RotationEngine:
                     return "already-set"
                 raise OldPasswordRejectedError.neither(provider.name, subject.label)
         else:
-            handle = provider.change_password(subject, pending.password, None)
+            handle = provider.change_password(subject, inspection, pending.password, None)
             self.log.info("change requested")
         with observability.task_wait(provider.name):
             provider.wait_for_change(subject, handle)

@@ -10,53 +10,63 @@ from typing import TYPE_CHECKING, Any
 
 from redis_rotation import observability
 from redis_rotation.binding import Grant, check_addresses
+from redis_rotation.errors import NotPermittedError
 
 if TYPE_CHECKING:
-    from redis_rotation.providers.base import Provider
+    from redis_rotation.providers.base import Inspection, Provider
     from redis_rotation.secret import RedisSecret
     from redis_rotation.store import Credentials, SecretStore
+
+# (credentials secret id, schema) -> its keys: the same secret read against another
+# provider's schema is another entry, validated on its own.
+CredentialsCache = dict[tuple[str, str], "Credentials"]
 
 
 @dataclass
 class Gate:
     """For one invocation: ``name`` and ``arn`` are the rotated secret's, as DescribeSecret
-    gives them (the secret's value cannot change them)."""
+    gives them (the secret's value cannot change them). ``loaded`` may be shared across the
+    gates of many secrets (status), so that each credentials secret is read once."""
 
     store: SecretStore
     provider_name: str
     credentials_schema: str
     name: str
     arn: str
-    # (credentials secret id, schema) -> its keys: the same secret read against another
-    # provider's schema is another entry, validated on its own.
-    _loaded: dict[tuple[str, str], Credentials] = field(default_factory=dict)
+    loaded: CredentialsCache = field(default_factory=dict)
+    # Credentials secrets named by a secret this gate admitted: only their keys go out.
+    admitted: set[str] = field(default_factory=set)
 
     @classmethod
     def of(
-        cls, store: SecretStore, name: str, provider: Provider, metadata: Mapping[str, Any]
+        cls,
+        store: SecretStore,
+        provider_name: str,
+        credentials_schema: str,
+        metadata: Mapping[str, Any],
+        loaded: CredentialsCache | None = None,
     ) -> Gate:
-        """The gate of ``provider`` (named ``name``) for the secret DescribeSecret described."""
+        """The gate of provider ``provider_name`` for the secret DescribeSecret described."""
         return cls(
             store,
-            name,
-            provider.credentials_schema,
+            provider_name,
+            credentials_schema,
             str(metadata.get("Name", "")),
             str(metadata.get("ARN", "")),
+            {} if loaded is None else loaded,
         )
-
-    def share_credentials(self, cache: dict[tuple[str, str], Credentials]) -> None:
-        """Read each credentials secret once across the gates of many secrets (status)."""
-        self._loaded = cache
 
     def credentials(self, secret_id: str) -> Credentials:
         key = (secret_id, self.credentials_schema)
-        if key not in self._loaded:
-            self._loaded[key] = self.store.load_credentials(secret_id, self.credentials_schema)
-        return self._loaded[key]
+        if key not in self.loaded:
+            self.loaded[key] = self.store.load_credentials(secret_id, self.credentials_schema)
+        return self.loaded[key]
 
-    def keys(self, secret_id: str, _schema: str) -> Mapping[str, str]:
-        """The API keys, for a provider: only of a secret that passed ``admit``."""
-        return self.credentials(secret_id).keys
+    def keys(self, secret: RedisSecret) -> Mapping[str, str]:
+        """The API keys of a secret that passed ``admit``, for its provider."""
+        if secret.credentials_secret_id not in self.admitted:
+            raise NotPermittedError(f"{secret.label}: not admitted; no API keys given")
+        return self.credentials(secret.credentials_secret_id).keys
 
     def admit(self, secret: RedisSecret) -> Grant:
         """Raise unless the keys' owner allows this secret to act as its value says."""
@@ -65,9 +75,18 @@ class Gate:
         credentials = self.credentials(secret.credentials_secret_id)
         grant = credentials.binding.grant_for(self.name, self.arn, secret, credentials.secret_id)
         credentials.binding.check_api_endpoint(secret, credentials.secret_id)
+        self.admitted.add(secret.credentials_secret_id)
         return grant
 
-    def check_addresses(self, provider: Provider, secret: RedisSecret, grant: Grant) -> None:
-        """Before any password goes to Redis: every address is the instance's (as the
-        provider reports it) or allowed by the grant."""
-        check_addresses(secret, grant, provider.addresses(secret))
+    @staticmethod
+    def check_addresses(secret: RedisSecret, grant: Grant, provider: Provider) -> Inspection | None:
+        """Before any password goes to Redis: every address is allowed by the grant or the
+        instance's as the provider reports it (asked only when the grant is not enough).
+        Returns the inspection, when one was made."""
+        try:
+            check_addresses(secret, grant, None)
+        except NotPermittedError:
+            inspection = provider.inspect(secret)
+            check_addresses(secret, grant, inspection.addresses)
+            return inspection
+        return None

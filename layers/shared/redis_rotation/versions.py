@@ -36,11 +36,11 @@ def current_and_pending(
 
 
 def target(
-    store: SecretStore, gate: Gate, provider: Provider, event: RotationEvent
-) -> tuple[RedisSecret, RedisSecret]:
-    """(what the pending password is proven and promoted as, AWSPENDING), its addresses
-    checked. After an edit to AWSCURRENT, that is the edited AWSCURRENT with the pending
-    password."""
+    store: SecretStore, gate: Gate, event: RotationEvent
+) -> tuple[RedisSecret, RedisSecret, Grant]:
+    """(what the pending password is proven and promoted as, AWSPENDING, the grant for
+    the first), both admitted. After an edit to AWSCURRENT, the first is the edited
+    AWSCURRENT with the pending password."""
     current = store.read(event.secret_id, CURRENT)
     pending = store.read_required(event.secret_id, PENDING, event.token)
     grant = gate.admit(pending)
@@ -53,8 +53,7 @@ def target(
                 f"changed ({pending.account}); put it back in 'accounts' to finish the rotation"
             )
         chosen = current.with_password_of(pending, f"{pending.label} (edited AWSCURRENT)")
-    gate.check_addresses(provider, chosen, grant)
-    return chosen, pending
+    return chosen, pending, grant
 
 
 def refuse_edits(
@@ -66,7 +65,7 @@ def refuse_edits(
     edited = current.edited_field(pending)
     if edited is None:
         return
-    if provider.describe(current).busy:
+    if provider.inspect(current).status.busy:
         raise InstanceBusyError(
             provider.name, "describe", "Busy", f"{current.instance_id} is busy: waiting"
         )

@@ -19,6 +19,7 @@ from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.providers.base import ProviderContext
 from redis_rotation.providers.tencent import TencentProvider
 from redis_rotation.providers.transport import Transport
+from redis_rotation.seams import boto3_client
 from redis_rotation.secret import RedisSecret
 from tests.integration.tencent_emulator.calls import (
     INSTANCE,
@@ -29,6 +30,7 @@ from tests.integration.tencent_emulator.calls import (
     START,
     instance,
 )
+from tests.support.inspection import UNSEEN
 
 pytestmark = MARKS
 
@@ -42,9 +44,8 @@ def provider_for(keys: dict[str, str] | None = None) -> TencentProvider:
         settings=Settings(),
         deadline=deadline,
         transport=Transport("tencent", 5.0, deadline),
-        load_credentials=lambda _id, _schema: (
-            keys or {"secretId": SECRET_ID, "secretKey": SECRET_KEY}
-        ),
+        keys=keys or {"secretId": SECRET_ID, "secretKey": SECRET_KEY},
+        aws_client=boto3_client,
     )
     return TencentProvider(context)
 
@@ -80,9 +81,9 @@ def test_provider_changes_and_waits(
 ) -> None:
     instance(emulator).task_duration = 0.2
     provider, secret = provider_for(), secret_for(emulator, **choice)
-    assert provider.describe(secret).ready
+    assert provider.inspect(secret).status.ready
     password = "Ab1!@#%^*()"  # every 2.0 special, through the form encoding
-    handle = provider.change_password(secret, password, START)
+    handle = provider.change_password(secret, UNSEEN, password, START)
     provider.wait_for_change(secret, handle)
     assert redis_server.accepts(password)
     assert instance(emulator).password_changes == 1
@@ -95,10 +96,10 @@ def test_provider_sees_a_task_in_flight_as_busy(
 ) -> None:
     instance(emulator).task_duration = 5.0
     provider, secret = provider_for(), secret_for(emulator, **choice)
-    provider.change_password(secret, "N3w!pass12", START)
-    assert provider.describe(secret).busy
+    provider.change_password(secret, UNSEEN, "N3w!pass12", START)
+    assert provider.inspect(secret).status.busy
     with pytest.raises(InstanceBusyError):
-        provider.change_password(secret, "N3w!pass12", START)
+        provider.change_password(secret, UNSEEN, "N3w!pass12", START)
 
 
 @pytest.mark.parametrize("choice", [CHOICES["v2"], CHOICES["v3-reset"]], ids=["v2", "v3"])
@@ -106,13 +107,13 @@ def test_provider_fails_loud_when_tencent_refuses_the_rule(
     emulator: TencentEmulator, choice: dict[str, str]
 ) -> None:
     with pytest.raises(PasswordPolicyError, match="a bug"):
-        provider_for().change_password(secret_for(emulator, **choice), "abcdefghij", START)
+        provider_for().change_password(secret_for(emulator, **choice), UNSEEN, "abcdefghij", START)
 
 
 def test_provider_reports_a_failed_task(emulator: TencentEmulator) -> None:
     instance(emulator).fail_next_task = True
     provider, secret = provider_for(), secret_for(emulator, apiVersion="3.0")
-    handle = provider.change_password(secret, "N3w!pass12", START)
+    handle = provider.change_password(secret, UNSEEN, "N3w!pass12", START)
     with pytest.raises(ChangeFailedError, match="failed"):
         provider.wait_for_change(secret, handle)
 
@@ -123,13 +124,13 @@ def test_provider_signature_error_is_a_credentials_error(
 ) -> None:
     provider = provider_for({"secretId": SECRET_ID, "secretKey": "wrong-key"})
     with pytest.raises(ProviderCredentialsError) as caught:
-        provider.change_password(secret_for(emulator, **choice), "N3w!pass12", START)
+        provider.change_password(secret_for(emulator, **choice), UNSEEN, "N3w!pass12", START)
     assert "wrong-key" not in str(caught.value)
 
 
 def test_provider_retries_throttled_task_polls(emulator: TencentEmulator) -> None:
     emulator.inject(Fault("code", action="DescribeTaskInfo", code="RequestLimitExceeded", times=2))
     provider, secret = provider_for(), secret_for(emulator, apiVersion="3.0")
-    provider.wait_for_change(secret, provider.change_password(secret, "N3w!pass12", START))
+    provider.wait_for_change(secret, provider.change_password(secret, UNSEEN, "N3w!pass12", START))
     assert emulator.count("DescribeTaskInfo", "RequestLimitExceeded") == 2
     assert emulator.count("DescribeTaskInfo") == 1

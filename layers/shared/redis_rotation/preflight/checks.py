@@ -98,8 +98,7 @@ class Preflight:
         )
         yield self._rotation(metadata)
         engine = self._engine(provider_of(metadata, current), metadata)
-        provider = engine.provider
-        credentials = self._credentials(provider, current)
+        credentials = self._credentials(engine.provider_factory.credentials_schema, current)
         yield credentials
         binding = (
             self._binding(engine, current)
@@ -108,9 +107,13 @@ class Preflight:
         )
         yield binding
         # Keys and passwords go only where the binding allows: nothing is sent otherwise.
+        # The provider gets keys only for a secret the gate admitted; without, it can still
+        # name the password policy.
+        admitted = binding.verdict == "PASS"
+        provider = engine.provider_for(current if admitted else None)
         instance = (
             self._instance(provider, current)
-            if binding.verdict == "PASS"
+            if admitted
             else Check("instance", "SKIP", "needs a binding that allows this secret")
         )
         yield instance
@@ -145,8 +148,7 @@ class Preflight:
             )
         return Check("rotation", "PASS", f"{state}; no unfinished rotation{encryption}")
 
-    def _credentials(self, provider: Provider, current: RedisSecret) -> Check:
-        schema = provider.credentials_schema
+    def _credentials(self, schema: str, current: RedisSecret) -> Check:
         try:
             self.store.load_credentials(current.credentials_secret_id, schema)
         except RotationError as exc:
@@ -173,7 +175,7 @@ class Preflight:
         # The version the next setSecret changes: alternating, the other account's.
         subject = current.next_version(current.password, current.label)
         try:
-            status = provider.describe(subject)
+            status = provider.inspect(subject).status
         except RotationError as exc:
             return Check("instance", "FAIL", str(exc))
         name = f"{current.provider} instance {current.instance_id}"
@@ -207,7 +209,9 @@ class Preflight:
     def _auth(self, engine: RotationEngine, current: RedisSecret) -> Iterator[Check]:
         try:
             # Where the password may go: the instance's addresses, or the grant's.
-            engine.gate.check_addresses(engine.provider, current, engine.gate.admit(current))
+            engine.gate.check_addresses(
+                current, engine.gate.admit(current), engine.provider_for(current)
+            )
         except RotationError as exc:
             yield Check("auth", "FAIL", str(exc))
             return

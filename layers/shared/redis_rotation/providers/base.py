@@ -1,14 +1,15 @@
-"""What the engine needs from a provider, and the plumbing every provider shares: lazy
-credentials, redaction of what the provider echoes, and reply -> error mapping."""
+"""What the engine needs from a provider (the ``Provider`` protocol, the contract in
+docs/architecture.md), and the plumbing every provider shares: its admitted keys,
+redaction of what the provider echoes, and reply -> error mapping."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
-from redis_rotation.errors import PasswordPolicyError, ProviderError, redact
+from redis_rotation.errors import ConfigurationError, PasswordPolicyError, ProviderError, redact
 
 if TYPE_CHECKING:
     from redis_rotation.config import Settings
@@ -42,15 +43,33 @@ class ChangeHandle:
     task_id: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
+class Inspection:
+    """One read-only look at the instance, returned and passed along explicitly: a change
+    attempt uses the inspection it is given, never one a provider kept."""
+
+    status: InstanceStatus
+    # Where a password may be sent, as the provider reports them; None: its API cannot tell.
+    addresses: frozenset[Endpoint] | None
+    # The provider's own answer (say, an account listing), for ``change_password``.
+    listing: Mapping[str, Any] = field(default_factory=dict)
+
+
+# (service, endpoint_url or None) -> a boto3 client: for providers that are AWS services.
+AwsClientFactory = Callable[[str, "str | None"], Any]
+
+
+@dataclass(frozen=True)
 class ProviderContext:
-    """Everything a provider may use during one invocation; nothing outlives it."""
+    """What a provider is built with, after the gate admitted the secret; nothing in it
+    outlives the invocation."""
 
     settings: Settings
     deadline: Deadline
-    transport: HttpPoster
-    # (credentials secret id, schema file) -> the validated credentials object.
-    load_credentials: Callable[[str, str], Mapping[str, str]]
+    transport: HttpPoster  # signed HTTP to a provider API
+    # The admitted secret's API keys (empty for a provider that uses the function's role).
+    keys: Mapping[str, str]
+    aws_client: AwsClientFactory
 
 
 class Provider(Protocol):
@@ -68,19 +87,20 @@ class Provider(Protocol):
         """True when the change call must carry the password the instance has now."""
         ...
 
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
-        """Whether the instance may be changed now."""
-        ...
-
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
-        """The Redis addresses the provider reports for the instance (where a password may
-        be sent), or None when its API cannot tell."""
+    def inspect(self, secret: RedisSecret) -> Inspection:
+        """Read, without changing, whether the instance may be changed now and its
+        addresses."""
         ...
 
     def change_password(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
-        """Ask for the change. Not retried by the provider: the engine decides."""
+        """Ask for the change, given the inspection that found the instance ready. Not
+        retried by the provider: the engine decides."""
         ...
 
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
@@ -88,7 +108,12 @@ class Provider(Protocol):
         ...
 
 
-ProviderFactory = Callable[[ProviderContext], Provider]
+class ProviderFactory(Protocol):
+    """A provider class: the gate reads its schema before the provider is built."""
+
+    credentials_schema: str
+
+    def __call__(self, context: ProviderContext) -> Provider: ...
 
 
 @dataclass(frozen=True)
@@ -109,32 +134,15 @@ class ProviderBase(ABC):
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
-        self._keys: Mapping[str, str] | None = None
         # Every value this invocation sent or holds: never echoed back in an error.
-        self._redacted: list[str] = []
-        # The describe answer that ``addresses`` read, for the next ``describe`` to use once.
-        self._described: Mapping[str, Any] | None = None
+        self._redacted: list[str] = [v for v in context.keys.values() if v]
 
-    def credentials(self, secret: RedisSecret) -> Mapping[str, str]:
-        """The API keys, loaded on first use (a step that calls no API never reads them)."""
-        if self._keys is None:
-            keys = self.context.load_credentials(
-                secret.credentials_secret_id, self.credentials_schema
-            )
-            self.hide(*keys.values())
-            self._keys = keys
-        return self._keys
-
-    def reuse_once(self, fetch: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
-        """The answer ``addresses`` kept, once; else ``fetch`` a fresh one. One read serves
-        setSecret's address check and its first state check: it is asked before any AUTH,
-        and a state read before the "already changed?" AUTH is the safe order (a change
-        that landed before that read is seen by the AUTH after it)."""
-        answer, self._described = self._described, None
-        return answer if answer is not None else fetch()
-
-    def keep_for_describe(self, answer: Mapping[str, Any]) -> None:
-        self._described = answer
+    def key(self, name: str) -> str:
+        """One of the admitted API keys (the credentials schema requires them)."""
+        value = self.context.keys.get(name)
+        if not value:
+            raise ConfigurationError(f"{self.name}: the credentials have no field '{name}'")
+        return value
 
     def hide(self, *values: str | None) -> None:
         """Values (passwords, their encodings) to redact from provider messages."""
@@ -177,14 +185,15 @@ class ProviderBase(ABC):
         return False
 
     @abstractmethod
-    def describe(self, secret: RedisSecret) -> InstanceStatus: ...
-
-    @abstractmethod
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None: ...
+    def inspect(self, secret: RedisSecret) -> Inspection: ...
 
     @abstractmethod
     def change_password(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle: ...
 
     @abstractmethod

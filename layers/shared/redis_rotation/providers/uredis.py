@@ -27,6 +27,7 @@ from redis_rotation.polling import poll
 from redis_rotation.providers.base import (
     ChangeHandle,
     ErrorRule,
+    Inspection,
     InstanceStatus,
     ProviderBase,
     ProviderContext,
@@ -116,11 +117,12 @@ class URedisProvider(ProviderBase):
         return passwords.UREDIS
 
     @override
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
-        group = call_retrying(
-            lambda: self._group(secret, self.reuse_once(lambda: self._describe_umem(secret))),
-            self.context.deadline,
-        )
+    def inspect(self, secret: RedisSecret) -> Inspection:
+        # One DescribeUMem answers both: the state and the addresses.
+        answer = call_retrying(lambda: self._describe_umem(secret), self.context.deadline)
+        return Inspection(self._status(secret, self._group(secret, answer)), _found(secret, answer))
+
+    def _status(self, secret: RedisSecret, group: Mapping[str, Any]) -> InstanceStatus:
         kind = kind_of(secret)
         reported = str(group.get("ResourceType"))
         if reported != kind.resource_type:
@@ -147,23 +149,12 @@ class URedisProvider(ProviderBase):
         return InstanceStatus(ready=state in READY_STATES, busy=state in BUSY_STATES, detail=state)
 
     @override
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint]:
-        # The group's own entry and any read-only slaves DescribeUMem lists under it.
-        answer = call_retrying(lambda: self._describe_umem(secret), self.context.deadline)
-        self.keep_for_describe(answer)
-        found: set[Endpoint] = set()
-        for group in _groups(answer.get("DataSet")):
-            if secret.instance_id in (
-                group.get("ResourceId"),
-                group.get("GroupId"),
-                group.get("MasterGroupId"),
-            ):
-                found.update(_addresses(group.get("Address")))
-        return frozenset(found)
-
-    @override
     def change_password(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         # The policy forbids it already; asserted here too because an empty Password
         # *removes* the instance's password.
@@ -238,17 +229,16 @@ class URedisProvider(ProviderBase):
             f"{kind_of(secret).noun} {secret.instance_id} was not found in region {secret.region}",
         )
 
-    def _get_signer(self, secret: RedisSecret) -> UCloudSigner:
+    def _get_signer(self) -> UCloudSigner:
         if self._signer is None:
-            keys = self.credentials(secret)
-            self._signer = UCloudSigner(keys["publicKey"], keys["privateKey"])
+            self._signer = UCloudSigner(self.key("publicKey"), self.key("privateKey"))
         return self._signer
 
     def _call(
         self, secret: RedisSecret, action: str, params: Mapping[str, str]
     ) -> Mapping[str, Any]:
         url, _host = endpoint_url(secret.api_endpoint or self.context.settings.uredis_endpoint)
-        body = self._get_signer(secret).add_auth({"Action": action, **params})
+        body = self._get_signer().add_auth({"Action": action, **params})
         self.hide(body.get("Signature"))  # a provider message may quote the request
         answer = self.context.transport.post(url, action=action, data=body)
         if not isinstance(answer, Mapping) or "RetCode" not in answer:
@@ -258,6 +248,19 @@ class URedisProvider(ProviderBase):
             return answer
         rule = ERROR_RULES.get(code) if isinstance(code, int) else None
         self.fail(secret, action, str(code), answer.get("Message"), rule)
+
+
+def _found(secret: RedisSecret, answer: Mapping[str, Any]) -> frozenset[Endpoint]:
+    """The addresses of the group's own entry and of any read-only slaves listed under it."""
+    found: set[Endpoint] = set()
+    for group in _groups(answer.get("DataSet")):
+        if secret.instance_id in (
+            group.get("ResourceId"),
+            group.get("GroupId"),
+            group.get("MasterGroupId"),
+        ):
+            found.update(_addresses(group.get("Address")))
+    return frozenset(found)
 
 
 def _groups(data_set: Any) -> list[Mapping[str, Any]]:

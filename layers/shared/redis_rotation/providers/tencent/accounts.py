@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any, override
 
 from redis_rotation import passwords
 from redis_rotation.errors import InstanceStateError
-from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStatus
 from redis_rotation.providers.tencent.api import NAME, task_handle
 from redis_rotation.providers.tencent.v3 import TencentV3Api
 from redis_rotation.providers.transport import call_retrying
 
 if TYPE_CHECKING:
-    from redis_rotation.providers.tencent.provider import TencentProvider
     from redis_rotation.secret import RedisSecret
 
 DESCRIBE_ACCOUNTS = "DescribeInstanceAccount"
@@ -40,41 +39,40 @@ class TencentV3Account(TencentV3Api):
     needs_old_password = False
     action = "ModifyInstanceAccount"
 
-    def __init__(self, provider: TencentProvider) -> None:
-        super().__init__(provider)
-        # The listing describe read, for the change right after it to use once (as the
-        # DescribeInstances answer of the address check serves the first describe).
-        self._listed: dict[str, Mapping[str, Any]] | None = None
-
     @override
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
-        status = super().describe(secret)
-        if not status.ready:
-            return status
+    def inspect(self, secret: RedisSecret) -> Inspection:
+        seen = super().inspect(secret)
+        if not seen.status.ready:
+            return seen
         name = self._name(secret)
-        self._listed = self.list_accounts(secret)
-        account = self._listed.get(name)
+        # The listing goes along to the change: it reads the template account from it.
+        listed = self.list_accounts(secret)
+        account = listed.get(name)
+        status = seen.status
         if account is None:
-            if self._may_create(secret):
-                return InstanceStatus(ready=True, busy=False, detail=f"no account {name} yet")
-            raise self._missing(secret, name)
-        if account.get("Status") == CHANGING:
-            return InstanceStatus(ready=False, busy=True, detail=f"account {name} is changing")
-        if account.get("Status") != VALID:
-            return InstanceStatus(
+            if not self._may_create(secret):
+                raise self._missing(secret, name)
+            status = InstanceStatus(ready=True, busy=False, detail=f"no account {name} yet")
+        elif account.get("Status") == CHANGING:
+            status = InstanceStatus(ready=False, busy=True, detail=f"account {name} is changing")
+        elif account.get("Status") != VALID:
+            status = InstanceStatus(
                 ready=False, busy=False, detail=f"account {name} Status {account.get('Status')}"
             )
-        return status
+        return Inspection(status, seen.addresses, listed)
 
     @override
     def change(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         name = self._name(secret)
-        listed, self._listed = self._listed, None
-        accounts = listed if listed is not None else self.list_accounts(secret)
+        accounts = inspection.listing or self.list_accounts(secret)
         if name in accounts or not self._may_create(secret):
-            return super().change(secret, new_password, old_password)
+            return super().change(secret, inspection, new_password, old_password)
         template_name = secret.other_account()
         template = accounts.get(template_name)
         if template is None:

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from redis_rotation.errors import InstanceStateError
 from redis_rotation.observability import logger
-from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStatus
 
 if TYPE_CHECKING:
     from redis_rotation.passwords import PasswordPolicy
     from redis_rotation.providers.tencent.provider import TencentProvider
-    from redis_rotation.secret import Endpoint, RedisSecret
+    from redis_rotation.secret import RedisSecret
 
 NAME = "tencent"
 TASK_INFO = "DescribeTaskInfo"
@@ -69,14 +69,15 @@ class TencentApi(ABC):
         self.provider = provider
 
     @abstractmethod
-    def describe(self, secret: RedisSecret) -> InstanceStatus: ...
-
-    @abstractmethod
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None: ...
+    def inspect(self, secret: RedisSecret) -> Inspection: ...
 
     @abstractmethod
     def change(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle: ...
 
     @abstractmethod

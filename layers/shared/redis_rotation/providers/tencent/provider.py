@@ -30,7 +30,7 @@ from redis_rotation.passwords import PasswordPolicy
 from redis_rotation.polling import poll
 from redis_rotation.providers.base import (
     ChangeHandle,
-    InstanceStatus,
+    Inspection,
     ProviderBase,
     ProviderContext,
 )
@@ -40,7 +40,7 @@ from redis_rotation.providers.tencent.errors import error_rule
 from redis_rotation.providers.tencent.v2 import TencentV2Api
 from redis_rotation.providers.tencent.v3 import TencentV3Modify, TencentV3Reset
 from redis_rotation.providers.transport import call_retrying
-from redis_rotation.secret import Endpoint, RedisSecret
+from redis_rotation.secret import RedisSecret
 
 CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
 # Without apiVersion: Tencent retired API 2.0 for Redis in 2023. Before 0.3.0 it was "2.0".
@@ -98,22 +98,22 @@ class TencentProvider(ProviderBase):
         return self.api(secret).needs_old_password
 
     @override
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
-        return self.api(secret).describe(secret)
-
-    @override
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
-        return self.api(secret).addresses(secret)
+    def inspect(self, secret: RedisSecret) -> Inspection:
+        return self.api(secret).inspect(secret)
 
     @override
     def change_password(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         self.hide(new_password, old_password)
         api = self.api(secret)
         if api.needs_old_password and old_password is None:
             raise ConfigurationError(f"Tencent {api.name} needs the old password")
-        return api.change(secret, new_password, old_password)
+        return api.change(secret, inspection, new_password, old_password)
 
     @override
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, override
 
 from redis_rotation import passwords
 from redis_rotation.errors import ProviderError, ProviderRetryableError
-from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.base import ChangeHandle, Inspection
 from redis_rotation.providers.tencent.api import (
     NAME,
     TASK_INFO,
@@ -49,7 +49,7 @@ class TencentV2Api(TencentApi):
     needs_old_password = True
 
     @override
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
+    def inspect(self, secret: RedisSecret) -> Inspection:
         # A busy instance would also answer the change itself with 10702 (InstanceBusyError);
         # asking first means a change is only sent to an instance that reports running.
         params = {"redisId": secret.instance_id, "limit": "1", "offset": "0"}
@@ -58,17 +58,19 @@ class TencentV2Api(TencentApi):
         )
         for instance in data.get("redisSet") or []:
             if isinstance(instance, Mapping) and instance.get("redisId") == secret.instance_id:
-                return instance_status(instance.get("status"), secret, DESCRIBE, RETIRED)
+                status = instance_status(instance.get("status"), secret, DESCRIBE, RETIRED)
+                # Nothing documented reports addresses: only the keys' owner's grant can
+                # allow them.
+                return Inspection(status, None)
         raise not_found(secret, DESCRIBE)
 
     @override
-    def addresses(self, secret: RedisSecret) -> None:
-        # Nothing documented reports them: only the keys' owner's grant can allow addresses.
-        return None
-
-    @override
     def change(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         params = {
             "redisId": secret.instance_id,
@@ -94,12 +96,11 @@ class TencentV2Api(TencentApi):
         url, host = endpoint_url(
             secret.api_endpoint or provider.context.settings.tencent_v2_endpoint, PATH
         )
-        keys = provider.credentials(secret)
         signer = TencentV2Signer(
-            keys["secretId"],
-            keys["secretKey"],
+            provider.key("secretId"),
+            provider.key("secretKey"),
             secret.get("signatureMethod") or "HmacSHA256",
-            keys.get("token"),
+            provider.context.keys.get("token"),
         )
         fields = signer.add_auth(
             http_method="POST",

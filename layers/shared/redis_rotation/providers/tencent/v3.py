@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, override
 from redis_rotation import passwords
 from redis_rotation.errors import InstanceStateError, ProviderError, ProviderRetryableError
 from redis_rotation.passwords import PasswordPolicy
-from redis_rotation.providers.base import ChangeHandle, InstanceStatus
+from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStatus
 from redis_rotation.providers.tencent.api import (
     NAME,
     TASK_INFO,
@@ -51,11 +51,15 @@ class TencentV3Api(TencentApi):
     action: str  # the change's API action
 
     @override
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
+    def inspect(self, secret: RedisSecret) -> Inspection:
+        # One DescribeInstances answers both: the state and the addresses.
         instance = call_retrying(
-            lambda: self.provider.reuse_once(lambda: self._describe_instance(secret)),
-            self.provider.context.deadline,
+            lambda: self._describe_instance(secret), self.provider.context.deadline
         )
+        return Inspection(self.status(secret, instance), addresses(instance))
+
+    @staticmethod
+    def status(secret: RedisSecret, instance: Mapping[str, Any]) -> InstanceStatus:
         status = instance_status(instance.get("Status"), secret, DESCRIBE)
         if instance.get("NoAuth") is True:
             # Password-free: a rotated password would prove nothing (and AUTH checks fail).
@@ -69,25 +73,12 @@ class TencentV3Api(TencentApi):
         return status
 
     @override
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint]:
-        instance = call_retrying(
-            lambda: self._describe_instance(secret), self.provider.context.deadline
-        )
-        self.provider.keep_for_describe(instance)
-        found = set()
-        ip, port = instance.get("WanIp"), instance.get("Port")
-        if isinstance(ip, str) and ip and isinstance(port, int) and not isinstance(port, bool):
-            found.add(Endpoint(ip, port))
-        # The public address, "host:port", when the instance has one.
-        public = instance.get("WanAddress")
-        host, _, public_port = public.rpartition(":") if isinstance(public, str) else ("", "", "")
-        if host and public_port.isascii() and public_port.isdigit():
-            found.add(Endpoint(host, int(public_port)))
-        return frozenset(found)
-
-    @override
     def change(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         body = self.change_body(secret, new_password, old_password)
         return task_handle(self.call(secret, self.action, body).get("TaskId"), self.action)
@@ -118,10 +109,12 @@ class TencentV3Api(TencentApi):
         url, host = endpoint_url(
             secret.api_endpoint or provider.context.settings.tencent_v3_endpoint
         )
-        keys = provider.credentials(secret)
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = TC3Signer(
-            keys["secretId"], keys["secretKey"], SERVICE, keys.get("token")
+            provider.key("secretId"),
+            provider.key("secretKey"),
+            SERVICE,
+            provider.context.keys.get("token"),
         ).add_auth(
             host=host,
             action=action,
@@ -145,6 +138,20 @@ class TencentV3Api(TencentApi):
         provider.refuse(
             secret, action, str(error.get("Code", "Unknown")), None, error.get("Message")
         )
+
+
+def addresses(instance: Mapping[str, Any]) -> frozenset[Endpoint]:
+    """The instance's addresses DescribeInstances reports: its own, and its public one."""
+    found = set()
+    ip, port = instance.get("WanIp"), instance.get("Port")
+    if isinstance(ip, str) and ip and isinstance(port, int) and not isinstance(port, bool):
+        found.add(Endpoint(ip, port))
+    # The public address, "host:port", when the instance has one.
+    public = instance.get("WanAddress")
+    host, _, public_port = public.rpartition(":") if isinstance(public, str) else ("", "", "")
+    if host and public_port.isascii() and public_port.isdigit():
+        found.add(Endpoint(host, int(public_port)))
+    return frozenset(found)
 
 
 class TencentV3Modify(TencentV3Api):
