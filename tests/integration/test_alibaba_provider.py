@@ -24,8 +24,10 @@ from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.providers.alibaba.provider import AlibabaProvider
 from redis_rotation.providers.base import ProviderContext
 from redis_rotation.providers.transport import Transport
+from redis_rotation.seams import boto3_client
 from redis_rotation.secret import Endpoint, RedisSecret
 from tests.conftest import leaks
+from tests.support.inspection import UNSEEN
 from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = pytest.mark.integration
@@ -59,7 +61,8 @@ def provider() -> AlibabaProvider:
         settings=Settings(),
         deadline=deadline,
         transport=Transport("alibaba", 5.0, deadline),
-        load_credentials=lambda _id, _schema: KEYS,
+        keys=KEYS,
+        aws_client=boto3_client,
     )
     return AlibabaProvider(context)
 
@@ -92,9 +95,10 @@ def rotate(emulator: AlibabaEmulator, pending: RedisSecret) -> AlibabaProvider:
     rotation = provider()
     front = emulator.instances[INSTANCE].front
     assert front is not None
-    assert Endpoint("127.0.0.1", front.port) in (rotation.addresses(pending) or ())
-    assert rotation.describe(pending).ready
-    handle = rotation.change_password(pending, NEW, None)
+    inspection = rotation.inspect(pending)
+    assert Endpoint("127.0.0.1", front.port) in (inspection.addresses or ())
+    assert inspection.status.ready
+    handle = rotation.change_password(pending, inspection, NEW, None)
     rotation.wait_for_change(pending, handle)
     return rotation
 
@@ -138,7 +142,7 @@ def test_alternating_creates_the_missing_account_with_the_current_privilege(
 def test_alternating_without_create_refuses_a_missing_account(emulator: AlibabaEmulator) -> None:
     pair = {"strategy": "alternating", "accounts": ["app_a", "app_b"]}
     with pytest.raises(InstanceStateError, match="createMissingAccount"):
-        provider().describe(secret(emulator, account="app_b", **pair))
+        provider().inspect(secret(emulator, account="app_b", **pair))
     assert emulator.count("CreateAccount", None) == 0
 
 
@@ -147,9 +151,10 @@ def test_a_change_in_flight_is_waited_for(emulator: AlibabaEmulator) -> None:
     instance.task_after_requests = 4  # one look is three requests: it lands in the next
     rotation = provider()
     pending = secret(emulator, account="app_a")
-    assert rotation.describe(pending).ready
-    handle = rotation.change_password(pending, NEW, None)
-    status = rotation.describe(pending)
+    inspection = rotation.inspect(pending)
+    assert inspection.status.ready
+    handle = rotation.change_password(pending, inspection, NEW, None)
+    status = rotation.inspect(pending).status
     assert (status.ready, status.busy) == (False, True)  # Unavailable: busy, not failed
     rotation.wait_for_change(pending, handle)
     assert logs_in(emulator, f"app_a:{NEW}")
@@ -169,7 +174,7 @@ def test_bad_account_names_are_refused_before_any_call(
     emulator: AlibabaEmulator, fields: dict[str, str], error: type[Exception], match: str
 ) -> None:
     with pytest.raises(error, match=match):
-        provider().addresses(secret(emulator, **fields))
+        provider().inspect(secret(emulator, **fields))
     assert emulator.calls == []
 
 
@@ -177,7 +182,7 @@ def test_a_password_breaking_the_rule_is_refused_before_the_call(
     emulator: AlibabaEmulator,
 ) -> None:
     with pytest.raises(PasswordPolicyError, match="character outside"):
-        provider().change_password(secret(emulator, account="app_a"), "has:colon1A", None)
+        provider().change_password(secret(emulator, account="app_a"), UNSEEN, "has:colon1A", None)
     assert emulator.calls == []
     assert logs_in(emulator, f"app_a:{APP_PASSWORD}")
 
@@ -197,7 +202,7 @@ def test_states_a_person_must_fix_are_refused_before_any_change(
     for name, value in change.items():
         setattr(instance, name, value)
     with pytest.raises(InstanceStateError) as caught:
-        provider().describe(secret(emulator, account="app_a"))
+        provider().inspect(secret(emulator, account="app_a"))
     assert caught.value.code == code
     assert emulator.count("ResetAccountPassword", None) == 0
 
@@ -214,7 +219,7 @@ def test_an_error_quoting_the_request_shows_no_password_or_signature(
     )
     pending = secret(emulator, account="app_a")
     with pytest.raises(ProviderError) as caught:
-        provider().change_password(pending, password, None)
+        provider().change_password(pending, UNSEEN, password, None)
     (echo,) = emulator.echoes
     assert echo.values["AccountPassword"] == password  # the message did quote it ...
     signature = echo.values["authorization"].rpartition("Signature=")[2]

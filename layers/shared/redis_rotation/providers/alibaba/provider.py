@@ -15,8 +15,8 @@ the instance; accounts need Redis 4.0 or later, which is checked before any chan
 password APIs answer with a RequestId alone: a change is done when the instance is
 ``Normal`` and the account ``Available`` again (the engine then proves it with AUTH).
 
-``inspect`` is one read-only look (state, accounts, endpoints); the contract methods
-below are built on it.
+``inspect`` is one read-only look (state, endpoints and, for a custom account, the
+account listing, which ``change_password`` is given back).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NoReturn, override
 
 from redis_rotation import passwords
@@ -47,12 +46,13 @@ from redis_rotation.providers.alibaba.api import (
 from redis_rotation.providers.alibaba.errors import error_rule
 from redis_rotation.providers.base import (
     ChangeHandle,
+    Inspection,
     InstanceStatus,
     ProviderBase,
     ProviderContext,
 )
 from redis_rotation.providers.transport import call_retrying
-from redis_rotation.secret import Endpoint, RedisSecret
+from redis_rotation.secret import RedisSecret
 
 CREDENTIALS_SCHEMA = "credentials-alibaba.schema.json"
 MODIFY_INSTANCE = "ModifyInstanceAttribute"
@@ -62,15 +62,6 @@ CREATE = "CreateAccount"
 ACCOUNT_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
 # What CreateAccount can grant; RoleRepl exists on listed accounts only.
 CREATABLE_PRIVILEGES = ("RoleReadOnly", "RoleReadWrite")
-
-
-@dataclass(frozen=True)
-class Look:
-    """One read-only look at the instance (the target contract's Inspection)."""
-
-    status: InstanceStatus
-    addresses: frozenset[Endpoint] | None
-    accounts: Mapping[str, AccountView] = field(default_factory=dict)
 
 
 class AlibabaProvider(ProviderBase):
@@ -87,8 +78,6 @@ class AlibabaProvider(ProviderBase):
         super().__init__(context)
         self.clock = clock  # x-acs-date, read once per request
         self.nonce = nonce  # None: a random one per request
-        self._look: Look | None = None  # what addresses() read, for describe() once
-        self._listed: Look | None = None  # what describe() read, for the change once
 
     def api(self, secret: RedisSecret) -> AlibabaApi:
         def refuse(action: str, code: str, message: Any) -> NoReturn:
@@ -98,7 +87,7 @@ class AlibabaProvider(ProviderBase):
         return AlibabaApi(
             transport=self.context.transport,
             endpoint=secret.api_endpoint or default_endpoint(secret.region),
-            keys=self.credentials(secret),
+            keys=self.context.keys,
             clock=self.clock,
             hide=self.hide,
             refuse=refuse,
@@ -109,9 +98,14 @@ class AlibabaProvider(ProviderBase):
         api = self.api(secret)
         return call_retrying(lambda: api.call(action, params), self.context.deadline)
 
-    # -- one look ----------------------------------------------------------------------------
+    # -- Provider protocol ---------------------------------------------------------------------
 
-    def inspect(self, secret: RedisSecret) -> Look:
+    @override
+    def policy(self, secret: RedisSecret) -> PasswordPolicy:
+        return passwords.ALIBABA
+
+    @override
+    def inspect(self, secret: RedisSecret) -> Inspection:
         """The instance's state (and its account's), and where a password may be sent."""
         name = self._account(secret)
         instance = {"InstanceId": secret.instance_id}
@@ -121,7 +115,7 @@ class AlibabaProvider(ProviderBase):
         status = instance_status(attribute, secret.instance_id)
         addresses = read_addresses(self._read(secret, NET_INFO, instance))
         if name is None:
-            return Look(status, addresses)
+            return Inspection(status, addresses)
         engine = str(attribute.get("EngineVersion", ""))
         major = engine.split(".")[0]
         if major.isdigit() and int(major) < 4:
@@ -133,7 +127,8 @@ class AlibabaProvider(ProviderBase):
                 "rotate its default account (omit account) or upgrade it to 4.0 or later",
             )
         accounts = read_accounts(self._read(secret, DESCRIBE_ACCOUNTS, instance))
-        return Look(self._account_status(secret, name, status, accounts), addresses, accounts)
+        status = self._account_status(secret, name, status, accounts)
+        return Inspection(status, addresses, {"accounts": accounts})
 
     def _account_status(
         self,
@@ -156,26 +151,13 @@ class AlibabaProvider(ProviderBase):
             return InstanceStatus(ready=False, busy=False, detail=detail)
         return status
 
-    # -- Provider protocol ---------------------------------------------------------------------
-
-    @override
-    def policy(self, secret: RedisSecret) -> PasswordPolicy:
-        return passwords.ALIBABA
-
-    @override
-    def describe(self, secret: RedisSecret) -> InstanceStatus:
-        look, self._look = self._look, None
-        self._listed = look or self.inspect(secret)
-        return self._listed.status
-
-    @override
-    def addresses(self, secret: RedisSecret) -> frozenset[Endpoint] | None:
-        self._look = self.inspect(secret)
-        return self._look.addresses
-
     @override
     def change_password(
-        self, secret: RedisSecret, new_password: str, old_password: str | None
+        self,
+        secret: RedisSecret,
+        inspection: Inspection,
+        new_password: str,
+        old_password: str | None,
     ) -> ChangeHandle:
         self.hide(new_password, old_password)
         self.policy(secret).check(new_password, "the new password")
@@ -190,12 +172,18 @@ class AlibabaProvider(ProviderBase):
             "AccountName": name,
             "AccountPassword": new_password,
         }
-        look, self._listed = self._listed, None
-        look = look or self.inspect(secret)
-        if name in look.accounts or not (secret.alternating and secret.create_missing_account):
+        if not (secret.alternating and secret.create_missing_account):
             api.call(RESET, reset)
             return ChangeHandle()
-        privilege = self._privilege_to_copy(secret, look.accounts)
+        # The listing of the inspection that found the instance ready; an inspection
+        # without one (not this provider's) means a fresh look.
+        accounts = inspection.listing.get("accounts")
+        if not isinstance(accounts, Mapping):
+            accounts = self.inspect(secret).listing.get("accounts", {})
+        if name in accounts:
+            api.call(RESET, reset)
+            return ChangeHandle()
+        privilege = self._privilege_to_copy(secret, accounts)
         try:
             api.call(CREATE, {**reset, "AccountPrivilege": privilege, "AccountType": "Normal"})
         except ProviderError as exc:
