@@ -46,6 +46,29 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
         "tencent",
         {**V3, "account": "app_a", "alternate": "app_b", "create_missing": True},
     ),
+    ("alibaba-default", "alibaba", {"task_after_requests": 2}),
+    ("alibaba-account", "alibaba", {"task_after_requests": 2, "account": "app"}),
+    (
+        "alibaba-alternating",
+        "alibaba",
+        {
+            "task_after_requests": 2,
+            "account": "app_a",
+            "alternate": "app_b",
+            "create_missing": True,
+        },
+    ),
+    (
+        "alibaba-cluster-alternating",
+        "alibaba",
+        {
+            "architecture": "cluster",
+            "task_after_requests": 2,
+            "account": "app_a",
+            "alternate": "app_b",
+            "create_missing": True,
+        },
+    ),
 ]
 _names = itertools.count()
 
@@ -54,12 +77,16 @@ def new_secret(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> Exa
     name = f"crash/{provider}-{next(_names)}"
     if provider == "uredis":
         return cloud.add_uredis_secret(name, **options)
+    if provider == "alibaba":
+        return cloud.add_alibaba_secret(name, **options)
     return cloud.add_tencent_secret(name, **options)
 
 
 def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
     if example.provider == "uredis":
         return cloud.uredis_instance(example).password_changes
+    if example.provider == "alibaba":
+        return cloud.alibaba.instances[example.details["instanceId"]].password_changes
     return cloud.tencent.instances[example.details["instanceId"]].password_changes
 
 
