@@ -298,6 +298,7 @@ class LocalCloud:
         name: str,
         *,
         architecture: str = "standard",
+        task_duration: float = 0.0,
         task_after_requests: int = 0,
         account: str | None = None,
         alternate: str | None = None,
@@ -327,6 +328,7 @@ class LocalCloud:
                 redis,
                 password,
                 architecture=architecture,
+                task_duration=task_duration,
                 task_after_requests=task_after_requests,
             )
         )
