@@ -17,6 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,10 +75,22 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server child process whose default-user password can be changed."""
 
-    def __init__(self, password: str | None, on_change: OnChange = "keep") -> None:
+    def __init__(
+        self,
+        password: str | None,
+        on_change: OnChange = "keep",
+        *,
+        admin_password: str | None = None,
+        config: Sequence[str] = (),
+        ports: Callable[[], int] = free_port,
+    ) -> None:
+        """``admin_password``, ``config`` (further redis.conf lines) and ``ports`` (a free
+        port chooser) let a Redis Cluster's nodes share one admin and reserve bus ports."""
         self.initial_password = password
         self.on_change: OnChange = on_change
-        self.admin_password = secrets.token_urlsafe(24)
+        self.admin_password = admin_password or secrets.token_urlsafe(24)
+        self._config = tuple(config)
+        self._ports = ports
         self.host = "127.0.0.1"
         self.port = 0
         self._dir = tempfile.TemporaryDirectory(prefix="localcloud-redis-")
@@ -89,7 +102,7 @@ class RedisServer:
             raise RuntimeError("this redis-server is already started: start it once")
         binary = find_redis_server()
         for _ in range(5):  # another process may take the free port before we bind it
-            self.port = free_port()
+            self.port = self._ports()
             config = Path(self._dir.name) / "redis.conf"
             default_user = f">{self.initial_password}" if self.initial_password else "nopass"
             config.write_text(
@@ -103,6 +116,7 @@ class RedisServer:
                         "protected-mode no",
                         f"user default on {default_user} ~* &* +@all",
                         f"user {ADMIN_USER} on >{self.admin_password} ~* &* +@all",
+                        *self._config,
                         "",
                     ]
                 )

@@ -76,3 +76,16 @@ def moved_error(secret_id: str, target: Endpoint, *, hooked: bool) -> AddressCha
         f"secret {secret_id}: the secret now names {target}, not the address this connection "
         f"was made for; nothing was sent: {advice}"
     )
+
+
+class NotANodeError(RedisConnectionError):
+    """A cluster client's connection to an address the secret does not name (a node that
+    announced, or redirected to, another address); nothing was sent."""
+
+
+def not_a_node(secret_id: str, here: Endpoint | None) -> NotANodeError:
+    where = str(here) if here is not None else "an address with no host and port"
+    return NotANodeError(
+        f"secret {secret_id}: the cluster sent this client to {where}, which the secret "
+        "names neither as host nor in readOnlyEndpoints; nothing was sent there"
+    )

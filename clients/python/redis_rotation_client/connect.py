@@ -1,5 +1,6 @@
-"""Keyword arguments for ``redis.Redis``, ``redis.ConnectionPool`` and ``redis.asyncio.Redis``
-built from a secret id: the two lines an application changes.
+"""Keyword arguments for ``redis.Redis``, ``redis.ConnectionPool``, ``redis.asyncio.Redis``
+and ``redis.cluster.RedisCluster`` built from a secret id: the two lines an application
+changes.
 
     from redis_rotation_client import redis_kwargs
     client = redis.Redis(**redis_kwargs("prod/redis"), decode_responses=True)
@@ -7,9 +8,11 @@ built from a secret id: the two lines an application changes.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from redis.backoff import ExponentialWithJitterBackoff
+from redis.connection import AbstractConnection, Connection, SSLConnection
 
 from redis_rotation_client.provider import SecretsManagerCredentialProvider, provider_for
 from redis_rotation_client.secret import ClientSecret
@@ -90,8 +93,6 @@ def pool_kwargs(
     **provider_options: Any,
 ) -> dict[str, Any]:
     """Arguments for ``redis.ConnectionPool(...)`` (or ``BlockingConnectionPool``)."""
-    from redis.connection import Connection, SSLConnection
-
     options = redis_kwargs(secret_id, provider=provider, **provider_options)
     tls = options.pop("ssl", False)
     options["connection_class"] = SSLConnection if tls else Connection
@@ -113,3 +114,59 @@ def async_redis_kwargs(
     options["redis_connect_func"] = chosen.on_connect_async
     options["retry"] = Retry(backoff(), RETRIES)
     return options
+
+
+def _provider_of(connection: AbstractConnection) -> SecretsManagerCredentialProvider:
+    provider = connection.credential_provider
+    if not isinstance(provider, SecretsManagerCredentialProvider):
+        raise TypeError("a cluster node connection needs a SecretsManagerCredentialProvider")
+    return provider
+
+
+class _Node(AbstractConnection):
+    """What a Redis Cluster node's connection adds, plain or TLS: its provider checks the
+    address before the handshake (RedisCluster's own connect hook runs only after the
+    AUTH), and connects again after a refused AUTH."""
+
+    def on_connect(self) -> None:
+        _provider_of(self).on_node_connect(self, super().on_connect)
+
+    def connect_check_health(
+        self, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
+        connect = partial(super().connect_check_health, check_health, retry_socket_connect)
+        _provider_of(self).node_connect(self, connect)
+
+
+class NodeConnection(_Node, Connection):
+    """A Redis Cluster node's connection."""
+
+
+class NodeSSLConnection(_Node, SSLConnection):
+    """A Redis Cluster node's connection over TLS."""
+
+
+def cluster_kwargs(
+    secret_id: str,
+    *,
+    provider: SecretsManagerCredentialProvider | None = None,
+    **provider_options: Any,
+) -> dict[str, Any]:
+    """Arguments for ``redis.cluster.RedisCluster(...)``. The secret's ``host`` is the startup
+    node; credentials go only to the addresses the secret names (``host`` and
+    ``readOnlyEndpoints``). redis-py takes a connection class only with ``url``, hence the
+    URL (TLS comes from the class and the ``ssl_*`` options, not from the scheme)."""
+    from redis.retry import Retry
+
+    chosen = _provider(secret_id, provider, provider_options)
+    secret = chosen.secret()
+    host = f"[{secret.host}]" if ":" in secret.host else secret.host
+    options = _common(secret, chosen)
+    del options["host"], options["port"]
+    return {
+        **options,
+        "url": f"redis://{host}:{secret.port}",
+        "connection_class": NodeSSLConnection if secret.tls.enabled else NodeConnection,
+        **_tls(secret),
+        "retry": Retry(backoff(), RETRIES),
+    }

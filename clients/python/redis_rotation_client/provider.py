@@ -32,7 +32,7 @@ from redis.credentials import CredentialProvider
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from redis_rotation_client.address import follow, moved_error
+from redis_rotation_client.address import endpoint_of, follow, moved_error, not_a_node
 from redis_rotation_client.quiet import unlogged
 from redis_rotation_client.secret import (
     ClientSecret,
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TTL = 3600.0
 DEFAULT_MIN_REFRESH_INTERVAL = 1.0
+# Connects of one cluster node connection: the cached credentials, then AWSCURRENT and
+# AWSPENDING as re-read after a refusal (a credential refused is not tried again).
+NODE_CONNECTS = 3
 
 # The credentials last handed to the connection being set up in this thread or task: the
 # connect hook runs in the same context as the get_credentials call of its handshake.
@@ -57,6 +60,13 @@ _served: contextvars.ContextVar[Credentials | None] = contextvars.ContextVar(
 # The endpoint of the connection the connect hook is setting up in this thread or task.
 _connecting: contextvars.ContextVar[Endpoint | None] = contextvars.ContextVar(
     "redis_rotation_client_connecting", default=None
+)
+
+# Credentials a cluster node refused to the connection being made in this thread or task:
+# passwords are per node, so another node taking them meanwhile does not make them worth
+# sending to this one again.
+_tried: contextvars.ContextVar[frozenset[Credentials]] = contextvars.ContextVar(
+    "redis_rotation_client_tried", default=frozenset()
 )
 
 logger = logging.getLogger("redis_rotation_client")
@@ -90,7 +100,7 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         self._state = threading.Lock()  # guards the fields below; never held across a call
         self._reading = threading.Lock()  # single-flight: one Secrets Manager read at a time
         self._candidates: tuple[Credentials, ...] = ()  # AWSCURRENT first, all for _secret's
-        # endpoint: a read that finds another endpoint drops the others
+        # endpoint: a read that finds another reach (secret.py) drops the others
         self._refused: set[Credentials] = set()
         self._secret: ClientSecret | None = None
         self._first: Endpoint | None = None  # what a connection made without the hook uses
@@ -123,12 +133,50 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         where = self._follow(connection, self.secret())
         token = _connecting.set(where)
         try:
-            connection.on_connect()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            self._handshake(connection.on_connect)
+        finally:
+            _connecting.reset(token)
+
+    def on_node_connect(
+        self, connection: AbstractConnection, handshake: Callable[[], None]
+    ) -> None:
+        """A Redis Cluster node connection's handshake (connect.py's node connections call
+        it before anything is sent): only to an address the secret names."""
+        here = endpoint_of(connection)
+        if here is None or here not in self.secret().nodes:
+            raise not_a_node(self.secret_id, here)
+        token = _connecting.set(here)
+        try:
+            self._handshake(handshake)
+        finally:
+            _connecting.reset(token)
+
+    def node_connect(self, connection: AbstractConnection, connect: Callable[[], None]) -> None:
+        """A Redis Cluster node connection's connect, made again after a refused AUTH with
+        re-read credentials: RedisCluster retries neither a refused AUTH nor a node's
+        connect. (redis-py closes the socket on a refusal: each try is a new socket.)"""
+        tried = _tried.set(frozenset())
+        try:
+            for attempt in range(1, NODE_CONNECTS + 1):
+                try:
+                    connect()
+                    return
+                except AuthenticationError:
+                    refused, here = _served.get(), endpoint_of(connection)
+                    if refused is not None:
+                        _tried.set(_tried.get() | {refused})
+                    if attempt == NODE_CONNECTS or here is None or not self._another_to_try(here):
+                        raise
+        finally:
+            _tried.reset(tried)
+
+    def _handshake(self, handshake: Callable[[], object]) -> None:
+        """Run redis-py's handshake, noting whether Redis took the credentials it was given."""
+        try:
+            handshake()
         except AuthenticationError:
             self._report(accepted=False)
             raise
-        finally:
-            _connecting.reset(token)
         self._report(accepted=True)
 
     async def on_connect_async(self, connection: AsyncConnection) -> None:
@@ -179,8 +227,16 @@ class SecretsManagerCredentialProvider(CredentialProvider):
             else:
                 self._refused.add(served)
 
+    def _another_to_try(self, where: Endpoint) -> bool:
+        """After a refusal: re-read if one is due, then whether some credentials are not
+        known to be refused (none: the refused ones are not sent again)."""
+        self._choose(where)
+        with self._state:
+            return self._usable() is not None
+
     def _usable(self) -> Credentials | None:
-        return next((c for c in self._candidates if c not in self._refused), None)
+        tried = _tried.get()
+        return next((c for c in self._candidates if c not in self._refused | tried), None)
 
     def _needed_read(self, now: float) -> str | None:
         """Which read the cache needs now: "first", "ttl", "forced" (every candidate refused)
@@ -208,7 +264,10 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         if self._secret is None:
             return None
         target = self._secret.endpoint
-        if (where or self._first) != target:
+        # A hooked connection's address is one the version names (a cluster's node, or the
+        # host the hook moved it to); one made without the hook must be for the first host.
+        allowed = where in self._secret.nodes if where is not None else self._first == target
+        if not allowed:
             raise moved_error(self.secret_id, target, hooked=where is not None)
         return self._usable() or self._candidates[0]
 
@@ -259,14 +318,14 @@ class SecretsManagerCredentialProvider(CredentialProvider):
         if secret.credentials in refused:
             # Refused AWSCURRENT: a rotation's setSecret has landed, finishSecret not yet.
             pending = self._fetch("AWSPENDING")
-            # Its password is for its own endpoint only; connections follow AWSCURRENT's.
-            if pending is not None and pending.endpoint == secret.endpoint:
+            # Its password is for its own addresses only; connections follow AWSCURRENT's.
+            if pending is not None and pending.reach == secret.reach:
                 fresh.append(pending.credentials)
         with self._state:
             # Earlier candidates stay behind the fresh ones: after a TTL read between
             # setSecret and finishSecret, the AWSPENDING read before still serves. Not
             # those of another endpoint: they never go to this one.
-            moved = self._secret is not None and self._secret.endpoint != secret.endpoint
+            moved = self._secret is not None and self._secret.reach != secret.reach
             kept = [] if moved else [c for c in self._candidates if c not in fresh]
             self._candidates = (*fresh, *kept)[:4]
             self._refused &= set(self._candidates)

@@ -77,20 +77,59 @@ class ClientSecret:
     port: int
     tls: Tls
     credentials: Credentials
+    read_only: tuple[tuple[str, int], ...] = ()  # readOnlyEndpoints' host and port
 
     @property
     def endpoint(self) -> Endpoint:
         return Endpoint.of(self.host, self.port, self.tls)
 
+    @property
+    def nodes(self) -> frozenset[Endpoint]:
+        """Every address this version names (``host`` and ``readOnlyEndpoints``): the only
+        ones a cluster client's node connections may send its credentials to."""
+        named = [(self.host, self.port), *self.read_only]
+        return frozenset(Endpoint.of(host, port, self.tls) for host, port in named)
 
-def _string(document: dict[str, Any], name: str, secret_id: str, required: bool) -> str | None:
+    @property
+    def reach(self) -> tuple[Endpoint, frozenset[Endpoint]]:
+        """Where a version's credentials may go: two versions with the same reach may share
+        connections."""
+        return self.endpoint, self.nodes
+
+
+def _string(
+    document: dict[str, Any], name: str, secret_id: str, required: bool, where: str = ""
+) -> str | None:
     value = document.get(name)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        field_name = f"tls.{name}" if name == "caCertificate" else name
+        field_name = "tls.caCertificate" if name == "caCertificate" else where + name
         raise SecretFormatError(secret_id, field_name, "must be a non-empty string")
     return value
+
+
+def _address(document: dict[str, Any], secret_id: str, where: str = "") -> tuple[str, int]:
+    """``host`` and ``port`` of the document, or of one of its ``readOnlyEndpoints``."""
+    host = _string(document, "host", secret_id, required=True, where=where)
+    port = document.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise SecretFormatError(secret_id, where + "port", "must be an integer from 1 to 65535")
+    assert host is not None
+    return host, port
+
+
+def _read_only(document: dict[str, Any], secret_id: str) -> tuple[tuple[str, int], ...]:
+    listed = document.get("readOnlyEndpoints", [])
+    if not isinstance(listed, list):
+        raise SecretFormatError(secret_id, "readOnlyEndpoints", "must be a list")
+    addresses = []
+    for index, entry in enumerate(listed):
+        where = f"readOnlyEndpoints[{index}]."
+        if not isinstance(entry, dict):
+            raise SecretFormatError(secret_id, where[:-1], "must be an object")
+        addresses.append(_address(entry, secret_id, where))
+    return tuple(addresses)
 
 
 def _flag(tls: dict[str, Any], name: str, secret_id: str) -> bool:
@@ -126,10 +165,7 @@ def parse_secret(secret_string: str | None, secret_id: str) -> ClientSecret:
         raise SecretFormatError(secret_id, "", "is not valid JSON") from None
     if not isinstance(document, dict):
         raise SecretFormatError(secret_id, "", "must be a JSON object")
-    host = _string(document, "host", secret_id, required=True)
-    port = document.get("port")
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-        raise SecretFormatError(secret_id, "port", "must be an integer from 1 to 65535")
+    host, port = _address(document, secret_id)
     raw_tls = document.get("tls", {})
     if not isinstance(raw_tls, dict):
         raise SecretFormatError(secret_id, "tls", "must be an object")
@@ -138,5 +174,5 @@ def parse_secret(secret_string: str | None, secret_id: str) -> ClientSecret:
         verify=_flag(raw_tls, "verify", secret_id),
         ca_certificate=_string(raw_tls, "caCertificate", secret_id, required=False),
     )
-    assert host is not None
-    return ClientSecret(host, port, tls, credentials_of(document, secret_id))
+    credentials = credentials_of(document, secret_id)
+    return ClientSecret(host, port, tls, credentials, _read_only(document, secret_id))
