@@ -17,17 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from redis_rotation.binding import Grant
 from redis_rotation.config import Settings
-from redis_rotation.engine import RotationEngine
-from redis_rotation.entrypoint import bound_engine
+from redis_rotation.entrypoint import open_session
 from redis_rotation.polling import Deadline, Runtime
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-    from redis_rotation.secret import RedisSecret
+    from redis_rotation.gate import CredentialsCache
+    from redis_rotation.session import RotationSession
 
 LOG = logging.getLogger("redis_rotation.cli")
 # How long Secrets Manager may still run a rotation's steps after AWSPENDING was created:
@@ -87,38 +86,24 @@ class CountedClient:
         return sum(self.calls.values())
 
 
-@dataclass
-class SecretAccess:
-    """One secret as a rotation sees it: DescribeSecret's identity, the provider and the
-    gate of its function, and the Redis check (its probe is a seam)."""
-
-    engine: RotationEngine
-
-    @classmethod
-    def of(
-        cls,
-        client: SecretsManagerClient,
-        provider_name: str,
-        metadata: Mapping[str, Any],
-        seams: Seams = DEFAULT_SEAMS,
-        env: Mapping[str, str] | None = None,
-    ) -> SecretAccess:
-        engine = bound_engine(
-            provider_name,
-            metadata,
-            client=client,
-            settings=Settings.from_env(os.environ if env is None else env),
-            deadline=Deadline.after(Runtime(), SECRET_BUDGET),
-            logger=LOG,
-            seams=seams,
-        )
-        return cls(engine)
-
-    def admit(self, secret: RedisSecret) -> Grant:
-        """The grant that lets this secret act as ``secret`` says (NotPermittedError if none),
-        with every address it would send a password to allowed."""
-        grant = self.engine.gate.admit(secret)
-        # Addresses the grant lists need no provider call; else the provider's read-only
-        # describe says which addresses are the instance's.
-        self.engine.gate.check_addresses(secret, grant, self.engine.provider_for(secret))
-        return grant
+def open_secret(
+    client: SecretsManagerClient,
+    provider_name: str,
+    metadata: Mapping[str, Any],
+    seams: Seams = DEFAULT_SEAMS,
+    env: Mapping[str, str] | None = None,
+    credentials: CredentialsCache | None = None,
+) -> RotationSession:
+    """One secret as a rotation sees it: DescribeSecret's identity, the gate and provider of
+    its function, and the Redis proof (its probe is a seam). ``credentials``: a cache shared
+    across secrets, so that each credentials secret is read once."""
+    return open_session(
+        provider_name,
+        metadata,
+        client=client,
+        settings=Settings.from_env(os.environ if env is None else env),
+        deadline=Deadline.after(Runtime(), SECRET_BUDGET),
+        logger=LOG,
+        seams=seams,
+        credentials=credentials,
+    )

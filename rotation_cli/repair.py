@@ -52,8 +52,8 @@ from rotation_cli.access import (
     DEFAULT_FUNCTION_TIMEOUT,
     LOG,
     CountedClient,
-    SecretAccess,
     add_window_flags,
+    open_secret,
     retry_window,
     window_of,
 )
@@ -72,6 +72,7 @@ from rotation_cli.base import (
 
 if TYPE_CHECKING:
     from redis_rotation.secret import RedisSecret
+    from redis_rotation.session import RotationSession
 
 STAGES = (CURRENT, PENDING, PREVIOUS)
 # What UpdateSecretVersionStage answers when a label is no longer where the move said
@@ -230,7 +231,7 @@ class Repair:
     # rotation's steps: --apply refuses to move a label until then.
     window: float = retry_window(DEFAULT_FUNCTION_TIMEOUT)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    _access: SecretAccess | None = None
+    _session: RotationSession | None = None
     _admitted: set[str] = field(default_factory=set)  # version ids (a value never changes)
 
     @property
@@ -244,8 +245,8 @@ class Repair:
             labelled = self._labelled(metadata)
             current = labelled[CURRENT].secret
             assert current is not None  # _labelled refuses a valueless AWSCURRENT
-            access = self._access_for(current, metadata)
-            accepted = self._accepted(access, labelled)
+            session = self._session_for(current, metadata)
+            accepted = self._accepted(session, labelled)
             pending = labelled.get(PENDING)
             # A stored AWSPENDING that Redis does not accept yet may have been asked for:
             # the provider's read-only describe says whether a change still runs.
@@ -255,7 +256,7 @@ class Repair:
                 labelled,
                 accepted,
                 tuple(map(str, current.endpoints)),
-                self._unsettled(access, current) if asked and PENDING not in accepted else None,
+                self._unsettled(session, current) if asked and PENDING not in accepted else None,
             )
         except RotationError as exc:
             raise Refused(str(exc)) from None
@@ -276,20 +277,20 @@ class Repair:
             raise Refused(f"secret {self.secret_id} has no AWSCURRENT value")
         return labelled
 
-    def _access_for(self, current: RedisSecret, metadata: Mapping[str, Any]) -> SecretAccess:
-        if self._access is None:
-            self._access = SecretAccess.of(
+    def _session_for(self, current: RedisSecret, metadata: Mapping[str, Any]) -> RotationSession:
+        if self._session is None:
+            self._session = open_secret(
                 self.client.client, provider_of(metadata, current), metadata, self.seams, self.env
             )
-        return self._access
+        return self._session
 
-    def _admit(self, access: SecretAccess, version: Version) -> None:
+    def _admit(self, session: RotationSession, version: Version) -> None:
         if version.version_id not in self._admitted and version.secret is not None:
-            access.admit(version.secret)
+            session.admit(version.secret)
             self._admitted.add(version.version_id)
 
-    def _unsettled(self, access: SecretAccess, current: RedisSecret) -> str | None:
-        status = access.engine.provider_for(current).inspect(current).status
+    def _unsettled(self, session: RotationSession, current: RedisSecret) -> str | None:
+        status = session.provider(current).inspect(current).status
         if status.busy:
             return (
                 f"the provider reports {current.instance_id} busy ({status.detail}): the "
@@ -303,23 +304,25 @@ class Repair:
             )
         return None
 
-    def _accepted(self, access: SecretAccess, labelled: Mapping[str, Version]) -> tuple[str, ...]:
+    def _accepted(
+        self, session: RotationSession, labelled: Mapping[str, Version]
+    ) -> tuple[str, ...]:
         """The stages whose password every endpoint of their own version accepts, for their
         own account or user, with their own TLS (AUTH only). A version is asked only once
         the binding admits it, as a rotation would."""
-        check = access.engine.proof
+        check = session.proof
         verdicts: dict[str, bool] = {}  # version id -> accepted
         asked = {held.version_id: held for held in labelled.values() if held.secret is not None}
         # Every admission (it may ask the provider) before the first question to Redis: the
         # answers then come as close together as they can, not around provider calls.
         for held in asked.values():
-            self._admit(access, held)
+            self._admit(session, held)
         for held in asked.values():
             version = held.secret
             assert version is not None
             try:
                 answers = {
-                    check.endpoint(version, endpoint, Level.AUTH) for endpoint in version.endpoints
+                    check.proves(version, Level.AUTH, endpoint) for endpoint in version.endpoints
                 }
             except RedisUnreachableError as exc:
                 raise Refused(
@@ -357,11 +360,10 @@ class Repair:
         pending = evidence.version(PENDING)
         if pending is None or pending == evidence.version(CURRENT):
             return None
-        versions = self.client.client.list_secret_version_ids(SecretId=evidence.arn, MaxResults=100)
         created = next(
             (
                 v.get("CreatedDate")
-                for v in versions.get("Versions", [])
+                for v in self.store.versions(evidence.arn)
                 if v.get("VersionId") == pending
             ),
             None,
@@ -397,7 +399,7 @@ class Repair:
                     "repair again"
                 )
             try:
-                self.client.client.update_secret_version_stage(**move.request(evidence.arn))
+                self.store.move_stage(evidence.arn, move.stage, move.to_version, move.from_version)
             except ClientError as exc:
                 if _error_code(exc) not in STATE_CHANGED:
                     raise
@@ -429,12 +431,10 @@ class Repair:
         removed = before.labelled[PENDING].secret
         if removed is None or PENDING in before.accepted:
             return
-        access = self._access
-        assert access is not None
-        if access.engine.proof.proves(removed, Level.AUTH, unreachable_is_no=True):
-            self.client.client.update_secret_version_stage(
-                SecretId=before.arn, VersionStage=PENDING, MoveToVersionId=str(move.from_version)
-            )
+        session = self._session
+        assert session is not None
+        if session.accepts(removed, Level.AUTH):
+            self.store.move_stage(before.arn, PENDING, move.from_version, None)
             raise Refused(
                 "Redis began to accept AWSPENDING while repair removed it (a rotation "
                 "resumed): the label is back; run repair again"

@@ -47,7 +47,7 @@ from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.secret import load_json_object, parse_secret, validate
 from redis_rotation.store import CURRENT, PENDING
 from redis_rotation.terminal import safe_lines, terminal_safe
-from rotation_cli.access import CountedClient, SecretAccess, add_window_flags, window_of
+from rotation_cli.access import CountedClient, add_window_flags, open_secret, window_of
 from rotation_cli.base import (
     NOT_OK,
     OK,
@@ -282,12 +282,15 @@ class Status:
         metadata = {"Name": row.name, "ARN": row.arn}
         try:
             provider = row.provider if row.provider != "-" else current.provider
-            access = SecretAccess.of(self.client.client, provider, metadata, self.seams)
-            access.engine.gate.loaded = credentials  # one read per (secret, schema)
-            access.admit(current)
-            check = access.engine.proof
+            # One read per (credentials secret, schema) across the fleet.
+            session = open_secret(
+                self.client.client, provider, metadata, self.seams, credentials=credentials
+            )
+            session.admit(current)
             refused = [
-                str(e) for e in current.endpoints if not check.endpoint(current, e, Level.AUTH)
+                str(e)
+                for e in current.endpoints
+                if not session.proof.proves(current, Level.AUTH, e)
             ]
         except RedisUnreachableError as exc:
             return f"unreachable: {exc}"

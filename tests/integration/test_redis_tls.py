@@ -18,7 +18,7 @@ import pytest
 
 from localcloud.redis_server import RedisServer
 from redis_rotation.errors import RedisUnreachableError
-from redis_rotation.redis_check import Level, RedisTimeouts, proves
+from redis_rotation.redis_check import Level, Proof, RedisTimeouts, Where
 from redis_rotation.secret import RedisSecret
 from tests.support.pki import Pki, make_pki
 from tests.support.recorder import relay
@@ -84,7 +84,9 @@ TIMEOUTS = RedisTimeouts(connect=3, socket=3)
 
 
 def password_accepted(version: RedisSecret, password: str) -> bool:
-    return proves(version.with_password(password, version.label), TIMEOUTS, Level.AUTH)
+    return Proof(TIMEOUTS).proves(
+        version.with_password(password, version.label), Level.AUTH, Where.EVERY
+    )
 
 
 def test_tls_with_the_ca_bundle_verifies_and_authenticates(
@@ -138,7 +140,9 @@ def test_tls_meeting_a_plain_port_says_so(tls_redis: tuple[TlsProxy, Pki]) -> No
     proxy, _ = tls_redis
     plain = secret(proxy.upstream_port, {"enabled": True, "verify": False})
     with pytest.raises(RedisUnreachableError, match=r"plain \(non-TLS\) Redis") as caught:
-        proves(plain.with_password(PASSWORD, plain.label), MISMATCH_TIMEOUTS, Level.AUTH)
+        Proof(MISMATCH_TIMEOUTS).proves(
+            plain.with_password(PASSWORD, plain.label), Level.AUTH, Where.EVERY
+        )
     assert '"tls": {"enabled": false}' in str(caught.value)
 
 
@@ -146,5 +150,7 @@ def test_plain_meeting_a_tls_port_says_so(tls_redis: tuple[TlsProxy, Pki]) -> No
     proxy, _ = tls_redis
     plain = secret(proxy.port, {"enabled": False})
     with pytest.raises(RedisUnreachableError, match="may expect TLS") as caught:
-        proves(plain.with_password(PASSWORD, plain.label), MISMATCH_TIMEOUTS, Level.AUTH)
+        Proof(MISMATCH_TIMEOUTS).proves(
+            plain.with_password(PASSWORD, plain.label), Level.AUTH, Where.EVERY
+        )
     assert '"tls": {"enabled": true}' in str(caught.value)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from redis_rotation.config import Settings
-from redis_rotation.engine import RotationEngine
+from redis_rotation.engine import run_step
 from redis_rotation.errors import (
     ConfigurationError,
     DeadlineExceededError,
@@ -27,6 +27,7 @@ from redis_rotation.errors import (
 from redis_rotation.providers.base import Inspection, InstanceStatus
 from redis_rotation.seams import Seams
 from redis_rotation.secret import RedisSecret
+from redis_rotation.session import RotationSession
 from tests.support.clock import FakeClock
 from tests.unit.fakes import ARN, FakeProvider, FakeRedis, FakeSecretsManager
 
@@ -57,10 +58,11 @@ class World:
     clock: FakeClock
     settings: Settings
 
-    def engine(self, provider_name: str = "uredis") -> RotationEngine:
-        return RotationEngine(
+    def session(self, secret_id: str, provider_name: str = "uredis") -> RotationSession:
+        return RotationSession.open(
+            secret_id,
             provider_name=provider_name,
-            provider_factory=self.provider,
+            factory=self.provider,
             client=self.sm,  # type: ignore[arg-type]
             settings=self.settings,
             deadline=self.clock.deadline(120),
@@ -69,7 +71,7 @@ class World:
 
     def run(self, step: str, token: str = TOKEN, **extra: Any) -> str:
         event = {"Step": step, "SecretId": ARN, "ClientRequestToken": token, **extra}
-        return self.engine().run(event)
+        return run_step(event, self.session)
 
     def with_pending(self, **changes: Any) -> None:
         self.sm.add_version(TOKEN, ["AWSPENDING"], {**SECRET, "password": NEW_PASSWORD, **changes})
@@ -130,13 +132,13 @@ def test_token_not_pending_is_refused(world: World) -> None:
 )
 def test_malformed_events_name_the_field(world: World, event: dict[str, Any], message: str) -> None:
     with pytest.raises(RotationStateError, match=message):
-        world.engine().run(event)
+        run_step(event, world.session)
     assert world.sm.calls == []
 
 
 def test_event_that_is_not_an_object_is_refused(world: World) -> None:
     with pytest.raises(RotationStateError, match="must be a JSON object"):
-        world.engine().run(["createSecret"])
+        run_step(["createSecret"], world.session)
 
 
 # -- createSecret ------------------------------------------------------------------------

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from redis_rotation.config import Settings
-    from redis_rotation.engine import RotationEngine
+    from redis_rotation.gate import CredentialsCache
     from redis_rotation.polling import Deadline
     from redis_rotation.providers.base import ProviderFactory
     from redis_rotation.seams import Seams
     from redis_rotation.secret import RedisSecret
+    from redis_rotation.session import RotationSession
 
 __all__ = ["lambda_handler_for", "logger", "metrics", "rotate", "tracer"]
 
@@ -74,7 +75,7 @@ def provider_of(metadata: Mapping[str, Any], value: RedisSecret) -> str:
     return function_provider(metadata.get("RotationLambdaARN")) or value.provider
 
 
-def bound_engine(
+def open_session(
     name: str,
     metadata: Mapping[str, Any],
     *,
@@ -83,23 +84,26 @@ def bound_engine(
     deadline: Deadline,
     logger: Any,
     seams: Seams | None = None,
-) -> RotationEngine:
-    """An engine bound to the secret DescribeSecret described: its provider and gate exactly
-    as a rotation builds them, for the tools that only read (preflight, status, repair)."""
-    from redis_rotation.engine import RotationEngine
+    credentials: CredentialsCache | None = None,
+) -> RotationSession:
+    """The session of the secret DescribeSecret described, exactly as a rotation builds it,
+    for the tools that only read (preflight, status, repair). ``credentials``: see
+    ``RotationSession.open``."""
     from redis_rotation.seams import DEFAULT_SEAMS
+    from redis_rotation.session import RotationSession
 
-    engine = RotationEngine(
+    return RotationSession.open(
+        str(metadata.get("ARN", "")),
         provider_name=name,
-        provider_factory=provider_factory(name),
+        factory=provider_factory(name),
         client=client,
         settings=settings,
         deadline=deadline,
         logger=logger,
         seams=seams or DEFAULT_SEAMS,
+        metadata=metadata,
+        credentials=credentials,
     )
-    engine.bind(metadata)
-    return engine
 
 
 @cache
@@ -124,12 +128,13 @@ def rotate(
     env: Mapping[str, str] | None = None,
     seams: Seams | None = None,
 ) -> dict[str, str]:
-    """Run one step; the engine and everything it builds live only for this call.
+    """Run one step; its session and everything it builds live only for this call.
     ``seams`` replaces the real HTTP poster, Redis probe and time (tests, the local cloud)."""
     from redis_rotation.config import Settings
-    from redis_rotation.engine import RotationEngine
+    from redis_rotation.engine import run_step
     from redis_rotation.polling import Deadline
     from redis_rotation.seams import DEFAULT_SEAMS
+    from redis_rotation.session import RotationSession
 
     settings = Settings.from_env(os.environ if env is None else env)
     seams = seams or DEFAULT_SEAMS
@@ -139,16 +144,21 @@ def rotate(
         if context is not None
         else DEFAULT_TIME_BUDGET
     )
-    engine = RotationEngine(
-        provider_name=provider_name,
-        provider_factory=provider_factory(provider_name),
-        client=client or secrets_manager_client(),
-        settings=settings,
-        deadline=Deadline.after(runtime, max(1.0, budget)),
-        logger=logger,
-        seams=seams,
+    deadline = Deadline.after(runtime, max(1.0, budget))
+    factory = provider_factory(provider_name)
+    outcome = run_step(
+        event,
+        lambda secret_id: RotationSession.open(
+            secret_id,
+            provider_name=provider_name,
+            factory=factory,
+            client=client or secrets_manager_client(),
+            settings=settings,
+            deadline=deadline,
+            logger=logger,
+            seams=seams,
+        ),
     )
-    outcome = engine.run(event)
     return {"Step": str(event.get("Step")), "Outcome": outcome}
 
 

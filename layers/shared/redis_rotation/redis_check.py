@@ -133,12 +133,12 @@ class Where(Enum):
     EVERY = "every"
 
 
-def endpoint_proves(
+def _endpoint_proves(
     version: RedisSecret,
     endpoint: Endpoint,
+    level: Level,
     timeouts: RedisTimeouts,
-    level: Level = Level.FULL,
-    probe: RedisProbe = REDIS_PROBE,
+    probe: RedisProbe,
 ) -> bool:
     """Whether ``endpoint`` accepts the version's own credentials (its account or user name,
     its password, its TLS settings), and, for ``Level.FULL``, refuses the same user with a
@@ -159,18 +159,6 @@ def endpoint_proves(
     return not probe.ping(target, wrong_user, wrong_word) and not probe.ping(target, None, None)
 
 
-def proves(
-    version: RedisSecret,
-    timeouts: RedisTimeouts,
-    level: Level = Level.FULL,
-    where: Where = Where.EVERY,
-    probe: RedisProbe = REDIS_PROBE,
-) -> bool:
-    """Whether every endpoint ``where`` names proves the version (see ``endpoint_proves``)."""
-    endpoints = version.endpoints if where is Where.EVERY else version.endpoints[:1]
-    return all(endpoint_proves(version, e, timeouts, level, probe) for e in endpoints)
-
-
 # Polls for a change to show start fast and stay frequent: the time between the provider
 # finishing and us noticing is wasted Lambda time.
 STATUS_BACKOFF = Backoff(first=0.05, cap=1.0)
@@ -179,43 +167,37 @@ STATUS_BACKOFF = Backoff(first=0.05, cap=1.0)
 @dataclass(frozen=True)
 class Proof:
     """The one proof of a version: the function, preflight, status and repair all ask Redis
-    through it, with the function's timeouts and one probe."""
+    through it, with the function's timeouts and one probe. Two verbs: ``proves`` (ask
+    once) and ``wait`` (ask until it does)."""
 
     timeouts: RedisTimeouts
     probe: RedisProbe = REDIS_PROBE
 
     def proves(
-        self,
-        version: RedisSecret,
-        level: Level = Level.FULL,
-        where: Where = Where.PRIMARY,
-        *,
-        unreachable_is_no: bool = False,
+        self, version: RedisSecret, level: Level, where: Where | Endpoint = Where.PRIMARY
     ) -> bool:
-        """Whether Redis proves ``version``; unreachable counts as "no" when
-        ``unreachable_is_no`` (a retry will ask again), else it raises."""
-        try:
-            return proves(version, self.timeouts, level, where, self.probe)
-        except RedisUnreachableError:
-            if unreachable_is_no:
-                return False
-            raise
-
-    def endpoint(self, version: RedisSecret, endpoint: Endpoint, level: Level) -> bool:
-        """One endpoint's answer, for tools that report per endpoint."""
-        return endpoint_proves(version, endpoint, self.timeouts, level, self.probe)
+        """Whether Redis proves ``version`` at ``where`` (one endpoint: for the tools, which
+        report per endpoint). Raises RedisUnreachableError when an endpoint cannot be
+        asked."""
+        if isinstance(where, Where):
+            endpoints = version.endpoints if where is Where.EVERY else version.endpoints[:1]
+        else:
+            endpoints = (where,)
+        return all(
+            _endpoint_proves(version, e, level, self.timeouts, self.probe) for e in endpoints
+        )
 
     def wait(
-        self,
-        version: RedisSecret,
-        deadline: Deadline,
-        level: Level = Level.FULL,
-        where: Where = Where.PRIMARY,
+        self, version: RedisSecret, deadline: Deadline, level: Level, where: Where = Where.PRIMARY
     ) -> None:
-        """Return once Redis proves ``version``; DeadlineExceededError if not in time."""
+        """Return once Redis proves ``version``; DeadlineExceededError if not in time. An
+        unreachable endpoint is asked again, as a refusing one is."""
 
         def proven() -> bool | None:
-            return True if self.proves(version, level, where, unreachable_is_no=True) else None
+            try:
+                return True if self.proves(version, level, where) else None
+            except RedisUnreachableError:
+                return None
 
         poll(
             proven,

@@ -1,8 +1,6 @@
 """The rotated secret: JSON Schema validation and a typed, read-only view of it.
-
-Validation errors name the field and the rule, never the value: the value may be a
-password, and fastjsonschema's own exception carries it (``.value``), so that exception is
-never chained or logged.
+Validation errors name the field and the rule, never the value (it may be a password):
+fastjsonschema's own exception carries it (``.value``), so it is never chained or logged.
 """
 
 from __future__ import annotations
@@ -255,9 +253,8 @@ class RedisSecret:
         )
 
     def edited_field(self, other: RedisSecret) -> str | None:
-        """The first field other than the password on which ``other`` differs, or None.
-        Every such field decides where a password goes or which instance is changed. An
-        alternating secret's account changes with each version, by design."""
+        """The first field but the password (and, alternating, the account: it changes with
+        each version) on which ``other`` differs, or None."""
         rotating = {"password", "account"} if self.alternating else {"password"}
         for name in sorted(set(self.data) | set(other.data)):
             if name not in rotating and self.data.get(name) != other.data.get(name):
@@ -285,12 +282,10 @@ class RedisSecret:
     def next_version(self, password: str, label: str) -> RedisSecret:
         """The next version createSecret writes: a new password, for the other account of
         an alternating pair."""
+        data = {**self.data, "password": password}
         if self.alternating:
-            return RedisSecret(
-                label=label,
-                data={**self.data, "password": password, "account": self.other_account()},
-            )
-        return self.with_password(password, label)
+            data["account"] = self.other_account()
+        return RedisSecret(label=label, data=data)
 
     def to_json(self) -> str:
         return json.dumps(dict(self.data), separators=(",", ":"), sort_keys=True)
@@ -300,9 +295,7 @@ def parse_secret(secret_string: str | None, label: str) -> RedisSecret:
     document = load_json_object(secret_string, label)
     validate(document, "secret.schema.json", label)
     # What JSON Schema cannot say: an alternating secret's account is one of its pair.
-    if (
-        document.get("strategy") == "alternating"
-        and document["account"] not in document["accounts"]
-    ):
+    alternating = document.get("strategy") == "alternating"
+    if alternating and document["account"] not in document["accounts"]:
         raise SecretFormatError(label, "account", "must be one of 'accounts'")
     return RedisSecret(label=label, data=document)

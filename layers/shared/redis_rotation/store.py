@@ -8,6 +8,7 @@ never a value.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,11 @@ def error_code(exc: ClientError) -> str:
 def version_with(stages: Stages, stage: str) -> str | None:
     """The version holding ``stage``, if any."""
     return next((version for version, labels in stages.items() if stage in labels), None)
+
+
+def carried_token(token: str) -> str:
+    """The version id of an edited AWSCURRENT carried forward by the rotation ``token``."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"redis-rotation:{token}"))
 
 
 def label(secret_id: str, stage: str) -> str:
@@ -128,31 +134,36 @@ class SecretStore:
             request["RotationToken"] = rotation_token
         self.client.put_secret_value(**request)
 
-    def move_current(self, secret_id: str, token: str, from_version: str | None) -> None:
-        request: dict[str, Any] = {
-            "SecretId": secret_id,
-            "VersionStage": CURRENT,
-            "MoveToVersionId": token,
-        }
+    def move_stage(
+        self, secret_id: str, stage: str, to_version: str | None, from_version: str | None
+    ) -> None:
+        """Put ``stage`` on ``to_version`` and/or take it off ``from_version`` (the rotation's
+        AWSCURRENT move, repair's label moves). A ClientError is the caller's to read."""
+        request: dict[str, Any] = {"SecretId": secret_id, "VersionStage": stage}
+        if to_version is not None:
+            request["MoveToVersionId"] = to_version
         if from_version is not None:
             request["RemoveFromVersionId"] = from_version
         self.client.update_secret_version_stage(**request)
 
-    def put_current(self, secret_id: str, token: str, value: RedisSecret) -> None:
-        """A new version labelled AWSCURRENT (AWSPREVIOUS moves to the one it leaves)."""
+    def versions(self, secret_id: str) -> list[Mapping[str, Any]]:
+        """ListSecretVersionIds' first page (100 versions; Secrets Manager keeps about that
+        many): version ids, stages and creation dates."""
+        answer = self.client.list_secret_version_ids(SecretId=secret_id, MaxResults=100)
+        return list(answer.get("Versions", []))
+
+    def carry_edit(self, secret_id: str, token: str, value: RedisSecret) -> None:
+        """finishSecret after an edit of AWSCURRENT: ``value`` (the edit, with the new
+        password) becomes a new AWSCURRENT version (AWSPREVIOUS follows to the one it
+        leaves), and AWSPENDING leaves ``token``'s version: AWS does not take it off, and
+        would refuse every later rotation. A retry finds the same state and repeats both."""
         self.client.put_secret_value(
             SecretId=secret_id,
-            ClientRequestToken=token,
+            ClientRequestToken=carried_token(token),
             SecretString=value.to_json(),
             VersionStages=[CURRENT],
         )
-
-    def clear_pending(self, secret_id: str, token: str) -> None:
-        """Take AWSPENDING off ``token``'s version. AWS does not do it for the function, and
-        RotateSecret refuses while AWSPENDING is on a version that is not AWSCURRENT's."""
-        self.client.update_secret_version_stage(
-            SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=token
-        )
+        self.move_stage(secret_id, PENDING, None, token)
 
     def still_pending(self, secret_id: str, token: str) -> bool:
         """Whether ``token``'s version still holds AWSPENDING (a fresh DescribeSecret)."""

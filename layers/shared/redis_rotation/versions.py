@@ -9,51 +9,35 @@ new password, never silently undone.
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from redis_rotation.errors import InstanceBusyError, RotationStateError
 from redis_rotation.store import CURRENT, PENDING
 
 if TYPE_CHECKING:
-    from redis_rotation.binding import Grant
     from redis_rotation.event import RotationEvent
-    from redis_rotation.gate import Gate
     from redis_rotation.providers.base import Provider
     from redis_rotation.secret import RedisSecret
-    from redis_rotation.store import SecretStore
+    from redis_rotation.session import RotationSession
 
 
-def current_and_pending(
-    store: SecretStore, gate: Gate, event: RotationEvent
-) -> tuple[RedisSecret, RedisSecret, Grant]:
-    """AWSCURRENT and AWSPENDING, both admitted by the gate, and AWSCURRENT's grant."""
-    current = store.read_required(event.secret_id, CURRENT)
-    pending = store.read_required(event.secret_id, PENDING, event.token)
-    grant = gate.admit(current)
-    gate.admit(pending)
-    return current, pending, grant
-
-
-def target(
-    store: SecretStore, gate: Gate, event: RotationEvent
-) -> tuple[RedisSecret, RedisSecret, Grant]:
-    """(what the pending password is proven and promoted as, AWSPENDING, the grant for
-    the first), both admitted. After an edit to AWSCURRENT, the first is the edited
+def target(session: RotationSession, event: RotationEvent) -> tuple[RedisSecret, RedisSecret]:
+    """(what the pending password is proven and promoted as, AWSPENDING), both admitted,
+    the first's addresses cleared. After an edit to AWSCURRENT, the first is the edited
     AWSCURRENT with the pending password."""
-    current = store.read(event.secret_id, CURRENT)
-    pending = store.read_required(event.secret_id, PENDING, event.token)
-    grant = gate.admit(pending)
-    chosen = pending
+    found = session.versions(event)
+    pending, grant = found.admitted(PENDING)
+    chosen, current = pending, found.current
     if current is not None and current.edited_field(pending) is not None:
-        grant = gate.admit(current)
+        current, grant = found.admitted(CURRENT)
         if current.alternating and pending.account not in current.accounts:
             raise RotationStateError(
                 f"{current.label}: field 'accounts' no longer names the account this rotation "
                 f"changed ({pending.account}); put it back in 'accounts' to finish the rotation"
             )
         chosen = current.with_password_of(pending, f"{pending.label} (edited AWSCURRENT)")
-    return chosen, pending, grant
+    session.clear_addresses(chosen, grant)
+    return chosen, pending
 
 
 def refuse_edits(
@@ -72,30 +56,21 @@ def refuse_edits(
     raise RotationStateError(edited_message(event, pending, edited))
 
 
-def refuse_same_account(current: RedisSecret, pending: RedisSecret) -> None:
+def refuse_same_account_or_password(current: RedisSecret, pending: RedisSecret) -> None:
     """Alternating: AWSPENDING must be the other account, or its change would lock out
     every client holding AWSCURRENT (createSecret never writes it so; a hand-written
-    AWSPENDING might)."""
+    AWSPENDING might). And it must hold a new password: a copy of AWSCURRENT's (say, with a
+    field removed) already works, and would end the rotation with no change."""
     if current.alternating and pending.account == current.account:
         raise RotationStateError(
             f"{pending.label}: field 'account' is AWSCURRENT's account; an alternating "
             "rotation changes only the other account of 'accounts'. Nothing was changed"
         )
-
-
-def refuse_unchanged(current: RedisSecret, pending: RedisSecret) -> None:
-    """AWSPENDING must hold a new password: a copy of AWSCURRENT's (say, with a field
-    removed) already works, and would end the rotation with no change."""
     if pending.password == current.password:
         raise RotationStateError(
             f"{pending.label}: field 'password' is AWSCURRENT's password; a rotation needs a "
             "new one. Nothing was changed"
         )
-
-
-def carried_token(token: str) -> str:
-    """The version id of an edited AWSCURRENT carried forward by the rotation ``token``."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"redis-rotation:{token}"))
 
 
 def edited_message(event: RotationEvent, pending: RedisSecret, field_name: str) -> str:

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from redis_rotation.config import Settings
-from redis_rotation.engine import RotationEngine
-from redis_rotation.entrypoint import bound_engine, provider_of, secrets_manager_client
+from redis_rotation.entrypoint import open_session, provider_of, secrets_manager_client
 from redis_rotation.errors import RotationError
 from redis_rotation.polling import Deadline, Runtime
-from redis_rotation.redis_check import Level, endpoint_proves
+from redis_rotation.redis_check import Level
 from redis_rotation.store import CURRENT, PENDING, SecretStore
 
 if TYPE_CHECKING:
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 
     from redis_rotation.providers.base import Provider
     from redis_rotation.secret import RedisSecret
+    from redis_rotation.session import RotationSession
 
 Verdict = Literal["PASS", "WARN", "FAIL", "SKIP"]
 # A Tencent secret that relies on the default API, which 0.3.0 changed.
@@ -66,8 +66,8 @@ class Preflight:
         self.deadline = Deadline.after(Runtime(), timeout)
         self.store = SecretStore(client, logging.getLogger(__name__))
 
-    def _engine(self, name: str, metadata: Mapping[str, Any]) -> RotationEngine:
-        return bound_engine(
+    def _session(self, name: str, metadata: Mapping[str, Any]) -> RotationSession:
+        return open_session(
             name,
             metadata,
             client=self.client,
@@ -97,11 +97,11 @@ class Preflight:
             f"{UNPINNED_API if unpinned else ''}",
         )
         yield self._rotation(metadata)
-        engine = self._engine(provider_of(metadata, current), metadata)
-        credentials = self._credentials(engine.provider_factory.credentials_schema, current)
+        session = self._session(provider_of(metadata, current), metadata)
+        credentials = self._credentials(session.factory.credentials_schema, current)
         yield credentials
         binding = (
-            self._binding(engine, current)
+            self._binding(session, current)
             if credentials.verdict != "FAIL"
             else Check("binding", "SKIP", "needs the credentials secret")
         )
@@ -110,7 +110,7 @@ class Preflight:
         # The provider gets keys only for a secret the gate admitted; without, it can still
         # name the password policy.
         admitted = binding.verdict == "PASS"
-        provider = engine.provider_for(current if admitted else None)
+        provider = session.provider(current if admitted else None)
         instance = (
             self._instance(provider, current)
             if admitted
@@ -119,7 +119,7 @@ class Preflight:
         yield instance
         yield self._policy(provider, current)
         if instance.verdict in ("PASS", "WARN"):
-            yield from self._auth(engine, current)
+            yield from self._auth(session, current)
         else:
             yield Check("auth", "SKIP", "needs an instance that the binding allows and exists")
 
@@ -159,9 +159,9 @@ class Preflight:
             f"credentials secret {current.credentials_secret_id} matches {schema}",
         )
 
-    def _binding(self, engine: RotationEngine, current: RedisSecret) -> Check:
+    def _binding(self, session: RotationSession, current: RedisSecret) -> Check:
         try:
-            engine.gate.admit(current)
+            session.gate.admit(current)
         except RotationError as exc:
             return Check("binding", "FAIL", str(exc))
         return Check(
@@ -206,12 +206,10 @@ class Preflight:
             return Check("policy", "FAIL", str(exc))
         return Check("policy", "PASS", f"new passwords: {length} characters, rule {policy.name}")
 
-    def _auth(self, engine: RotationEngine, current: RedisSecret) -> Iterator[Check]:
+    def _auth(self, session: RotationSession, current: RedisSecret) -> Iterator[Check]:
         try:
             # Where the password may go: the instance's addresses, or the grant's.
-            engine.gate.check_addresses(
-                current, engine.gate.admit(current), engine.provider_for(current)
-            )
+            session.admit(current)
         except RotationError as exc:
             yield Check("auth", "FAIL", str(exc))
             return
@@ -219,9 +217,7 @@ class Preflight:
         for endpoint in current.endpoints:
             name = f"auth {endpoint}"
             try:
-                accepted = endpoint_proves(
-                    current, endpoint, self.settings.redis_timeouts, Level.FULL
-                )
+                accepted = session.proof.proves(current, Level.FULL, endpoint)
             except RotationError as exc:
                 yield Check(name, "FAIL", str(exc))
                 continue
