@@ -13,6 +13,7 @@ AWSPREVIOUS (``accepted_stages``).
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.emulators.alibaba import Instance
 from redis_rotation.passwords import ALIBABA
+from rotation_cli import main
 from tests.support.tencent_auth import logs_in_one_argument
 
 pytestmark = pytest.mark.e2e
@@ -112,3 +114,30 @@ def test_a_change_in_flight_is_waited_for(cloud: LocalCloud) -> None:
     assert result.succeeded, result.runs
     assert client_logs_in(cloud.value(example.arn, "AWSCURRENT"))
     assert instance(cloud, example).password_changes == 1
+
+
+def test_status_check_logs_in_as_alibaba_documents(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``status --check`` proves AWSCURRENT with the same AUTH form as the rotation:
+    the password alone, or ``<account>:<password>``."""
+    prefix = f"alibaba-status{next(_names)}/"
+    default = cloud.add_alibaba_secret(f"{prefix}default")
+    account = cloud.add_alibaba_secret(f"{prefix}account", account="app")
+    for example in (default, account):
+        assert cloud.driver("alibaba").rotate(example.arn).succeeded
+
+    def auth() -> tuple[int, dict[str, str]]:
+        capsys.readouterr()  # what the functions printed before
+        code = main.main(["status", "--json", "--prefix", prefix, "--check"])
+        document = json.loads(capsys.readouterr().out)
+        return code, {row["name"]: row["auth"] for row in document["secrets"]}
+
+    assert auth() == (0, {default.name: "ok", account.name: "ok"})
+    # Changed in the console: status names the endpoint that refuses.
+    cloud.alibaba.set_password(account.details["instanceId"], "Console1Pass!", account="app")
+    value = cloud.value(account.arn, "AWSCURRENT")
+    assert auth() == (
+        1,
+        {default.name: "ok", account.name: f"refused at {value['host']}:{value['port']}"},
+    )
