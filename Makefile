@@ -18,10 +18,14 @@ demo: venv
 up: venv
 	$(PY) -m localcloud up
 
+# lint-imports holds the architecture (pyproject.toml's [tool.importlinter] contracts); it
+# finds the packages where pytest does (pyproject.toml's `pythonpath`).
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	PYTHONPATH=layers/shared:functions/uredis:functions/tencent:clients/python:. \
+		$(VENV)/bin/lint-imports --no-cache --no-logo
 
 # One tier at a time, so progress shows per tier; two workers, each with its own local
 # cloud; whole files per worker, so that a module's fixtures (sam build, the TLS proxy) are

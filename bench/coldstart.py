@@ -28,7 +28,7 @@ from bench.common import (
     run_python,
 )
 
-ADDED_TARGET = 0.5  # the handler adds at most 50% to boto3's own import time
+ADDED_TARGET = 0.3  # the handler adds at most 30% to boto3's own import time (issue 20)
 
 TIMED = (
     "import time, json\nt = time.perf_counter()\n{body}\nprint(json.dumps(time.perf_counter() - t))"

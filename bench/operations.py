@@ -9,21 +9,30 @@ unfinished rotation (an AWSPENDING stub); the rest are rotated and settled. Meas
 Secrets Manager calls by operation against ListSecrets' page limit (100), and wall time.
 moto answers in this same process, so the time includes moto's own work.
 
-Fleet model: one rotation per mode on the local cloud with every provider change taking
-``task_seconds`` (a Tencent task, a URedis apply), unthrottled, recorded call by call:
-c_a, the requests of action a; p_a, the most of them in any one second (a rotation polls
-fast at first: its requests come in bursts, not spread over the rotation); and R, the
-rotation's wall time. At limit L_a per action (Tencent's published 20 per second;
-DescribeInstances 50), C rotations whose bursts coincide send C * p_a requests of a in a
-second, so
+Fleet model: one concurrency slot (one function instance: what ReservedConcurrency
+counts) running SLOT_ROTATIONS rotations of a mode back to back on the local cloud, every
+provider change taking ``task_seconds`` (a Tencent task, a URedis apply), unthrottled,
+recorded call by call: c_a, the requests of action a per rotation; p_a, the most of them
+the slot sends in any one second (a rotation polls fast at first: its requests come in
+bursts, and one rotation's last polls can share a second with the next one's first); and
+R, a rotation's wall time. The slot runs with the densest poll schedule the layer's
+backoff allows (its jitter drawing the shortest delay every time), so p_a is the worst
+case, not one draw of it. At limit L_a per action, C slots whose bursts coincide send
+C * p_a requests of a in a second, so
 
     ReservedConcurrency = max(1, min(N, floor(min_a(L_a / p_a))))
     fleet time          = N * R / ReservedConcurrency
 
-The check: a fleet at Tencent's limit, run with that many rotations at a time (a
-semaphore standing in for ReservedConcurrency), sees no throttled request; three times as
-many at a time are throttled. (An average-rate bound, C * c_a / R <= L_a, allows about
-twice as many and was throttled in this check: the bursts decide.)
+The check: a fleet run with that many rotations at a time (a thread pool standing in for
+ReservedConcurrency) at the emulator's limit, which is the same for every action, sees no
+throttled request; three times as many at a time are throttled. C is computed for the
+limits the check enforces. (An average-rate bound, C * c_a / R <= L_a, allows about twice
+as many and was throttled in this check: the bursts decide.)
+
+0.2.0 missed the check (4 throttled at C = 4): p_a came from one rotation with random
+jitter, which drew 5 DescribeTaskInfo polls in a second where the schedule allows 6 (the
+delays are in [d/2, d]: 0, 25, 75, 175, 375 and 775 ms), and a slot's back-to-back
+rotations were not measured.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from bench.common import Measurement, Target
+from redis_rotation.polling import Runtime
 
 if TYPE_CHECKING:
     from bench.cloudproc import BenchCloud
@@ -51,6 +61,9 @@ PENDING_EVERY = 10
 # no number (RetCode 153 when throttled).
 TENCENT_LIMITS = {"DescribeInstances": 50}
 TENCENT_DEFAULT_LIMIT = 20
+SLOT_ROTATIONS = 3
+# Every backoff delay at its shortest: the most requests a poll can send in a second.
+DENSEST = Runtime(random=lambda: 0.0)
 
 
 def _value(index: int, credentials: str) -> str:
@@ -157,28 +170,33 @@ def peak_per_second(times: list[float]) -> int:
     return max((bisect.bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered)), default=0)
 
 
-def _one_rotation(cloud: BenchCloud, mode: str, task_seconds: float) -> dict[str, Any]:
-    """Per provider action, the requests of one rotation and their peak in one second;
-    and the rotation's wall seconds. Unthrottled."""
+def _one_slot(cloud: BenchCloud, mode: str, task_seconds: float) -> dict[str, Any]:
+    """One concurrency slot: SLOT_ROTATIONS rotations back to back, the densest polls.
+    Per provider action, the requests of one rotation and the slot's peak in one second;
+    and a rotation's wall seconds. Unthrottled."""
     from localcloud.instrument import Call, Side, instrument
+    from redis_rotation.seams import Seams
 
     cloud.configure(rate_limit=1_000_000, throttle_fraction=0.0)
-    example = cloud.add_mode_secret(f"bench/ops/one-{mode}", mode, delay=task_seconds)
+    example = cloud.add_mode_secret(f"bench/ops/slot-{mode}", mode, delay=task_seconds)
     sent: dict[str, list[float]] = {}
 
     def note(call: Call, side: Side) -> None:
         if call.kind == "provider" and side == "before":
             sent.setdefault(call.name, []).append(time.monotonic())
 
-    with instrument(note) as seams:
+    with instrument(note, Seams(runtime=DENSEST)) as seams:
+        driver = cloud.driver(example.provider, seams=seams)
         began = time.monotonic()
-        result = cloud.driver(example.provider, seams=seams).rotate(example.arn)
+        for _ in range(SLOT_ROTATIONS):
+            result = driver.rotate(example.arn)
+            assert result.succeeded, result.runs
         wall = time.monotonic() - began
-    assert result.succeeded, result.runs
     return {
-        "requests_per_action": {a: len(t) for a, t in sent.items()},
+        "requests_per_action": {a: len(t) / SLOT_ROTATIONS for a, t in sent.items()},
         "peak_per_second": {a: peak_per_second(t) for a, t in sent.items()},
-        "rotation_s": round(wall, 2),
+        "rotation_s": round(wall / SLOT_ROTATIONS, 2),
+        "slot_rotations": SLOT_ROTATIONS,
     }
 
 
@@ -260,7 +278,7 @@ def run(
 def _model(cloud: BenchCloud, fleet: int, task_seconds: float) -> dict[str, Any]:
     model: dict[str, Any] = {}
     for mode in ("tencent-3.0-modify", "uredis"):
-        entry = _one_rotation(cloud, mode, task_seconds)
+        entry = _one_slot(cloud, mode, task_seconds)
         if mode.startswith("tencent"):
             concurrency = reserved_concurrency(fleet, entry["peak_per_second"])
             entry |= {
@@ -286,13 +304,18 @@ def _check(
 ) -> None:
     """The formula at Tencent's limit: ``batches`` rounds of ReservedConcurrency rotations."""
     tencent = model["tencent-3.0-modify"]
-    capped = reserved_concurrency(10_000, tencent["peak_per_second"])
+    # The emulator limits every action alike (DescribeInstances too, published at 50).
+    capped = reserved_concurrency(
+        10_000, tencent["peak_per_second"], lambda _action: TENCENT_DEFAULT_LIMIT
+    )
     size = batches * capped
     predicted = fleet_time(size, float(tencent["rotation_s"]), capped)
     under = _limited_fleet(cloud, size, capped, TENCENT_DEFAULT_LIMIT, task_seconds)
     over = _limited_fleet(cloud, size, 3 * capped, TENCENT_DEFAULT_LIMIT, task_seconds)
     measurement.figures["concurrency_check"] = {
         "secrets": size,
+        "limit_per_action_per_s": TENCENT_DEFAULT_LIMIT,
+        "reserved_concurrency": capped,
         "predicted_s": round(predicted, 2),
         "at_formula": under,
         "at_three_times": over,

@@ -104,8 +104,13 @@ class CallLog:
 
     def __call__(self, call: Call, side: Side) -> None:
         if side == "before":
+            from bench.callsite import site_of
+
             label = self._label if call.kind == "secretsmanager" else call.name
-            self.calls.append({"step": self.metered.step, "kind": call.kind, "name": label})
+            self.calls.append(
+                {"step": self.metered.step, "kind": call.kind, "name": label}
+                | site_of(None).to_json()
+            )
 
 
 def cmd_cost(state: Mapping[str, Any], args: list[str]) -> dict[str, Any]:

@@ -37,6 +37,9 @@ RUN_FOLDER, MADE_RUN_FOLDER = processes.run_folder()
 if TYPE_CHECKING:
     from redis_rotation.seams import Seams
 
+# The real servers' fixtures (redis_server), shared by every tier.
+pytest_plugins = ["tests.support.servers"]
+
 
 @pytest.fixture
 def fake_clock() -> FakeClock:

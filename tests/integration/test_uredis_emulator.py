@@ -31,17 +31,11 @@ from redis_rotation.providers.uredis import URedisProvider
 from redis_rotation.seams import boto3_client
 from redis_rotation.secret import Endpoint, RedisSecret
 from tests.support.inspection import UNSEEN
+from tests.support.servers import START_PASSWORD, serving
 
 pytestmark = pytest.mark.integration
 
 PUBLIC, PRIVATE = "test-public-key", "test-private-key-0123456789"
-START_PASSWORD = "Start_password_1"
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer(START_PASSWORD) as server:
-        yield server
 
 
 @pytest.fixture
@@ -50,9 +44,8 @@ def emulator(redis_server: RedisServer) -> Iterator[URedisEmulator]:
     emu.add_key(PUBLIC, PRIVATE)
     emu.add_group(Group("uredis-master", "cn-bj2", redis_server, zone="cn-bj2-02"))
     emu.add_group(Group("uredis-slave", "cn-bj2", None, zone="cn-bj2-02", role="slave"))
-    emu.start()
-    yield emu
-    emu.stop()
+    with serving(emu):
+        yield emu
 
 
 @pytest.fixture

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import cost, waiting
+from bench import cost, fleet, operations, waiting
 from bench.__main__ import rows
+from bench.callsite import Site, site_of
+from bench.common import MODES
+from redis_rotation.polling import Backoff
+from redis_rotation.redis_check import Level, Proof, RedisTarget, RedisTimeouts
+from redis_rotation.secret import RedisSecret
 
 pytestmark = pytest.mark.unit
 
@@ -102,3 +110,126 @@ def test_disruption_targets_count_only_failures_not_in_flight_against_ours() -> 
         ("3 (1 not in flight)", False),
         ("3", False),
     ]
+
+
+def redis_calls(needed: list[tuple[str, str, str, str]], step: str) -> list[str]:
+    return [call for s, kind, call, _ in needed if s == step and kind == "redis"]
+
+
+@pytest.mark.parametrize("mode", ["uredis", "tencent-2.0", "tencent-3.0-modify"])
+def test_a_full_proof_counts_its_wrong_password_auth(mode: str) -> None:
+    """testSecret's and finishSecret's proofs also send a random wrong password and no
+    password; the needed calls count both, each with its own reason."""
+    needed = cost.needed_calls(mode)
+    for step in ("testSecret", "finishSecret"):
+        assert redis_calls(needed, step) == ["AUTH", "AUTH", "PING"]
+        reasons = [why for s, kind, _, why in needed if s == step and kind == "redis"]
+        assert "wrong password is refused" in reasons[1]
+        assert "without a password is refused" in reasons[2]
+
+
+def test_a_proofs_calls_are_the_layers_own() -> None:
+    """Read off redis_check.Proof, not written down: a refused own password ends the proof."""
+    assert [c for c, _ in cost.proof_calls(Level.FULL)] == ["AUTH", "AUTH", "PING"]
+    assert [c for c, _ in cost.proof_calls(Level.AUTH)] == ["AUTH"]
+    assert [c for c, _ in cost.proof_calls(Level.FULL, accepted=False)] == ["AUTH"]
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def strings(value: object) -> list[str]:
+    """Every string inside ``value``'s lists, tuples and dicts (keys too)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return strings(list(value.items()))
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in strings(item)]
+    return []
+
+
+def tables_of(module: Path) -> list[str]:
+    """The names a module assigns at its top level (its own tables, not what it imports)."""
+    names: list[str] = []
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        targets += [node.target] if isinstance(node, ast.AnnAssign) else []
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def test_no_reason_names_code_the_layer_does_not_have() -> None:
+    """A reason that names code (``Class.method``, ``snake_case``) names code the layer has,
+    or bench.cost's own tables: the reasons do not outlive a refactoring."""
+    layer = ROOT / "layers" / "shared" / "redis_rotation"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in layer.rglob("*.py"))
+    reasons = [why for mode in MODES for *_, why in cost.needed_calls(mode)]
+    reasons += strings([getattr(cost, name) for name in tables_of(Path(cost.__file__))])
+    named = {
+        name
+        for text in reasons
+        for name in re.findall(r"[A-Za-z_][\w.]*_\w*|[A-Z]\w+\.\w+", text)
+        if not name.startswith("docs")
+    }
+    assert named, "the reasons name no code at all: this test would check nothing"
+    for name in sorted(named):
+        assert all(part in source or hasattr(cost, part) for part in name.split(".")), name
+
+
+def test_a_calls_site_and_reason_are_read_off_the_running_layer() -> None:
+    """Each attempt of a real Proof, seen from inside the probe: the layer functions that
+    made it, the source line, and the reason the innermost documented one gives."""
+    seen: list[Site] = []
+
+    class Probe:
+        def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
+            del target, username  # where and as whom do not matter here
+            seen.append(site_of(None))
+            return password == "right"
+
+    version = RedisSecret("t", {"provider": "uredis", "host": "h", "port": 1, "password": "right"})
+    assert Proof(RedisTimeouts(), Probe()).proves(version, Level.FULL)
+    own, wrong, anonymous = seen
+    assert own.chain.startswith("redis_check.Proof.proves > ")
+    assert wrong.chain == anonymous.chain
+    assert own.chain.startswith(wrong.chain)  # the own AUTH is also logged, through a lambda
+    assert "wrong" in wrong.line
+    assert "None, None" in anonymous.line
+    assert own.why.startswith("Whether ")  # a docstring of redis_check, whichever it is
+    layer = Path(__file__).parents[2] / "layers/shared/redis_rotation/redis_check.py"
+    assert own.why in " ".join(layer.read_text(encoding="utf-8").split())
+
+
+def schedule(draw: float, seconds: float = 1.0) -> list[float]:
+    """When a poll with the layer's default backoff asks, over ``seconds``, if every jitter
+    draw is ``draw``."""
+    times, now = [0.0], 0.0
+    for delay in Backoff().delays(lambda: draw):
+        now += delay
+        if now >= seconds:
+            return times
+        times.append(now)
+    raise AssertionError("unreachable: delays never end")
+
+
+def test_reserved_concurrency_takes_the_densest_polls_not_one_draw() -> None:
+    """0.2.0's miss: one rotation's draw put 5 polls in a second, the schedule allows 6;
+    at 20 per second that is C = 4 where 3 is safe."""
+    assert operations.peak_per_second(schedule(1.0)) == 5
+    densest = schedule(operations.DENSEST.random())
+    assert operations.peak_per_second(densest) == 6
+    limits = {"DescribeTaskInfo": 20}
+    assert operations.reserved_concurrency(1000, {"DescribeTaskInfo": 5}, limits.__getitem__) == 4
+    assert operations.reserved_concurrency(1000, {"DescribeTaskInfo": 6}, limits.__getitem__) == 3
+
+
+def test_the_provider_bound_counts_every_action_without_refused_requests() -> None:
+    per_action = {
+        "DescribeInstances": {"outcomes": {"ok": 600, "RequestLimitExceeded": 7}, "throttled": 7},
+        "ModifyInstancePassword": {"outcomes": {"ok": 200}, "throttled": 0},
+    }
+    assert fleet.provider_bound(per_action, 200, 20) == {
+        "DescribeInstances": {"requests_per_rotation": 3.0, "seconds_at_limit": 30.0},
+        "ModifyInstancePassword": {"requests_per_rotation": 1.0, "seconds_at_limit": 10.0},
+    }

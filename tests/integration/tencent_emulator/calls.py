@@ -17,6 +17,7 @@ from tencentcloud.redis.v20180412.redis_client import RedisClient
 
 from localcloud.emulators.tencent import V2_PATH, Instance, TencentEmulator
 from redis_rotation.polling import Deadline, Runtime, poll
+from tests.support.servers import START_PASSWORD
 
 MARKS = [
     pytest.mark.integration,
@@ -26,7 +27,7 @@ MARKS = [
 
 SECRET_ID, SECRET_KEY = "AKIDintegrationtest01", "integration-secret-key-0123"
 REGION, INSTANCE = "ap-guangzhou", "crs-int00001"
-START = "Start1Pass"
+START = START_PASSWORD  # the instance's password before a test changes it
 
 
 def instance(emulator: TencentEmulator) -> Instance:

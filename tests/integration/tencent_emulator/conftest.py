@@ -9,12 +9,7 @@ import pytest
 from localcloud.emulators.tencent import Instance, TencentEmulator
 from localcloud.redis_server import RedisServer
 from tests.integration.tencent_emulator.calls import INSTANCE, REGION, SECRET_ID, SECRET_KEY, START
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    with RedisServer(START) as server:
-        yield server
+from tests.support.servers import serving
 
 
 @pytest.fixture
@@ -22,6 +17,5 @@ def emulator(redis_server: RedisServer) -> Iterator[TencentEmulator]:
     emu = TencentEmulator()
     emu.add_key(SECRET_ID, SECRET_KEY)
     emu.add_instance(Instance(INSTANCE, REGION, redis_server, START))
-    emu.start()
-    yield emu
-    emu.stop()
+    with serving(emu):
+        yield emu
