@@ -95,8 +95,12 @@ def _ping(
     except redis.AuthenticationError:
         return False
     except redis.ResponseError as exc:
-        # "NOAUTH", or "AUTH called without any password configured": refused.
+        # "NOAUTH", or "AUTH called without any password configured": refused. So is NOPERM
+        # for a client that sent no password: the default user exists (nopass) but may run
+        # nothing (-@all), which is how a named-user instance keeps anonymous clients out.
         if "AUTH" in str(exc).upper():
+            return False
+        if password is None and isinstance(exc, redis.exceptions.NoPermissionError):
             return False
         raise RedisUnreachableError(
             f"{endpoint} answered PING with an error ({type(exc).__name__})"

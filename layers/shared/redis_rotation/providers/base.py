@@ -125,14 +125,12 @@ class ErrorRule:
     hint: str | None = None
 
 
-class ProviderBase(ABC):
-    """Shared plumbing, and the Provider protocol's methods for subclasses to override.
-    Subclasses set ``name`` and ``credentials_schema``."""
+class Plumbing:
+    """What a provider and its parts share for one invocation: the context (the admitted
+    keys among it), redaction of every value sent or held, and reply -> error mapping."""
 
-    name: ClassVar[str]
-    credentials_schema: ClassVar[str]
-
-    def __init__(self, context: ProviderContext) -> None:
+    def __init__(self, name: str, context: ProviderContext) -> None:
+        self.name = name
         self.context = context
         # Every value this invocation sent or holds: never echoed back in an error.
         self._redacted: list[str] = [v for v in context.keys.values() if v]
@@ -145,7 +143,7 @@ class ProviderBase(ABC):
         return value
 
     def hide(self, *values: str | None) -> None:
-        """Values (passwords, their encodings) to redact from provider messages."""
+        """Values (passwords, their encodings, signatures) to redact from provider messages."""
         self._redacted.extend(v for v in values if v)
 
     def redact(self, text: Any) -> str:
@@ -159,8 +157,10 @@ class ProviderBase(ABC):
         code: str,
         message: Any,
         rule: ErrorRule | None,
+        policy: str,
     ) -> NoReturn:
-        """Raise the error ``rule`` maps the provider's ``code`` to (ProviderError if none)."""
+        """Raise the error ``rule`` maps the provider's ``code`` to (ProviderError if none);
+        ``policy`` names the secret's password rule in a hint."""
         said = self.redact(message)
         if rule is None or rule.hint is None:
             error = rule.error if rule is not None else ProviderError
@@ -171,12 +171,44 @@ class ProviderBase(ABC):
                 instance=secret.instance_id,
                 region=secret.region,
                 credentials=secret.credentials_secret_id,
-                policy=self.policy(secret).name,
+                policy=policy,
             )
             text = f"{hint} ({said})" if said else hint
         if issubclass(error, PasswordPolicyError):
             raise error(f"{self.name} {action} failed with code {code}: {text}")
         raise error(self.name, action, code, text)
+
+
+class ProviderBase(ABC):
+    """The Provider protocol's methods for subclasses to override, on shared ``Plumbing``.
+    Subclasses set ``name`` and ``credentials_schema``."""
+
+    name: ClassVar[str]
+    credentials_schema: ClassVar[str]
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.plumbing = Plumbing(self.name, context)
+
+    def key(self, name: str) -> str:
+        return self.plumbing.key(name)
+
+    def hide(self, *values: str | None) -> None:
+        self.plumbing.hide(*values)
+
+    def redact(self, text: Any) -> str:
+        return self.plumbing.redact(text)
+
+    def fail(
+        self,
+        secret: RedisSecret,
+        action: str,
+        code: str,
+        message: Any,
+        rule: ErrorRule | None,
+    ) -> NoReturn:
+        """Raise the error ``rule`` maps the provider's ``code`` to (ProviderError if none)."""
+        self.plumbing.fail(secret, action, code, message, rule, self.policy(secret).name)
 
     @abstractmethod
     def policy(self, secret: RedisSecret) -> PasswordPolicy: ...

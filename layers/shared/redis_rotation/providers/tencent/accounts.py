@@ -116,7 +116,7 @@ class TencentV3Account(TencentV3Api):
                     DESCRIBE_ACCOUNTS,
                     {"InstanceId": secret.instance_id, "Limit": PAGE, "Offset": offset},
                 ),
-                self.provider.context.deadline,
+                self.client.deadline,
             )
             page = [a for a in answer.get("Accounts") or [] if isinstance(a, Mapping)]
             found.update((str(a.get("AccountName")), a) for a in page)

@@ -1,4 +1,5 @@
-"""What every Tencent API class offers the provider, and what they share."""
+"""What every Tencent API class offers the provider, and what they share. An API class
+works through a ``TencentClient``; it imports nothing of the provider."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStat
 
 if TYPE_CHECKING:
     from redis_rotation.passwords import PasswordPolicy
-    from redis_rotation.providers.tencent.provider import TencentProvider
+    from redis_rotation.providers.tencent.client import TencentClient
     from redis_rotation.secret import RedisSecret
 
 NAME = "tencent"
@@ -59,14 +60,14 @@ def not_found(secret: RedisSecret, action: str) -> InstanceStateError:
 
 
 class TencentApi(ABC):
-    """One Tencent API (and change mode), for the provider that made it."""
+    """One Tencent API (and change mode), working through a ``TencentClient``."""
 
     name: str
     policy: PasswordPolicy
     needs_old_password: bool
 
-    def __init__(self, provider: TencentProvider) -> None:
-        self.provider = provider
+    def __init__(self, client: TencentClient) -> None:
+        self.client = client
 
     @abstractmethod
     def inspect(self, secret: RedisSecret) -> Inspection: ...

@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, override
+from typing import override
 
 from redis_rotation.errors import ChangeFailedError, ConfigurationError
 from redis_rotation.passwords import PasswordPolicy
@@ -36,7 +36,7 @@ from redis_rotation.providers.base import (
 )
 from redis_rotation.providers.tencent.accounts import TencentV3Account
 from redis_rotation.providers.tencent.api import NAME, TASK_INFO, TencentApi
-from redis_rotation.providers.tencent.errors import error_rule
+from redis_rotation.providers.tencent.client import TencentClient
 from redis_rotation.providers.tencent.v2 import TencentV2Api
 from redis_rotation.providers.tencent.v3 import TencentV3Modify, TencentV3Reset
 from redis_rotation.providers.transport import call_retrying
@@ -47,7 +47,7 @@ CREDENTIALS_SCHEMA = "credentials-tencent.schema.json"
 DEFAULT_API = "3.0"
 # (apiVersion, changeMode, or "account" for a custom account) -> the API class; the schema
 # admits no other pair.
-APIS: Mapping[tuple[str, str], Callable[[TencentProvider], TencentApi]] = {
+APIS: Mapping[tuple[str, str], Callable[[TencentClient], TencentApi]] = {
     ("2.0", "modify"): TencentV2Api,
     ("3.0", "modify"): TencentV3Modify,
     ("3.0", "reset"): TencentV3Reset,
@@ -73,10 +73,7 @@ class TencentProvider(ProviderBase):
         nonce: Callable[[], int] = random_nonce,
     ) -> None:
         super().__init__(context)
-        # Wall clock for Timestamp (read once per request) and the Nonce source; injectable
-        # so that tests need not patch modules.
-        self.clock = clock
-        self.nonce = nonce
+        self.client = TencentClient(self.plumbing, clock, nonce)
         self._apis: dict[tuple[str, str], TencentApi] = {}
 
     def api(self, secret: RedisSecret) -> TencentApi:
@@ -84,7 +81,7 @@ class TencentProvider(ProviderBase):
         mode = "account" if secret.account is not None else secret.get("changeMode") or "modify"
         key = (secret.get("apiVersion") or DEFAULT_API, mode)
         if key not in self._apis:
-            self._apis[key] = APIS[key](self)
+            self._apis[key] = APIS[key](self.client)
         return self._apis[key]
 
     # -- Provider protocol -----------------------------------------------------------------
@@ -141,16 +138,3 @@ class TencentProvider(ProviderBase):
             )
 
         poll(settled, deadline=self.context.deadline, what=f"Tencent task {task_id}")
-
-    # -- errors ------------------------------------------------------------------------------
-
-    def refuse(
-        self,
-        secret: RedisSecret,
-        action: str,
-        code: str,
-        description: str | None,
-        message: Any,
-    ) -> NoReturn:
-        """Raise what Tencent's error ``code`` (or API 2.0 ``codeDesc``) means."""
-        self.fail(secret, action, code, message, error_rule(code, description))

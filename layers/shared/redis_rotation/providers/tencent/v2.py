@@ -53,9 +53,7 @@ class TencentV2Api(TencentApi):
         # A busy instance would also answer the change itself with 10702 (InstanceBusyError);
         # asking first means a change is only sent to an instance that reports running.
         params = {"redisId": secret.instance_id, "limit": "1", "offset": "0"}
-        data = call_retrying(
-            lambda: self._call(secret, DESCRIBE, params), self.provider.context.deadline
-        )
+        data = call_retrying(lambda: self._call(secret, DESCRIBE, params), self.client.deadline)
         for instance in data.get("redisSet") or []:
             if isinstance(instance, Mapping) and instance.get("redisId") == secret.instance_id:
                 status = instance_status(instance.get("status"), secret, DESCRIBE, RETIRED)
@@ -92,15 +90,13 @@ class TencentV2Api(TencentApi):
     def _call(
         self, secret: RedisSecret, action: str, params: Mapping[str, str]
     ) -> Mapping[str, Any]:
-        provider = self.provider
-        url, host = endpoint_url(
-            secret.api_endpoint or provider.context.settings.tencent_v2_endpoint, PATH
-        )
+        client = self.client
+        url, host = endpoint_url(secret.api_endpoint or client.settings.tencent_v2_endpoint, PATH)
         signer = TencentV2Signer(
-            provider.key("secretId"),
-            provider.key("secretKey"),
+            client.key("secretId"),
+            client.key("secretKey"),
             secret.get("signatureMethod") or "HmacSHA256",
-            provider.context.keys.get("token"),
+            client.keys.get("token"),
         )
         fields = signer.add_auth(
             http_method="POST",
@@ -108,22 +104,23 @@ class TencentV2Api(TencentApi):
             path=PATH,
             params={"Action": action, **params},
             region=secret.region,
-            timestamp=int(provider.clock()),
-            nonce=provider.nonce(),
+            timestamp=int(client.clock()),
+            nonce=client.nonce(),
         )
-        provider.hide(fields.get("Signature"))  # a provider message may quote the request
+        client.hide(fields.get("Signature"))  # a provider message may quote the request
         # Decoded values: the transport form-encodes them, exactly once.
-        answer = provider.context.transport.post(url, action=action, data=fields)
+        answer = client.transport.post(url, action=action, data=fields)
         if not isinstance(answer, Mapping) or not isinstance(answer.get("code"), int):
             raise ProviderRetryableError(NAME, action, "InvalidAnswer", "no code in the answer")
         if answer["code"] == 0:
             data = answer.get("data")
             return data if isinstance(data, Mapping) else {}
         description = answer.get("codeDesc")
-        provider.refuse(
+        client.refuse(
             secret,
             action,
             str(answer["code"]),
             description if isinstance(description, str) else None,
             answer.get("message"),
+            self.policy,
         )

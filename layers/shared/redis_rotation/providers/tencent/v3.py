@@ -53,9 +53,7 @@ class TencentV3Api(TencentApi):
     @override
     def inspect(self, secret: RedisSecret) -> Inspection:
         # One DescribeInstances answers both: the state and the addresses.
-        instance = call_retrying(
-            lambda: self._describe_instance(secret), self.provider.context.deadline
-        )
+        instance = call_retrying(lambda: self._describe_instance(secret), self.client.deadline)
         return Inspection(self.status(secret, instance), addresses(instance))
 
     @staticmethod
@@ -95,7 +93,7 @@ class TencentV3Api(TencentApi):
             raise ProviderError(
                 NAME, TASK_INFO, "UnknownTaskStatus", f"task {task_id} has status '{raw}'"
             )
-        return state, str(raw), self.provider.redact(response.get("TaskMessage"))
+        return state, str(raw), self.client.redact(response.get("TaskMessage"))
 
     def _describe_instance(self, secret: RedisSecret) -> Mapping[str, Any]:
         response = self.call(secret, DESCRIBE, {"InstanceId": secret.instance_id})
@@ -105,16 +103,14 @@ class TencentV3Api(TencentApi):
         raise not_found(secret, DESCRIBE)
 
     def call(self, secret: RedisSecret, action: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-        provider = self.provider
-        url, host = endpoint_url(
-            secret.api_endpoint or provider.context.settings.tencent_v3_endpoint
-        )
+        client = self.client
+        url, host = endpoint_url(secret.api_endpoint or client.settings.tencent_v3_endpoint)
         payload = json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = TC3Signer(
-            provider.key("secretId"),
-            provider.key("secretKey"),
+            client.key("secretId"),
+            client.key("secretKey"),
             SERVICE,
-            provider.context.keys.get("token"),
+            client.keys.get("token"),
         ).add_auth(
             host=host,
             action=action,
@@ -122,11 +118,11 @@ class TencentV3Api(TencentApi):
             region=secret.region,
             payload=payload,
             content_type=CONTENT_TYPE,
-            timestamp=int(provider.clock()),
+            timestamp=int(client.clock()),
         )
         # A provider message may quote the request: its signature is redacted, as a key is.
-        provider.hide(headers["Authorization"].rpartition("Signature=")[2])
-        answer = provider.context.transport.post(url, action=action, body=payload, headers=headers)
+        client.hide(headers["Authorization"].rpartition("Signature=")[2])
+        answer = client.transport.post(url, action=action, body=payload, headers=headers)
         response = answer.get("Response") if isinstance(answer, Mapping) else None
         if not isinstance(response, Mapping):
             raise ProviderRetryableError(NAME, action, "InvalidAnswer", "no Response in the answer")
@@ -135,9 +131,8 @@ class TencentV3Api(TencentApi):
             return response
         if not isinstance(error, Mapping):
             raise ProviderRetryableError(NAME, action, "InvalidAnswer", "malformed Error")
-        provider.refuse(
-            secret, action, str(error.get("Code", "Unknown")), None, error.get("Message")
-        )
+        code = str(error.get("Code", "Unknown"))
+        client.refuse(secret, action, code, None, error.get("Message"), self.policy)
 
 
 def addresses(instance: Mapping[str, Any]) -> frozenset[Endpoint]:
