@@ -71,7 +71,28 @@ def _elasticache_examples(cloud: LocalCloud) -> list[ExampleSecret]:
     ]
 
 
-EXAMPLES: list[ExampleFactory] = [_uredis_examples, _tencent_examples, _elasticache_examples]
+def _alibaba_examples(cloud: LocalCloud) -> list[ExampleSecret]:
+    # The default account, a custom one, and an alternating pair (the other account is
+    # created by the first rotation) on a standard and on a cluster instance.
+    pair = {"account": "orders", "alternate": "orders_clone", "create_missing": True}
+    modes: dict[str, dict[str, Any]] = {
+        "default": {},
+        "account": {"account": "orders"},
+        "alternating": pair,
+        "cluster-alternating": {**pair, "architecture": "cluster"},
+    }
+    return [
+        cloud.add_alibaba_secret(f"localcloud/alibaba-{label}-demo", **options)
+        for label, options in modes.items()
+    ]
+
+
+EXAMPLES: list[ExampleFactory] = [
+    _uredis_examples,
+    _tencent_examples,
+    _elasticache_examples,
+    _alibaba_examples,
+]
 
 
 def fingerprint(password: str) -> str:

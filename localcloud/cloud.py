@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud import elasticache_examples
 from localcloud.driver import Invoke, RotationDriver
+from localcloud.emulators.alibaba import Account as AlibabaAccount
+from localcloud.emulators.alibaba import AlibabaEmulator
+from localcloud.emulators.alibaba import Instance as AlibabaInstance
 from localcloud.emulators.tencent import Account, Instance, TencentEmulator
 from localcloud.emulators.uredis import Group, Space, URedisEmulator
 from localcloud.redis_server import OnChange, RedisServer
@@ -23,9 +26,11 @@ FUNCTION_NAMES = {
     "uredis": "redis-rotation-uredis",
     "tencent": "redis-rotation-tencent",
     "elasticache": "redis-rotation-elasticache",
+    "alibaba": "redis-rotation-alibaba",
 }
 UREDIS_REGION, UREDIS_ZONE = "cn-bj2", "cn-bj2-02"
 TENCENT_REGION = "ap-guangzhou"
+ALIBABA_REGION = "cn-hangzhou"
 
 
 def random_password(alphabet: str = string.ascii_letters + string.digits, length: int = 20) -> str:
@@ -74,6 +79,7 @@ class LocalCloud:
         self.uredis = URedisEmulator()
         self.tencent = TencentEmulator()
         self.elasticache = elasticache_examples.new_emulator()
+        self.alibaba = AlibabaEmulator(ALIBABA_REGION)
         self.secrets: dict[str, ExampleSecret] = {}
         self.credentials: dict[str, str] = {}  # provider -> credentials secret ARN
         self.grants: dict[str, list[Grant]] = {}  # provider -> its credentials' grants
@@ -86,6 +92,7 @@ class LocalCloud:
         self.uredis.start()
         self.tencent.start()
         self.elasticache.start()
+        self.alibaba.start()
         apply_environment(self.environment())
         return self
 
@@ -140,7 +147,10 @@ class LocalCloud:
     def has_instance(self, instance_id: str) -> bool:
         """Whether an emulator has a group, space or instance of that id."""
         uredis = self.uredis.groups.keys() | self.uredis.spaces.keys()
-        return instance_id in uredis or instance_id in self.tencent.instances
+        return any(
+            instance_id in found
+            for found in (uredis, self.tencent.instances, self.alibaba.instances)
+        )
 
     def create_secret(self, name: str, value: dict[str, Any]) -> str:
         created = self.sm.secrets_manager().create_secret(Name=name, SecretString=json.dumps(value))
@@ -296,6 +306,77 @@ class LocalCloud:
         self.secrets[name] = example
         return example
 
+    def add_alibaba_secret(
+        self,
+        name: str,
+        *,
+        architecture: str = "standard",
+        task_duration: float = 0.0,
+        task_after_requests: int = 0,
+        account: str | None = None,
+        alternate: str | None = None,
+        create_missing: bool = False,
+        **extra: Any,
+    ) -> ExampleSecret:
+        """An Alibaba secret, reached through the instance's proxy endpoint: of the default
+        account, or of the custom ``account``, alternating with ``alternate`` if given
+        (which exists unless ``create_missing``, when the rotation creates it)."""
+        if "alibaba" not in self.api_keys:
+            keys = {"accessKeyId": "LTAIlocalcloud", "accessKeySecret": random_password(length=30)}
+            self.alibaba.add_key(keys["accessKeyId"], keys["accessKeySecret"])
+            self.api_keys["alibaba"] = keys
+        # Alibaba's rule: three kinds of characters.
+        password = random_password(length=15) + "1aA"
+        redis = self.start_redis(password)
+        instance_id = f"r-bp1{secrets.token_hex(6)}"
+        grant = grant_for(name, instance_id, ALIBABA_REGION, [])
+        named = [a for a in (account, alternate) if a]
+        if named:
+            grant["accounts"] = named
+        credentials = self._credentials_secret("alibaba", self.api_keys["alibaba"], grant)
+        self.alibaba.add_instance(
+            AlibabaInstance(
+                instance_id,
+                ALIBABA_REGION,
+                redis,
+                password,
+                architecture=architecture,
+                task_duration=task_duration,
+                task_after_requests=task_after_requests,
+            )
+        )
+        front = self.alibaba.add_front(instance_id)
+        choice: dict[str, Any] = {}
+        if account is not None:
+            password = random_password(length=21) + "1aA"
+            self.alibaba.add_account(instance_id, AlibabaAccount(account, password))
+            choice["account"] = account
+        if account is not None and alternate is not None:
+            choice.update(strategy="alternating", accounts=[account, alternate])
+            if create_missing:
+                choice["createMissingAccount"] = True
+            else:
+                other = AlibabaAccount(alternate, random_password(length=21) + "1aA")
+                self.alibaba.add_account(instance_id, other)
+        value = {
+            "provider": "alibaba",
+            "host": front.host,
+            "port": front.port,
+            "password": password,
+            "region": ALIBABA_REGION,
+            "instanceId": instance_id,
+            "credentialsSecretId": credentials,
+            "apiEndpoint": self.alibaba.endpoint,
+            "tls": {"enabled": False},
+            **choice,
+            **extra,
+        }
+        arn = self.create_secret(name, value)
+        details = {"instanceId": instance_id, "architecture": architecture, **choice}
+        example = ExampleSecret(name, arn, "alibaba", redis, details)
+        self.secrets[name] = example
+        return example
+
     # -- rotating --------------------------------------------------------------------------
 
     @staticmethod
@@ -341,6 +422,7 @@ class LocalCloud:
             "uredis": self.uredis.endpoint,
             "tencent": self.tencent.endpoint,
             "elasticache": self.elasticache.endpoint,
+            "alibaba": self.alibaba.endpoint,
         }
 
     def stages(self, secret_id: str) -> dict[str, list[str]]:
@@ -383,6 +465,7 @@ class LocalCloud:
         self.uredis.stop()
         self.tencent.stop()
         self.elasticache.stop()
+        self.alibaba.stop()
         self.sm.stop()
 
     def __enter__(self) -> LocalCloud:

@@ -48,6 +48,18 @@ ACCOUNT_SCENARIOS = (
     "slower-than-the-deadline",
 )
 
+ALIBABA = (
+    "timeout-before",
+    "timeout-after",
+    "reset-before",
+    "reset-after",
+    "http-503-before",
+    "http-502-after",
+    "garbage-after",
+    "truncated-json-after",
+    "throttled",
+    "slower-than-the-deadline",
+)
 
 MODES = [
     Mode("uredis", "uredis", {}, "ModifyURedisGroupPassword", 153),
@@ -89,6 +101,16 @@ MODES = [
         "ModifyInstanceAccount",
         "RequestLimitExceeded",
         ACCOUNT_SCENARIOS,
+    ),
+    # Alibaba's changes have no task that could report a failure: every other scenario.
+    Mode("alibaba", "alibaba", {}, "ModifyInstanceAttribute", "Throttling.User", ALIBABA),
+    Mode(
+        "alibaba-alternating",
+        "alibaba",
+        {"account": "app_a", "alternate": "app_b"},
+        "ResetAccountPassword",
+        "Throttling.User",
+        ("reset-after", "truncated-json-after", "throttled", "slower-than-the-deadline"),
     ),
 ]
 
@@ -134,6 +156,8 @@ def new_secret(cloud: LocalCloud, mode: Mode, scenario: Scenario) -> ExampleSecr
         return example
     if slow:
         options["task_duration"] = slow
+    if mode.provider == "alibaba":
+        return cloud.add_alibaba_secret(name, **options)
     example = cloud.add_tencent_secret(name, **options)
     if scenario.secret.get("fail"):
         cloud.tencent.instances[example.details["instanceId"]].fail_next_task = True
@@ -143,7 +167,8 @@ def new_secret(cloud: LocalCloud, mode: Mode, scenario: Scenario) -> ExampleSecr
 def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
     if example.provider == "uredis":
         return cloud.uredis_instance(example).password_changes
-    return cloud.tencent.instances[example.details["instanceId"]].password_changes
+    emulator = cloud.alibaba if example.provider == "alibaba" else cloud.tencent
+    return emulator.instances[example.details["instanceId"]].password_changes
 
 
 CASES = [
@@ -161,7 +186,8 @@ def test_provider_fault(
     for variable, setting in scenario.env.items():
         monkeypatch.setenv(variable, setting)
     example = new_secret(cloud, mode, scenario)
-    emulator = cloud.uredis if mode.provider == "uredis" else cloud.tencent
+    emulators = {"uredis": cloud.uredis, "tencent": cloud.tencent, "alibaba": cloud.alibaba}
+    emulator = emulators[mode.provider]
     if scenario.fault:
         options = dict(scenario.fault)
         if options["kind"] == "code":

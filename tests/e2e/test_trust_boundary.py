@@ -20,6 +20,7 @@ import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from localcloud.driver import RotationDriver
+from localcloud.emulators.alibaba import Account as AlibabaAccount
 from localcloud.emulators.tencent import Account
 from localcloud.instrument import Call, Recorder, instrument
 from localcloud.redis_server import RedisServer
@@ -36,7 +37,11 @@ CHANGES = {
     "ModifyInstancePassword",
     "ModifyInstanceAccount",
     "CreateInstanceAccount",
+    "ModifyInstanceAttribute",
+    "ResetAccountPassword",
+    "CreateAccount",
 }
+PROVIDERS = ["uredis", "tencent", "alibaba"]
 TOKEN = "attacker-rotation-token-0123456789abcdefghij"
 
 
@@ -85,6 +90,8 @@ def secret(cloud: LocalCloud, provider: str) -> ExampleSecret:
     name = f"attacker/{provider}-{next(_names)}"
     if provider == "uredis":
         return cloud.add_uredis_secret(name)
+    if provider == "alibaba":
+        return cloud.add_alibaba_secret(name)
     return cloud.add_tencent_secret(name, api_version="3.0")
 
 
@@ -122,7 +129,7 @@ def changes(calls: list[Call]) -> list[Call]:
     return [c for c in calls if c.kind == "provider" and c.name in CHANGES]
 
 
-@pytest.mark.parametrize("provider", ["uredis", "tencent"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_1_another_teams_instance_cannot_be_changed(cloud: LocalCloud, provider: str) -> None:
     attacker, victim = secret(cloud, provider), secret(cloud, provider)
     victim_password = cloud.value(victim.arn, "AWSCURRENT")["password"]
@@ -142,7 +149,7 @@ def test_1_another_teams_instance_cannot_be_changed(cloud: LocalCloud, provider:
     assert victim.redis.accepts(victim_password), "the victim's instance kept its password"
 
 
-@pytest.mark.parametrize("provider", ["uredis", "tencent"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_2_signed_requests_never_go_to_the_writers_host(
     cloud: LocalCloud, provider: str, attacker_api: CaptureServer
 ) -> None:
@@ -192,7 +199,7 @@ def test_3_plain_http_to_loopback_cannot_be_smuggled_elsewhere(
 
 
 @pytest.mark.parametrize("where", ["host", "readOnlyEndpoints"])
-@pytest.mark.parametrize("provider", ["uredis", "tencent"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_4_the_new_password_never_goes_to_the_writers_redis(
     cloud: LocalCloud, attacker_redis: RedisServer, provider: str, where: str
 ) -> None:
@@ -216,7 +223,7 @@ def test_4_the_new_password_never_goes_to_the_writers_redis(
     assert example.redis.accepts(old)
 
 
-@pytest.mark.parametrize("provider", ["uredis", "tencent"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_5_finish_right_after_create_promotes_nothing(cloud: LocalCloud, provider: str) -> None:
     example = secret(cloud, provider)
     old = cloud.value(example.arn, "AWSCURRENT")["password"]
@@ -231,6 +238,22 @@ def test_5_finish_right_after_create_promotes_nothing(cloud: LocalCloud, provide
     assert not changes(calls)
 
 
+def account_secret(cloud: LocalCloud, provider: str) -> tuple[ExampleSecret, Any]:
+    """A secret of the custom account "app", and its instance, which has another
+    application's account "other_app" too."""
+    name = f"attacker/{provider}-account-{next(_names)}"
+    if provider == "alibaba":
+        example = cloud.add_alibaba_secret(name, account="app")
+        emulator: Any = cloud.alibaba
+        other: Any = AlibabaAccount("other_app", "Other-pass1")
+    else:
+        example = cloud.add_tencent_secret(name, api_version="3.0", account="app")
+        emulator, other = cloud.tencent, Account("other_app", "Other-pass1")
+    emulator.add_account(example.details["instanceId"], other)
+    return example, emulator.instances[example.details["instanceId"]]
+
+
+@pytest.mark.parametrize("provider", ["tencent", "alibaba"])
 @pytest.mark.parametrize(
     "changes_made",
     [
@@ -241,13 +264,11 @@ def test_5_finish_right_after_create_promotes_nothing(cloud: LocalCloud, provide
     ids=["account", "accounts", "create"],
 )
 def test_6_a_writer_may_name_only_the_accounts_the_grant_lists(
-    cloud: LocalCloud, changes_made: dict[str, Any]
+    cloud: LocalCloud, changes_made: dict[str, Any], provider: str
 ) -> None:
-    # ModifyInstanceAccount needs no old password: naming an account would take it over.
-    example = cloud.add_tencent_secret(
-        f"attacker/tencent-account-{next(_names)}", api_version="3.0", account="app"
-    )
-    cloud.tencent.add_account(example.details["instanceId"], Account("other_app", "Other-pass1"))
+    # Tencent's ModifyInstanceAccount and Alibaba's ResetAccountPassword need no old
+    # password: naming an account would take it over.
+    example, instance = account_secret(cloud, provider)
     write(cloud, example, **changes_made)
 
     error, step, calls = rotate_as_attacker(cloud, example)
@@ -257,7 +278,6 @@ def test_6_a_writer_may_name_only_the_accounts_the_grant_lists(
     field = "account" if "accounts" not in changes_made else "accounts.1"
     assert f"field '{field}'" in str(error)
     assert calls == [c for c in calls if c.kind == "secretsmanager"], "no provider or Redis call"
-    instance = cloud.tencent.instances[example.details["instanceId"]]
     assert instance.password_changes == 0
     assert example.redis.accepts("Other-pass1", user="other_app")
 

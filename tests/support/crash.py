@@ -49,6 +49,29 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("elasticache-user", "elasticache", {"kind": "user", "apply_per_request": True}),
     ("elasticache-token", "elasticache", {"kind": "token", "apply_per_request": True}),
+    ("alibaba-default", "alibaba", {"task_after_requests": 2}),
+    ("alibaba-account", "alibaba", {"task_after_requests": 2, "account": "app"}),
+    (
+        "alibaba-alternating",
+        "alibaba",
+        {
+            "task_after_requests": 2,
+            "account": "app_a",
+            "alternate": "app_b",
+            "create_missing": True,
+        },
+    ),
+    (
+        "alibaba-cluster-alternating",
+        "alibaba",
+        {
+            "architecture": "cluster",
+            "task_after_requests": 2,
+            "account": "app_a",
+            "alternate": "app_b",
+            "create_missing": True,
+        },
+    ),
 ]
 _names = itertools.count()
 
@@ -59,6 +82,8 @@ def new_secret(cloud: LocalCloud, provider: str, options: dict[str, Any]) -> Exa
         return cloud.add_uredis_secret(name, **options)
     if provider == "elasticache":
         return cloud.add_elasticache_secret(name, **options)
+    if provider == "alibaba":
+        return cloud.add_alibaba_secret(name, **options)
     return cloud.add_tencent_secret(name, **options)
 
 
@@ -67,6 +92,8 @@ def applied_changes(cloud: LocalCloud, example: ExampleSecret) -> int:
         return cloud.uredis_instance(example).password_changes
     if example.provider == "elasticache":
         return elasticache_examples.applied_changes(cloud.elasticache, example.details)
+    if example.provider == "alibaba":
+        return cloud.alibaba.instances[example.details["instanceId"]].password_changes
     return cloud.tencent.instances[example.details["instanceId"]].password_changes
 
 

@@ -21,6 +21,7 @@ POLICIES = [
     passwords.TENCENT_V3_MODIFY,
     passwords.TENCENT_V3_RESET,
     passwords.TENCENT_V3_ACCOUNT,
+    passwords.ALIBABA,
 ]
 
 
@@ -63,6 +64,10 @@ def test_generated_passwords_satisfy_the_rule(
         (passwords.TENCENT_V3_ACCOUNT, "/abcdEFG1", "character outside"),
         (passwords.TENCENT_V3_ACCOUNT, "aB1" * 11, "outside 8-32"),
         (passwords.TENCENT_V3_ACCOUNT, "abcdefgh", "fewer than 2 kinds"),
+        (passwords.ALIBABA, "abcd:EFG1", "character outside"),  # never ':'
+        (passwords.ALIBABA, "abcd~EFG1", "character outside"),
+        (passwords.ALIBABA, "abcdEFGHi", "fewer than 3 kinds"),
+        (passwords.ALIBABA, "aB1" * 11, "outside 8-32"),
     ],
 )
 def test_violations_are_described_without_the_password(

@@ -142,15 +142,16 @@ def _flag(tls: dict[str, Any], name: str, secret_id: str) -> bool:
 
 def credentials_of(document: dict[str, Any], secret_id: str) -> Credentials:
     """The AUTH arguments of a secret, as the rotation function's own Redis check sends
-    them: a Tencent custom account (``account``) authenticates with one argument,
-    ``<account>@<password>`` (Tencent's documented form); a ``username`` is an ACL user of
-    a two-argument AUTH."""
+    them: a custom account (``account``) authenticates with one argument, as its provider
+    documents it (Tencent ``<account>@<password>``, Alibaba ``<account>:<password>``); a
+    ``username`` is an ACL user of a two-argument AUTH."""
     password = _string(document, "password", secret_id, required=True)
     account = _string(document, "account", secret_id, required=False)
     username = _string(document, "username", secret_id, required=False)
     assert password is not None
     if account is not None:
-        return Credentials(password=f"{account}@{password}")
+        separator = ":" if document.get("provider") == "alibaba" else "@"
+        return Credentials(password=f"{account}{separator}{password}")
     return Credentials(password=password, username=username)
 
 

@@ -35,6 +35,7 @@ PROVIDERS: Mapping[str, str] = {
     "uredis": "redis_rotation.providers.uredis:URedisProvider",
     "tencent": "redis_rotation.providers.tencent:TencentProvider",
     "elasticache": "redis_rotation.providers.elasticache:ElastiCacheProvider",
+    "alibaba": "redis_rotation.providers.alibaba:AlibabaProvider",
 }
 
 # Used when there is no Lambda context (local runs): a step may take this long.

@@ -158,3 +158,15 @@ TENCENT_V3_ACCOUNT = PasswordPolicy(
     min_kinds=2,
     forbidden_first="/",
 )
+
+# Alibaba Tair/Redis (ModifyInstanceAttribute, ResetAccountPassword, CreateAccount): 8-32,
+# at least three of upper, lower, digits, specials, and only these specials. Never ':',
+# which clients put between account and password ("AUTH account:password").
+ALIBABA = PasswordPolicy(
+    name="Alibaba Tair/Redis (8-32, three kinds, specials !@#$%^&*()_+-=)",
+    min_length=8,
+    max_length=32,
+    default_length=32,
+    specials="!@#$%^&*()_+-=",
+    min_kinds=3,
+)

@@ -14,7 +14,7 @@ from typing import Any
 
 from redis_rotation.errors import SecretFormatError
 
-PROVIDERS = ("uredis", "tencent")
+PROVIDERS = ("uredis", "tencent", "elasticache", "alibaba")
 INSTANCE_FIELDS = ("groupId", "spaceId", "instanceId", "userId", "replicationGroupId")
 # ElastiCache ids are named by kind, as in their ARNs: a grant for the group "orders" must not
 # admit the user "orders".
@@ -227,10 +227,12 @@ class RedisSecret:
         return other
 
     def auth(self, password: str) -> tuple[str | None, str]:
-        """(username, password) for AUTH with ``password``. A Tencent custom account sends
-        one argument, ``<account>@<password>``, as Tencent documents."""
+        """(username, password) for AUTH with ``password``. A custom account sends one
+        argument, as each provider documents: Tencent ``<account>@<password>``, Alibaba
+        ``<account>:<password>``."""
         if self.account is not None:
-            return None, f"{self.account}@{password}"
+            separator = ":" if self.provider == "alibaba" else "@"
+            return None, f"{self.account}{separator}{password}"
         return self.username, password
 
     def get(self, name: str, default: str | None = None) -> str | None:

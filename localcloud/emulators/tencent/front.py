@@ -56,6 +56,8 @@ def read_command(stream: BinaryIO) -> tuple[list[bytes], bytes] | None:
 class AuthFront:
     """A TCP front of ``redis`` on a free loopback port."""
 
+    separator = b"@"  # between account and password in the one-argument AUTH
+
     def __init__(self, redis: RedisServer) -> None:
         self.redis = redis
         self.host = "127.0.0.1"
@@ -70,13 +72,17 @@ class AuthFront:
 
     def rewrite(self, arguments: list[bytes], raw: bytes) -> bytes:
         """The bytes to forward for one client command."""
-        if len(arguments) != 2 or arguments[0].upper() != b"AUTH" or b"@" not in arguments[1]:
+        if (
+            len(arguments) != 2
+            or arguments[0].upper() != b"AUTH"
+            or self.separator not in arguments[1]
+        ):
             return raw
         whole = arguments[1]
         # First as the default account's password, asked of the real server.
         if self.redis.accepts(whole.decode("utf-8", "surrogateescape")):
             return raw
-        account, _, password = whole.partition(b"@")
+        account, _, password = whole.partition(self.separator)
         return encode_command([b"AUTH", account, password])
 
     def _accept(self) -> None:
