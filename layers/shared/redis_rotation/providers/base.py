@@ -200,14 +200,9 @@ class ProviderBase(ABC):
         return self.plumbing.redact(text)
 
     def fail(
-        self,
-        secret: RedisSecret,
-        action: str,
-        code: str,
-        message: Any,
-        rule: ErrorRule | None,
+        self, secret: RedisSecret, action: str, code: str, message: Any, rule: ErrorRule | None
     ) -> NoReturn:
-        """Raise the error ``rule`` maps the provider's ``code`` to (ProviderError if none)."""
+        """``Plumbing.fail``, naming this secret's password rule in a hint."""
         self.plumbing.fail(secret, action, code, message, rule, self.policy(secret).name)
 
     @abstractmethod

@@ -4,9 +4,9 @@ builds it; an API class never sees the provider."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from redis_rotation.providers.base import Plumbing
 from redis_rotation.providers.tencent.errors import error_rule
 
 if TYPE_CHECKING:
@@ -15,43 +15,42 @@ if TYPE_CHECKING:
     from redis_rotation.config import Settings
     from redis_rotation.passwords import PasswordPolicy
     from redis_rotation.polling import Deadline
-    from redis_rotation.providers.base import Plumbing
+    from redis_rotation.providers.base import ProviderContext
     from redis_rotation.providers.transport import HttpPoster
     from redis_rotation.secret import RedisSecret
 
 
-@dataclass(frozen=True)
-class TencentClient:
-    plumbing: Plumbing
-    # Wall clock for Timestamp (read once per request) and the Nonce source; injectable so
-    # that tests need not patch modules.
-    clock: Callable[[], float]
-    nonce: Callable[[], int]
+class TencentClient(Plumbing):
+    """The provider's plumbing (keys, redaction) with the rest an API class needs."""
+
+    def __init__(
+        self,
+        name: str,
+        context: ProviderContext,
+        clock: Callable[[], float],
+        nonce: Callable[[], int],
+    ) -> None:
+        super().__init__(name, context)
+        # Wall clock for Timestamp (read once per request) and the Nonce source; injectable
+        # so that tests need not patch modules.
+        self.clock = clock
+        self.nonce = nonce
 
     @property
     def settings(self) -> Settings:
-        return self.plumbing.context.settings
+        return self.context.settings
 
     @property
     def deadline(self) -> Deadline:
-        return self.plumbing.context.deadline
+        return self.context.deadline
 
     @property
     def transport(self) -> HttpPoster:
-        return self.plumbing.context.transport
+        return self.context.transport
 
     @property
     def keys(self) -> Mapping[str, str]:
-        return self.plumbing.context.keys
-
-    def key(self, name: str) -> str:
-        return self.plumbing.key(name)
-
-    def hide(self, *values: str | None) -> None:
-        self.plumbing.hide(*values)
-
-    def redact(self, text: Any) -> str:
-        return self.plumbing.redact(text)
+        return self.context.keys
 
     def refuse(
         self,
@@ -63,5 +62,4 @@ class TencentClient:
         policy: PasswordPolicy,
     ) -> NoReturn:
         """Raise what Tencent's error ``code`` (or API 2.0 ``codeDesc``) means."""
-        rule = error_rule(code, description)
-        self.plumbing.fail(secret, action, code, message, rule, policy.name)
+        self.fail(secret, action, code, message, error_rule(code, description), policy.name)

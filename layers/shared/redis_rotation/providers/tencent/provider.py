@@ -73,7 +73,9 @@ class TencentProvider(ProviderBase):
         nonce: Callable[[], int] = random_nonce,
     ) -> None:
         super().__init__(context)
-        self.client = TencentClient(self.plumbing, clock, nonce)
+        # One redaction list for the provider and its API classes.
+        self.client = TencentClient(self.name, context, clock, nonce)
+        self.plumbing = self.client
         self._apis: dict[tuple[str, str], TencentApi] = {}
 
     def api(self, secret: RedisSecret) -> TencentApi:
