@@ -142,15 +142,6 @@ def _edited(evidence: Evidence, stage: str) -> str | None:
     return current.edited_field(other)
 
 
-def _same_login(evidence: Evidence, stage: str) -> bool:
-    """Whether AWSPENDING's password is for the same account or user as ``stage``'s (an
-    alternating rotation's AWSPENDING is for the other account of the pair)."""
-    pending, other = evidence.labelled[PENDING].secret, evidence.labelled[stage].secret
-    assert pending is not None  # both were asked of Redis
-    assert other is not None
-    return _login(pending) == _login(other)
-
-
 def _login(secret: RedisSecret) -> tuple[str | None, str | None]:
     return secret.account, secret.username
 
@@ -183,7 +174,9 @@ def decide(evidence: Evidence) -> Plan:
             "repair never changes a Redis password: set the instance's password to the "
             "AWSCURRENT value at the provider, then run repair again"
         )
-    if PENDING in accepted and pending != current and not _same_login(evidence, CURRENT):
+    # AWSPENDING live means its change landed, whether AWSCURRENT is another account's
+    # (alternating) or still accepted too (a user with two passwords, as ElastiCache keeps).
+    if PENDING in accepted and pending != current:
         return _promote(evidence)
     if CURRENT in accepted:
         if pending is None:
@@ -201,8 +194,6 @@ def decide(evidence: Evidence) -> Plan:
             "AWSPENDING lets the next rotation start over",
             remove_pending,
         )
-    if PENDING in accepted:
-        return _promote(evidence)
     edited = _edited(evidence, PREVIOUS)
     if evidence.unsettled and pending != previous:
         raise Refused(evidence.unsettled)  # AWSPENDING would go while its change may land
@@ -335,18 +326,24 @@ class Repair:
                 )
             verdicts[held.version_id] = answers.pop()
         accepted = tuple(s for s, v in labelled.items() if verdicts.get(v.version_id))
-        live: dict[tuple[str | None, str | None], set[str]] = {}
+        live: dict[tuple[str | None, str | None], dict[str, RedisSecret]] = {}
         for stage in accepted:
             version = labelled[stage].secret
             assert version is not None  # only versions with a value were asked
-            live.setdefault(_login(version), set()).add(version.password)
-        if any(len(passwords) > 1 for passwords in live.values()):
-            count = max(len(passwords) for passwords in live.values())
-            raise Refused(
-                f"Redis accepts {count} different labelled passwords (an instance "
-                "without password authentication, or a user with several passwords): "
-                "repair cannot tell which one is live"
-            )
+            live.setdefault(_login(version), {})[version.password] = version
+        for versions in live.values():
+            # A user may hold two passwords (ElastiCache keeps the new and the old): that is
+            # only so if it still refuses a wrong one and none; else any password would pass.
+            if len(versions) > 1 and not all(
+                check.proves(version, Level.FULL, endpoint)
+                for version in versions.values()
+                for endpoint in version.endpoints
+            ):
+                raise Refused(
+                    f"Redis accepts {len(versions)} different labelled passwords and a wrong "
+                    "one or none (an instance without password authentication): repair "
+                    "cannot tell which one is live"
+                )
         return accepted
 
     def plan(self) -> tuple[Evidence, Plan]:

@@ -58,7 +58,7 @@ class Labels:
     def held(self) -> set[tuple[str, str]]:
         """(account, password hash) of every labelled version."""
         return {
-            (value.get("account") or "default", sha(value["password"]))
+            (value.get("account") or value.get("username") or "default", sha(value["password"]))
             for value in self.values.values()
             if value and isinstance(value.get("password"), str)
         }
@@ -78,7 +78,10 @@ class World:
     @classmethod
     def of(cls, cloud: LocalCloud, client: SecretsManagerClient, example: ExampleSecret) -> World:
         details = example.details
-        accounts = tuple(details.get("accounts") or [details.get("account") or "default"])
+        accounts = tuple(
+            details.get("accounts")
+            or [details.get("account") or details.get("username") or "default"]
+        )
         original = json.loads(client.get_secret_value(SecretId=example.arn)["SecretString"])
         return cls(cloud, client, example, accounts, original)
 
@@ -187,13 +190,22 @@ class World:
         self._put(json.dumps(value), PENDING)
 
     def set_busy(self, busy: bool) -> None:
-        """The instance in a workflow (URedis: state SetPassword; Tencent: Status 1)."""
-        if self.example.provider == "uredis":
+        """The instance in a workflow (URedis: state SetPassword; Tencent: Status 1;
+        ElastiCache: modifying; Alibaba: Changing)."""
+        details, provider = self.example.details, self.example.provider
+        if provider == "uredis":
             self.cloud.uredis_instance(self.example).state = "SetPassword" if busy else "Running"
+        elif provider == "elasticache":
+            emulator = self.cloud.elasticache
+            if "userId" in details:
+                emulator.users[details["userId"]].status = "modifying" if busy else "active"
+            else:
+                emulator.groups[details["group"]].status = "modifying" if busy else "available"
+        elif provider == "alibaba":
+            instance = self.cloud.alibaba.instances[details["instanceId"]]
+            instance.status = "Changing" if busy else "Normal"
         else:
-            self.cloud.tencent.instances[self.example.details["instanceId"]].status = (
-                1 if busy else 2
-            )
+            self.cloud.tencent.instances[details["instanceId"]].status = 1 if busy else 2
 
     def repair(self, apply: bool) -> tuple[int, str]:
         """``redis-rotation repair`` as an operator runs it: exit code and all it printed."""
