@@ -280,6 +280,8 @@ def test_the_built_functions_trace_every_call_without_a_response(built_run: Buil
         "## tencent ModfiyRedisPassword",
         "## tencent ResetPassword",
         "## tencent DescribeTaskInfo",
+        "## alibaba ModifyInstanceAttribute",
+        "elasticache",  # boto3, with the function's own role
     ):
         assert expected in names, expected
     handlers = [s for s in built_run.traces if s["name"] == "## lambda_handler"]
@@ -289,6 +291,8 @@ def test_the_built_functions_trace_every_call_without_a_response(built_run: Buil
         assert {"provider", "step", "secret_id", "token"} <= set(segment["annotations"])
     operations = {s["aws"]["operation"] for s in built_run.traces if s["name"] == "secretsmanager"}
     assert {"DescribeSecret", "GetSecretValue", "PutSecretValue"} <= operations
+    elasticache = {s["aws"]["operation"] for s in built_run.traces if s["name"] == "elasticache"}
+    assert {"DescribeUsers", "ModifyUser"} <= elasticache
     # requests, as the X-Ray SDK records it: the provider API's URL (no body, no headers).
     urls = {s["http"]["request"]["url"] for s in built_run.traces if "request" in s.get("http", {})}
     assert urls
