@@ -3,6 +3,7 @@ alarms, the metadata for publishing, and the handlers."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import re
@@ -15,7 +16,9 @@ import pytest
 
 from redis_rotation import __version__
 from redis_rotation.config import Settings
+from redis_rotation.entrypoint import function_provider
 from redis_rotation.errors import ConfigurationError
+from rotation_cli.status import selection_of
 from tests.support.cloudformation import (
     ACCOUNT,
     ELASTICACHE_SECURITY_GROUPS,
@@ -427,3 +430,18 @@ def test_handler_resolves_to_a_function_in_its_code_uri(function_id: str) -> Non
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(getattr(module, attribute, None))
+
+
+def test_status_stack_and_the_gate_know_every_function_the_template_deploys(
+    rendered: dict[str, Any],
+) -> None:
+    """`status --stack` lists the stack's secrets by their rotation function's name, and a
+    function's provider gates what its secrets may claim: a function the template deploys
+    but the code does not know would be missed by both."""
+    deployed = stack(rendered, "defaults")
+    arns = {FUNCTIONS[f]: deployed.function_arn(f) for f in FUNCTIONS}
+    assert {provider: function_provider(arn) for provider, arn in arns.items()} == {
+        provider: provider for provider in arns
+    }
+    args = argparse.Namespace(function=None, stack=STACK, prefix=None, tag=None, all=False)
+    assert selection_of(args).functions == {arn.rpartition(":")[2] for arn in arns.values()}
