@@ -22,14 +22,34 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.cloud import TENCENT_REGION, UREDIS_REGION, UREDIS_ZONE, ExampleSecret, LocalCloud
+from localcloud.cloud import (
+    ALIBABA_REGION,
+    TENCENT_REGION,
+    UREDIS_REGION,
+    UREDIS_ZONE,
+    ExampleSecret,
+    LocalCloud,
+)
+from localcloud.elasticache_examples import ELASTICACHE_REGION
 from localcloud.guard import loopback_hosts
 
 # What only the local cloud may set: the password it made and the keys' secret it granted.
 _RESERVED = ("password", "credentialsSecretId", "provider")
-# Options of the local cloud itself, not secret fields, each with its cap: every replica is
-# one more redis-server process.
-_OPTIONS = {"uredis": {"replicas": 2}, "tencent": {}}
+# Options of the local cloud itself, not secret fields, each with its values (the first is
+# the default): every replica is one more redis-server process.
+_REPLICAS = (0, 1, 2)
+_OPTIONS: dict[str, dict[str, tuple[object, ...]]] = {
+    "uredis": {"replicas": _REPLICAS},
+    "tencent": {},
+    "alibaba": {"architecture": ("standard", "rwsplit", "cluster")},
+    "elasticache": {"kind": ("user", "token"), "replicas": (1, 0, 2)},
+}
+# Ids the local cloud makes for these providers: a request may not name one (it could name
+# another secret's user or instance).
+_MADE_IDS = {
+    "alibaba": ("instanceId",),
+    "elasticache": ("userId", "username", "replicationGroupId"),
+}
 # Secrets Manager's own alphabet for names: never a glob character or a control character.
 _NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 MAX_BODY = 64 * 1024
@@ -44,7 +64,7 @@ def _quoted(value: object) -> str:
     return ascii(str(value))[:80]
 
 
-def _validated(provider: str, fields: dict[str, Any]) -> None:
+def _validated(provider: str, fields: dict[str, Any], options: dict[str, Any]) -> None:
     """Refuse ``fields`` the functions would refuse, checked by the functions' own schema on
     the secret they would make (what the local cloud fills in is stood in for)."""
     from redis_rotation.errors import SecretFormatError
@@ -55,6 +75,14 @@ def _validated(provider: str, fields: dict[str, Any]) -> None:
         made = {"region": UREDIS_REGION, "zone": UREDIS_ZONE}
         if "spaceId" not in fields:
             made["groupId"] = "uredis-to-be-made"
+    elif provider == "alibaba":
+        made = {"region": ALIBABA_REGION, "instanceId": "r-to-be-made"}
+    elif provider == "elasticache":
+        made = {"region": ELASTICACHE_REGION}
+        if options["kind"] == "user":
+            made |= {"userId": "user-to-be-made", "username": "app-to-be-made"}
+        else:
+            made["replicationGroupId"] = "rg-to-be-made"
     else:
         made = {"region": TENCENT_REGION, "instanceId": "crs-to-be-made", "apiVersion": "2.0"}
     candidate = {
@@ -99,19 +127,24 @@ def add_secret(
         raise RequestRefused(
             f"name {_quoted(name)}: use 1-512 letters, digits and /_+=.@- (no glob characters)"
         )
-    reserved = sorted(set(fields) & set(_RESERVED))
+    reserved = sorted(set(fields) & {*_RESERVED, *_MADE_IDS.get(provider, ())})
     if reserved:
         raise RequestRefused(f"the local cloud sets {', '.join(reserved)} itself: leave it out")
     options = {k: fields.pop(k) for k in list(fields) if k in _OPTIONS[provider]}
-    for option, cap in _OPTIONS[provider].items():
-        value = options.get(option, 0)
-        if type(value) is not int or not 0 <= value <= cap:
-            raise RequestRefused(f"field '{option}' must be an integer from 0 to {cap}")
-    _validated(provider, fields)
+    for option, allowed in _OPTIONS[provider].items():
+        value = options.setdefault(option, allowed[0])
+        # By type too: True == 1, and 1.0 == 1.
+        if not any(type(value) is type(a) and value == a for a in allowed):
+            raise RequestRefused(f"field '{option}' must be one of {list(allowed)}")
+    _validated(provider, fields, options)
     _taken(cloud, name, fields)
     try:
         if provider == "uredis":
             return _add_uredis(cloud, name, fields, options)
+        if provider == "alibaba":
+            return _add_alibaba(cloud, name, fields, options)
+        if provider == "elasticache":
+            return cloud.add_elasticache_secret(name, **options, **fields)
         return _add_tencent(cloud, name, fields)
     except ClientError as exc:
         raise RequestRefused(exc.response.get("Error", {}).get("Message", str(exc))) from None
@@ -128,22 +161,36 @@ def _add_uredis(
     )
 
 
-def _add_tencent(cloud: LocalCloud, name: str, fields: dict[str, Any]) -> ExampleSecret:
-    # The accounts are made and granted by the local cloud: both of an alternating pair.
+def _accounts(fields: dict[str, Any]) -> dict[str, Any]:
+    """The accounts, taken out of ``fields``: the local cloud makes and grants them, both of
+    an alternating pair."""
     account = fields.pop("account", None)
     pair = fields.pop("accounts", None) or []
     if fields.get("strategy") == "alternating":
         del fields["strategy"]
+    return {
+        "account": account,
+        "alternate": next((a for a in pair if a != account), None),
+        "create_missing": bool(fields.pop("createMissingAccount", False)),
+    }
+
+
+def _add_tencent(cloud: LocalCloud, name: str, fields: dict[str, Any]) -> ExampleSecret:
+    accounts = _accounts(fields)
     return cloud.add_tencent_secret(
         name,
         instance_id=fields.pop("instanceId", None),
         api_version=fields.pop("apiVersion", "2.0"),
         change_mode=fields.pop("changeMode", None),
-        account=account,
-        alternate=next((a for a in pair if a != account), None),
-        create_missing=bool(fields.pop("createMissingAccount", False)),
+        **accounts,
         **fields,
     )
+
+
+def _add_alibaba(
+    cloud: LocalCloud, name: str, fields: dict[str, Any], options: dict[str, Any]
+) -> ExampleSecret:
+    return cloud.add_alibaba_secret(name, **options, **_accounts(fields), **fields)
 
 
 def refusal(headers: Message, path: str, port: int, token: str) -> tuple[int, str] | None:

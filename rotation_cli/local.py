@@ -41,8 +41,11 @@ own fields with --secret-string, for example
 The fields are checked with the functions' own schema before anything is made; a bad one
 is refused, named, with exit 2. The local cloud sets host, port, password, region and
 credentialsSecretId unless you do (password and credentialsSecretId only it may set), and
-makes the accounts a Tencent secret names (both of an alternating pair). A URedis secret
-may ask for up to 2 read-only replicas with "replicas". The functions reach the emulators
+makes the accounts a Tencent or Alibaba secret names (both of an alternating pair). A URedis
+secret may ask for up to 2 read-only replicas with "replicas"; an ElastiCache one for "kind"
+("user" or "token") and "replicas" (0-2, default 1); an Alibaba one for "architecture"
+("standard", "rwsplit" or "cluster"). The local cloud makes the instance, user or group ids
+of Alibaba and ElastiCache secrets itself. The functions reach the emulators
 through the local cloud's environment, so the secret needs no apiEndpoint.
 """  # noqa: S105
 
@@ -89,7 +92,9 @@ def register(commands: Subcommands) -> None:
         ADD_SECRET_HELP,
     )
     add.add_argument("name", help="the new secret's name")
-    add.add_argument("--provider", required=True, choices=("uredis", "tencent"))
+    add.add_argument(
+        "--provider", required=True, choices=("uredis", "tencent", "alibaba", "elasticache")
+    )
     add.add_argument("--secret-string", help="JSON fields of your own (see docs/secret-format.md)")
     add_json_flag(add)
     env = _command(

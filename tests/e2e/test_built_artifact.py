@@ -48,6 +48,8 @@ LAYER_PACKAGES = (
     "aws_xray_sdk",
     "wrapt",
 )
+# ElastiCache keeps the previous password valid beside the new one until the next rotation.
+DUAL_PASSWORD = frozenset({"elasticache"})
 MIB = 1024 * 1024
 LAYER_ZIP_BUDGET = 5 * MIB
 
@@ -98,11 +100,13 @@ class BuiltRun:
 
 def rotate_with_events(cloud: LocalCloud, function: FunctionProcess) -> Rotation:
     provider = function.function.provider
-    example = (
-        cloud.add_uredis_secret("built/uredis-events")
-        if provider == "uredis"
-        else cloud.add_tencent_secret("built/tencent-events")
-    )
+    add = {
+        "uredis": cloud.add_uredis_secret,
+        "tencent": cloud.add_tencent_secret,
+        "alibaba": cloud.add_alibaba_secret,
+        "elasticache": cloud.add_elasticache_secret,
+    }[provider]
+    example = add(f"built/{provider}-events")
     old = cloud.value(example.arn, "AWSCURRENT")["password"]
     driver = cloud.driver(provider, invoke=function.invoke)
     token = driver.start(example.arn)  # RotateSecret: the empty AWSPENDING version
@@ -187,15 +191,18 @@ def test_the_sample_events_rotate_with_the_built_function(
     rotation = built_run.rotations[provider]
     assert rotation.outcomes == ["created", "changed", "tested", "finished"]
     example = rotation.example
-    new = cloud.value(example.arn, "AWSCURRENT")["password"]
+    current = cloud.value(example.arn, "AWSCURRENT")
+    new = current["password"]
     assert new != rotation.old_password
-    assert example.redis.accepts(new)
-    assert not example.redis.accepts(rotation.old_password)
+    assert example.accepts(current)
+    old_still_valid = example.accepts({**current, "password": rotation.old_password})
+    assert old_still_valid == (provider in DUAL_PASSWORD)
     assert cloud.value(example.arn, "AWSPREVIOUS")["password"] == rotation.old_password
     function = built_run.build.function(provider)
     summary_line(
         f"built {function.handler} (events/{provider}/*.json): "
-        f"{', '.join(rotation.outcomes)}; new password accepted, old refused; "
+        f"{', '.join(rotation.outcomes)}; new password accepted, old "
+        f"{'kept (dual password)' if old_still_valid else 'refused'}; "
         f"redis_rotation from {Path(built_run.modules[provider]['redis_rotation']).parent}"
     )
 
@@ -273,14 +280,19 @@ def test_the_built_functions_trace_every_call_without_a_response(built_run: Buil
         "## tencent ModfiyRedisPassword",
         "## tencent ResetPassword",
         "## tencent DescribeTaskInfo",
+        "## alibaba ModifyInstanceAttribute",
+        "elasticache",  # boto3, with the function's own role
     ):
         assert expected in names, expected
     handlers = [s for s in built_run.traces if s["name"] == "## lambda_handler"]
-    assert len(handlers) == 16, "one per invocation: 4 rotations of 4 steps"
+    rotations = len(built_run.rotations)
+    assert len(handlers) == 4 * rotations, f"one per invocation: {rotations} rotations of 4 steps"
     for segment in handlers:
         assert {"provider", "step", "secret_id", "token"} <= set(segment["annotations"])
     operations = {s["aws"]["operation"] for s in built_run.traces if s["name"] == "secretsmanager"}
     assert {"DescribeSecret", "GetSecretValue", "PutSecretValue"} <= operations
+    elasticache = {s["aws"]["operation"] for s in built_run.traces if s["name"] == "elasticache"}
+    assert {"DescribeUsers", "ModifyUser"} <= elasticache
     # requests, as the X-Ray SDK records it: the provider API's URL (no body, no headers).
     urls = {s["http"]["request"]["url"] for s in built_run.traces if "request" in s.get("http", {})}
     assert urls

@@ -98,6 +98,14 @@ def test_a_web_page_or_a_stranger_is_refused_and_nothing_changes(
         ("tencent", {"apiVersion": "4.0"}, "control/api-4", "apiVersion"),
         ("uredis", {"port": "six"}, "control/port-six", "port"),
         ("uredis", {"credentialsSecretId": "localcloud/tencent-api-keys"}, "control/k", "cred"),
+        # The ids the local cloud makes: naming one could aim the secret at another's user.
+        ("elasticache", {"userId": "user-0a1b2c3d"}, "control/other-user", "userId"),
+        ("elasticache", {"replicationGroupId": "rg-0a1b"}, "control/other-group", "replication"),
+        ("alibaba", {"instanceId": "r-bp1taken"}, "control/other-instance", "instanceId"),
+        ("elasticache", {"kind": "nopass"}, "control/nopass", "kind"),
+        ("elasticache", {"replicas": True}, "control/true-replicas", "replicas"),
+        ("alibaba", {"architecture": "sharded"}, "control/sharded", "architecture"),
+        ("alibaba", {"account": "x:y"}, "control/colon-account", "account"),
         ("tencent", {"instanceId": "crs-demo-taken"}, "control/taken-instance", "instanceId"),
         ("uredis", {}, "control/taken-name", "name"),
     ],
@@ -179,3 +187,38 @@ def test_an_alternating_pair_is_granted_both_accounts_and_no_more(
     result = cloud.driver("tencent").rotate(document["arn"])
     assert result.succeeded, result.runs
     assert cloud.value(document["arn"], "AWSCURRENT")["account"] == "shop_clone"
+
+
+@pytest.mark.parametrize(
+    ("provider", "fields", "shown"),
+    [
+        ("elasticache", {}, "userId"),
+        ("elasticache", {"kind": "token", "replicas": 0}, "replicationGroupId"),
+        (
+            "alibaba",
+            {
+                "architecture": "cluster",
+                "account": "shop",
+                "strategy": "alternating",
+                "accounts": ["shop", "shop_b"],
+            },
+            "instanceId",
+        ),
+    ],
+)
+def test_the_new_providers_secrets_are_made_granted_and_rotate(
+    cloud: LocalCloud, control: ControlServer, provider: str, fields: dict[str, Any], shown: str
+) -> None:
+    name = f"control/{provider}-{shown}"
+    answer, document = post(control, {"name": name, "provider": provider, "fields": fields})
+    assert answer == 200, document
+    value = cloud.value(document["arn"], "AWSCURRENT")
+    assert value["provider"] == provider
+    assert value[shown] == document[shown]
+    assert "password" not in json.dumps(document)
+    keys = cloud.sm.secrets_manager().get_secret_value(SecretId=cloud.credentials[provider])
+    mine = [g for g in json.loads(keys["SecretString"])["grants"] if name in g["secrets"]]
+    assert len(mine) == 1, "granted to this secret alone"
+    result = cloud.driver(provider).rotate(document["arn"])
+    assert result.succeeded, result.runs
+    assert cloud.secrets[name].accepts(cloud.value(document["arn"], "AWSCURRENT"))

@@ -5,12 +5,16 @@ without the optional KMS key and VPC, and who may invoke the functions."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from tests.support.cloudformation import (
     ACCOUNT,
+    ELASTICACHE,
+    ELASTICACHE_GROUPS,
+    ELASTICACHE_USERS,
     FUNCTIONS,
     KMS_KEY,
     LOG_GROUPS,
@@ -19,17 +23,54 @@ from tests.support.cloudformation import (
     SCENARIOS,
     SECRET_NAME_PREFIX,
     SECRETS,
+    Stack,
     sam_template,
     stack,
     statements,
 )
+from tests.support.tools import ROOT
 
 pytestmark = pytest.mark.integration
+
+PROVIDER_SOURCE = ROOT / "layers" / "shared" / "redis_rotation" / "providers" / "elasticache"
 
 CREDENTIALS_PARAMETER = {
     "URedisRotationFunction": "UredisCredentialsSecretArn",
     "TencentRotationFunction": "TencentCredentialsSecretArn",
+    "AlibabaRotationFunction": "AlibabaCredentialsSecretArn",
+    "ElastiCacheRotationFunction": "ElastiCacheCredentialsSecretArn",
 }
+# Always in a VPC: ElastiCache nodes are reachable only from inside theirs.
+ALWAYS_IN_A_VPC = {"ElastiCacheRotationFunction"}
+ELASTICACHE_FUNCTION = "ElastiCacheRotationFunction"
+# What the ElastiCache role may do to ElastiCache, with both users and groups named.
+ELASTICACHE_STATEMENTS = [
+    {
+        "Effect": "Allow",
+        "Action": ["elasticache:DescribeUsers", "elasticache:ModifyUser"],
+        "Resource": sorted(ELASTICACHE_USERS),
+    },
+    {
+        "Effect": "Allow",
+        "Action": ["elasticache:DescribeReplicationGroups", "elasticache:ModifyReplicationGroup"],
+        "Resource": ELASTICACHE_GROUPS,
+    },
+    # A user's nodes: its user groups and their replication groups (read-only, this account
+    # and region).
+    {
+        "Effect": "Allow",
+        "Action": ["elasticache:DescribeReplicationGroups", "elasticache:DescribeUserGroups"],
+        "Resource": [f"{ELASTICACHE}:replicationgroup:*", f"{ELASTICACHE}:usergroup:*"],
+    },
+    {
+        "Effect": "Deny",
+        "Action": ["elasticache:ModifyUser"],
+        "Resource": ["*"],
+        "Condition": {
+            "StringEquals": {"elasticache:UserAuthenticationMode": "no-password-required"}
+        },
+    },
+]
 # The network-interface actions of AWS's AWSLambdaVPCAccessExecutionRole (v3). The roles are
 # explicit because SAM attaches that managed policy whenever VpcConfig is set, even to an
 # Fn::If that resolves to AWS::NoValue (aws/serverless-application-model#3502).
@@ -96,8 +137,10 @@ def test_role_policy_is_exactly_what_rotation_needs(
                 },
             }
         )
-    if "SubnetIds" in SCENARIOS[scenario]:
+    if "SubnetIds" in SCENARIOS[scenario] or function_id in ALWAYS_IN_A_VPC:
         expected.append({"Effect": "Allow", "Action": ENI_ACTIONS, "Resource": ["*"]})
+    if function_id == ELASTICACHE_FUNCTION:
+        expected += ELASTICACHE_STATEMENTS
     expected.sort(key=lambda statement: json.dumps(statement, sort_keys=True))
     role = deployed.role_of(function_id)
     assert statements(role) == expected
@@ -128,9 +171,9 @@ def test_each_function_has_its_own_explicit_role_and_sam_makes_none(
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_eni_permissions_only_inside_a_vpc(rendered: dict[str, Any], scenario: str) -> None:
-    in_vpc = "SubnetIds" in SCENARIOS[scenario]
     deployed = stack(rendered, scenario)
     for function_id in FUNCTIONS:
+        in_vpc = "SubnetIds" in SCENARIOS[scenario] or function_id in ALWAYS_IN_A_VPC
         role = deployed.role_of(function_id)
         ec2 = [
             statement
@@ -193,3 +236,126 @@ def test_the_prefix_narrows_invoke_and_role_to_the_same_secrets(rendered: dict[s
         ]
         assert rotated == [[permission["SourceArn"]]]
         assert permission["SourceArn"] == f"{SECRETS}:redis/prod/*"
+
+
+# --- ElastiCache: the role is the keys ----------------------------------------------------------
+
+ELASTICACHE_NAMED = {
+    "users and groups": (ELASTICACHE_USERS, ELASTICACHE_GROUPS),
+    "users only": (ELASTICACHE_USERS, []),
+    "groups only": ([], ELASTICACHE_GROUPS),
+}
+CHANGES = {"elasticache:ModifyUser", "elasticache:ModifyReplicationGroup"}
+
+
+def _elasticache_stack(rendered: dict[str, Any], users: list[str], groups: list[str]) -> Stack:
+    return Stack(
+        rendered,
+        {
+            **REQUIRED_PARAMETERS,
+            "ElastiCacheUserArns": ",".join(users),
+            "ElastiCacheReplicationGroupArns": ",".join(groups),
+        },
+    )
+
+
+def _granted(statement: dict[str, Any]) -> set[str]:
+    return {action for action in statement["Action"] if action.startswith("elasticache:")}
+
+
+@pytest.mark.parametrize("named", ELASTICACHE_NAMED)
+def test_the_elasticache_role_changes_only_the_named_users_and_groups(
+    rendered: dict[str, Any], named: str
+) -> None:
+    """The role is the only key: a rotated secret's writer who names another user or group
+    than the owner's ARNs gets AccessDenied from AWS itself, whatever the grants say."""
+    users, groups = ELASTICACHE_NAMED[named]
+    deployed = _elasticache_stack(rendered, users, groups)
+    assert deployed.rules_hold()
+    allowed = [
+        statement
+        for statement in statements(deployed.role_of(ELASTICACHE_FUNCTION))
+        if statement["Effect"] == "Allow" and _granted(statement)
+    ]
+    assert allowed
+    may_change: dict[str, set[str]] = {action: set() for action in CHANGES}
+    for statement in allowed:
+        assert "*" not in statement["Resource"], statement
+        for resource in statement["Resource"]:
+            # This account and region only, whatever the action.
+            assert resource.startswith(f"{ELASTICACHE}:"), resource
+        for action in _granted(statement) & CHANGES:
+            may_change[action] |= set(statement["Resource"])
+    assert may_change == {
+        "elasticache:ModifyUser": set(users),
+        "elasticache:ModifyReplicationGroup": set(groups),
+    }
+
+
+def test_the_elasticache_role_grants_exactly_the_providers_calls(
+    rendered: dict[str, Any],
+) -> None:
+    """The independent oracle is the provider's own source: every action it calls is granted
+    (a missing one fails every rotation in AWS), and nothing else is."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in PROVIDER_SOURCE.glob("*.py"))
+    called = {f"elasticache:{name}" for name in re.findall(r'call\(\s*"([A-Za-z]+)"', source)}
+    assert len(called) >= 4, "the oracle reads the provider's calls"
+    role = stack(rendered, "defaults").role_of(ELASTICACHE_FUNCTION)
+    granted = set().union(*(_granted(s) for s in statements(role) if s["Effect"] == "Allow"))
+    assert granted == called
+
+
+def test_the_elasticache_role_may_never_make_a_user_password_free(
+    rendered: dict[str, Any],
+) -> None:
+    role = stack(rendered, "defaults").role_of(ELASTICACHE_FUNCTION)
+    denied = [s for s in statements(role) if s["Effect"] == "Deny"]
+    assert denied == [
+        {
+            "Effect": "Deny",
+            "Action": ["elasticache:ModifyUser"],
+            "Resource": ["*"],
+            "Condition": {
+                "StringEquals": {"elasticache:UserAuthenticationMode": "no-password-required"}
+            },
+        }
+    ]
+
+
+def test_no_other_function_may_call_elasticache(rendered: dict[str, Any]) -> None:
+    deployed = stack(rendered, "kms+vpc+prefix")
+    for function_id in set(FUNCTIONS) - {ELASTICACHE_FUNCTION}:
+        for statement in statements(deployed.role_of(function_id)):
+            assert not _granted(statement), (function_id, statement)
+
+
+ARN_PATTERNS = {
+    "ElastiCacheUserArns": "user",
+    "ElastiCacheReplicationGroupArns": "replicationgroup",
+}
+
+
+@pytest.mark.parametrize("parameter", ARN_PATTERNS)
+def test_the_arn_parameters_take_one_accounts_arns_of_their_kind_only(parameter: str) -> None:
+    """Each item of the list must match (CloudFormation applies AllowedPattern to each value
+    of a CommaDelimitedList): no bare "*", no wildcard account or region, no other kind."""
+    spec = sam_template()["Parameters"][parameter]
+    assert spec["Type"] == "CommaDelimitedList"
+    assert spec["Default"] == ""
+    pattern = re.compile(spec["AllowedPattern"])
+    kind = ARN_PATTERNS[parameter]
+    other = "replicationgroup" if kind == "user" else "user"
+    for good in ("", f"{ELASTICACHE}:{kind}:orders", f"{ELASTICACHE}:{kind}:team-a-*"):
+        assert pattern.fullmatch(good), good
+    for bad in (
+        "*",
+        f"{ELASTICACHE}:*",
+        f"{ELASTICACHE}:{other}:orders",
+        f"arn:aws:elasticache:*:{ACCOUNT}:{kind}:orders",
+        f"arn:aws:elasticache:{REGION}:*:{kind}:orders",
+        f"{ELASTICACHE}:usergroup:orders",
+        f"{ELASTICACHE}:{kind}:orders/x",
+        f"{ELASTICACHE}:{kind}:orders\n",
+        f"arn:aws:elasticache:{REGION}:{ACCOUNT}:{kind}:",
+    ):
+        assert not pattern.fullmatch(bad), bad

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.cloudformation import (
+    ELASTICACHE_PARAMETERS,
     PSEUDO_PARAMETERS,
     REQUIRED_PARAMETERS,
     Stack,
@@ -16,31 +17,36 @@ from tests.support.cloudformation import (
 
 pytestmark = pytest.mark.integration
 
+# The secret that deploys a provider, its condition, and the prefix of its resources.
+PROVIDERS = {
+    "UredisCredentialsSecretArn": ("DeployUredis", "URedis"),
+    "TencentCredentialsSecretArn": ("DeployTencent", "Tencent"),
+    "AlibabaCredentialsSecretArn": ("DeployAlibaba", "Alibaba"),
+    "ElastiCacheCredentialsSecretArn": ("DeployElastiCache", "ElastiCache"),
+}
 PER_PROVIDER = {
-    "UredisCredentialsSecretArn": {
-        "URedisRotationFunction",
-        "URedisRotationRole",
-        "URedisRotationPermission",
-        "URedisLogGroup",
-        "URedisErrorsAlarm",
-    },
-    "TencentCredentialsSecretArn": {
-        "TencentRotationFunction",
-        "TencentRotationRole",
-        "TencentRotationPermission",
-        "TencentLogGroup",
-        "TencentErrorsAlarm",
-    },
+    parameter: {
+        f"{prefix}{kind}"
+        for kind in ("RotationFunction", "RotationRole", "RotationPermission", "LogGroup")
+    }
+    | {f"{prefix}ErrorsAlarm"}
+    for parameter, (_, prefix) in PROVIDERS.items()
 }
 COMBINATIONS = {
     "uredis only": ["UredisCredentialsSecretArn"],
     "tencent only": ["TencentCredentialsSecretArn"],
-    "both": ["UredisCredentialsSecretArn", "TencentCredentialsSecretArn"],
+    "alibaba only": ["AlibabaCredentialsSecretArn"],
+    "elasticache only": ["ElastiCacheCredentialsSecretArn"],
+    "uredis and tencent": ["UredisCredentialsSecretArn", "TencentCredentialsSecretArn"],
+    "all": list(PROVIDERS),
 }
 
 
 def _deployment(rendered: dict[str, Any], given: list[str]) -> Stack:
-    return Stack(rendered, {name: REQUIRED_PARAMETERS[name] for name in given})
+    values = {name: REQUIRED_PARAMETERS[name] for name in given}
+    if "ElastiCacheCredentialsSecretArn" in given:
+        values |= ELASTICACHE_PARAMETERS
+    return Stack(rendered, values)
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS)
@@ -93,7 +99,8 @@ def _evaluated(deployment: Stack, node: Any) -> Any:
 def test_a_stack_without_any_provider_is_refused(rendered: dict[str, Any]) -> None:
     assert not _deployment(rendered, []).rules_hold()
     rule = rendered["Rules"]["AtLeastOneProvider"]["Assertions"][0]
-    assert "UredisCredentialsSecretArn" in rule["AssertDescription"]
+    for parameter in PROVIDERS:
+        assert parameter in rule["AssertDescription"]
 
 
 def test_the_transform_keeps_each_providers_condition(rendered: dict[str, Any]) -> None:
@@ -101,5 +108,49 @@ def test_the_transform_keeps_each_providers_condition(rendered: dict[str, Any]) 
     for logical_id, resource in rendered["Resources"].items():
         for parameter, resources in PER_PROVIDER.items():
             if logical_id in resources:
-                provider = "DeployUredis" if parameter.startswith("Uredis") else "DeployTencent"
-                assert resource.get("Condition") == provider, logical_id
+                assert resource.get("Condition") == PROVIDERS[parameter][0], logical_id
+
+
+# The ElastiCache function without what it needs is refused before anything is made: outside
+# a VPC it reaches no node, and without named ARNs its role would change nothing (or, were
+# a "*" default ever added, everything).
+ELASTICACHE_INCOMPLETE = {
+    "no subnets": {"ElastiCacheSubnetIds": ""},
+    "no security groups": {"ElastiCacheSecurityGroupIds": ""},
+    "no users and no groups": {"ElastiCacheUserArns": "", "ElastiCacheReplicationGroupArns": ""},
+}
+
+
+@pytest.mark.parametrize("missing", ELASTICACHE_INCOMPLETE)
+def test_the_elasticache_function_needs_its_vpc_and_named_resources(
+    rendered: dict[str, Any], missing: str
+) -> None:
+    values = {
+        "ElastiCacheCredentialsSecretArn": REQUIRED_PARAMETERS["ElastiCacheCredentialsSecretArn"],
+        **ELASTICACHE_PARAMETERS,
+    }
+    assert Stack(rendered, values).rules_hold()
+    assert not Stack(rendered, {**values, **ELASTICACHE_INCOMPLETE[missing]}).rules_hold()
+
+
+@pytest.mark.parametrize("named", ["ElastiCacheUserArns", "ElastiCacheReplicationGroupArns"])
+def test_users_or_groups_alone_are_enough_for_elasticache(
+    rendered: dict[str, Any], named: str
+) -> None:
+    other = ({"ElastiCacheUserArns", "ElastiCacheReplicationGroupArns"} - {named}).pop()
+    values = {
+        "ElastiCacheCredentialsSecretArn": REQUIRED_PARAMETERS["ElastiCacheCredentialsSecretArn"],
+        **ELASTICACHE_PARAMETERS,
+        other: "",
+    }
+    deployed = Stack(rendered, values)
+    assert deployed.rules_hold()
+    assert deployed.conditions["DeployElastiCache"]
+
+
+def test_elasticache_parameters_alone_deploy_nothing(rendered: dict[str, Any]) -> None:
+    """Its ARNs and subnets without the grants' secret: no function, and the stack is refused
+    as one with no provider at all."""
+    deployment = Stack(rendered, ELASTICACHE_PARAMETERS)
+    assert not PER_PROVIDER["ElastiCacheCredentialsSecretArn"] & set(deployment.deployed())
+    assert not deployment.rules_hold()

@@ -3,6 +3,7 @@ alarms, the metadata for publishing, and the handlers."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import re
@@ -15,9 +16,13 @@ import pytest
 
 from redis_rotation import __version__
 from redis_rotation.config import Settings
+from redis_rotation.entrypoint import function_provider
 from redis_rotation.errors import ConfigurationError
+from rotation_cli.status import selection_of
 from tests.support.cloudformation import (
     ACCOUNT,
+    ELASTICACHE_SECURITY_GROUPS,
+    ELASTICACHE_SUBNETS,
     FUNCTIONS,
     LOG_GROUPS,
     REGION,
@@ -35,8 +40,15 @@ pytestmark = pytest.mark.integration
 
 LAYER_PACKAGE = ROOT / "layers" / "shared" / "redis_rotation"
 ALARMS = {
-    "URedisRotationFunction": "URedisErrorsAlarm",
-    "TencentRotationFunction": "TencentErrorsAlarm",
+    function_id: f"{logs[: -len('LogGroup')]}ErrorsAlarm"
+    for function_id, logs in LOG_GROUPS.items()
+}
+# The ElastiCache function is always in its own VPC; the others only with SubnetIds.
+OWN_VPC = {
+    "ElastiCacheRotationFunction": {
+        "SubnetIds": ELASTICACHE_SUBNETS,
+        "SecurityGroupIds": ELASTICACHE_SECURITY_GROUPS,
+    }
 }
 ALARM_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:rotation-alerts"
 
@@ -116,7 +128,7 @@ def test_function_settings_with_default_parameters(
     assert properties["LoggingConfig"] == {
         "LogGroup": f"<AWS::Logs::LogGroup {LOG_GROUPS[function_id]}>"
     }
-    assert "VpcConfig" not in properties
+    assert properties.get("VpcConfig") == OWN_VPC.get(function_id)
     assert "ReservedConcurrentExecutions" not in properties
     per_provider = {
         "uredis": {"PASSWORD_LENGTH": "32", "UREDIS_API_ENDPOINT": "https://api.ucloud.cn"},
@@ -125,6 +137,10 @@ def test_function_settings_with_default_parameters(
             "TENCENT_API_ENDPOINT": "https://redis.api.qcloud.com",
             "TENCENT_API3_ENDPOINT": "https://redis.tencentcloudapi.com",
         },
+        # Alibaba's endpoint is the secret's region's (or its apiEndpoint); ElastiCache's is
+        # the function's own region's.
+        "alibaba": {"PASSWORD_LENGTH": "32"},
+        "elasticache": {"PASSWORD_LENGTH": "32"},
     }
     assert properties["Environment"]["Variables"] == {
         "POWERTOOLS_SERVICE_NAME": "redis-rotation",
@@ -186,11 +202,13 @@ def _layer_id(rendered: Mapping[str, Any]) -> str:
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
 def test_vpc_config_only_when_subnets_are_given(rendered: dict[str, Any], function_id: str) -> None:
-    assert "VpcConfig" not in stack(rendered, "kms").properties(function_id)
-    assert stack(rendered, "vpc").properties(function_id)["VpcConfig"] == {
-        "SubnetIds": SUBNETS,
-        "SecurityGroupIds": SECURITY_GROUPS,
-    }
+    shared = {"SubnetIds": SUBNETS, "SecurityGroupIds": SECURITY_GROUPS}
+    assert stack(rendered, "kms").properties(function_id).get("VpcConfig") == OWN_VPC.get(
+        function_id
+    )
+    assert stack(rendered, "vpc").properties(function_id)["VpcConfig"] == OWN_VPC.get(
+        function_id, shared
+    )
 
 
 @pytest.mark.parametrize(("value", "expected"), [("0", None), ("5", "5")])
@@ -315,15 +333,19 @@ def test_every_environment_variable_is_read_by_the_code() -> None:
     assert not unread
 
 
-def test_outputs_name_both_functions_and_the_layer() -> None:
+def test_outputs_name_every_function_and_the_layer() -> None:
     outputs = sam_template()["Outputs"]
     values = {key: output["Value"] for key, output in outputs.items()}
     assert values == {
         "URedisRotationFunctionArn": {"Fn::GetAtt": ["URedisRotationFunction", "Arn"]},
         "TencentRotationFunctionArn": {"Fn::GetAtt": ["TencentRotationFunction", "Arn"]},
+        "AlibabaRotationFunctionArn": {"Fn::GetAtt": ["AlibabaRotationFunction", "Arn"]},
+        "ElastiCacheRotationFunctionArn": {"Fn::GetAtt": ["ElastiCacheRotationFunction", "Arn"]},
         "SharedLayerArn": {"Ref": "SharedLayer"},
         "URedisAlarmName": {"Ref": "URedisErrorsAlarm"},
         "TencentAlarmName": {"Ref": "TencentErrorsAlarm"},
+        "AlibabaAlarmName": {"Ref": "AlibabaErrorsAlarm"},
+        "ElastiCacheAlarmName": {"Ref": "ElastiCacheErrorsAlarm"},
     }
     assert all(output.get("Description") for output in outputs.values())
 
@@ -408,3 +430,18 @@ def test_handler_resolves_to_a_function_in_its_code_uri(function_id: str) -> Non
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert callable(getattr(module, attribute, None))
+
+
+def test_status_stack_and_the_gate_know_every_function_the_template_deploys(
+    rendered: dict[str, Any],
+) -> None:
+    """`status --stack` lists the stack's secrets by their rotation function's name, and a
+    function's provider gates what its secrets may claim: a function the template deploys
+    but the code does not know would be missed by both."""
+    deployed = stack(rendered, "defaults")
+    arns = {FUNCTIONS[f]: deployed.function_arn(f) for f in FUNCTIONS}
+    assert {provider: function_provider(arn) for provider, arn in arns.items()} == {
+        provider: provider for provider in arns
+    }
+    args = argparse.Namespace(function=None, stack=STACK, prefix=None, tag=None, all=False)
+    assert selection_of(args).functions == {arn.rpartition(":")[2] for arn in arns.values()}

@@ -24,10 +24,17 @@ from tests.support.tools import ROOT
 TEMPLATE = ROOT / "template.yaml"
 
 # Function logical id -> provider (the events/ folder and the FunctionName suffix).
-FUNCTIONS = {"URedisRotationFunction": "uredis", "TencentRotationFunction": "tencent"}
+FUNCTIONS = {
+    "URedisRotationFunction": "uredis",
+    "TencentRotationFunction": "tencent",
+    "AlibabaRotationFunction": "alibaba",
+    "ElastiCacheRotationFunction": "elasticache",
+}
 LOG_GROUPS = {
     "URedisRotationFunction": "URedisLogGroup",
     "TencentRotationFunction": "TencentLogGroup",
+    "AlibabaRotationFunction": "AlibabaLogGroup",
+    "ElastiCacheRotationFunction": "ElastiCacheLogGroup",
 }
 
 # The deployment the tests evaluate: account, region, stack and parameter values.
@@ -42,10 +49,25 @@ PSEUDO_PARAMETERS = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 SECRETS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret"
-# Both providers' keys: every resource of the template is deployed.
+ELASTICACHE = f"arn:aws:elasticache:{REGION}:{ACCOUNT}"
+ELASTICACHE_USERS = [f"{ELASTICACHE}:user:team-a-*", f"{ELASTICACHE}:user:orders"]
+ELASTICACHE_GROUPS = [f"{ELASTICACHE}:replicationgroup:orders-token"]
+ELASTICACHE_SUBNETS = ["subnet-0aaaaaaaaaaaaaaa1"]
+ELASTICACHE_SECURITY_GROUPS = ["sg-0aaaaaaaaaaaaaaa2"]
+# What the ElastiCache function needs besides its grants' secret (the template's rule).
+ELASTICACHE_PARAMETERS = {
+    "ElastiCacheUserArns": ",".join(ELASTICACHE_USERS),
+    "ElastiCacheReplicationGroupArns": ",".join(ELASTICACHE_GROUPS),
+    "ElastiCacheSubnetIds": ",".join(ELASTICACHE_SUBNETS),
+    "ElastiCacheSecurityGroupIds": ",".join(ELASTICACHE_SECURITY_GROUPS),
+}
+# Every provider's secret: every resource of the template is deployed.
 REQUIRED_PARAMETERS = {
     "UredisCredentialsSecretArn": f"{SECRETS}:ucloud/api-AbCdEf",
     "TencentCredentialsSecretArn": f"{SECRETS}:qcloud/api-GhIjKl",
+    "AlibabaCredentialsSecretArn": f"{SECRETS}:alibaba/api-MnOpQr",
+    "ElastiCacheCredentialsSecretArn": f"{SECRETS}:elasticache/grants-StUvWx",
+    **ELASTICACHE_PARAMETERS,
 }
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
@@ -150,6 +172,8 @@ class Stack:
             return any(self._condition(arg) for arg in args)
         if name == "Condition":
             return self._condition(self.template["Conditions"][args])
+        if name == "Fn::EachMemberEquals":
+            return all(item == self.resolve(args[1]) for item in self.resolve(args[0]))
         raise AssertionError(f"condition function {name} is not evaluated by this test")
 
     def function_arn(self, logical_id: str) -> str:
@@ -236,6 +260,7 @@ class Stack:
         return all(
             self._condition(assertion["Assert"])
             for rule in self.template.get("Rules", {}).values()
+            if "RuleCondition" not in rule or self._condition(rule["RuleCondition"])
             for assertion in rule["Assertions"]
         )
 

@@ -15,7 +15,12 @@ import yaml  # type: ignore[import-untyped]
 from tests.support.tools import BIN, ROOT, run_tool, tool_environment
 
 # Provider -> the function's logical id in template.yaml.
-FUNCTIONS = {"uredis": "URedisRotationFunction", "tencent": "TencentRotationFunction"}
+FUNCTIONS = {
+    "uredis": "URedisRotationFunction",
+    "tencent": "TencentRotationFunction",
+    "alibaba": "AlibabaRotationFunction",
+    "elasticache": "ElastiCacheRotationFunction",
+}
 BUILD_TIMEOUT = 300
 
 

@@ -50,10 +50,9 @@ def provider_factory(name: str) -> ProviderFactory:
     return factory
 
 
-# The template names this stack's functions STACK-uredis and STACK-tencent (the local
-# cloud's: redis-rotation-uredis, redis-rotation-tencent): each rotates its provider's.
-# STACK-elasticache is the local cloud's only, until the template has it (issue 22).
-STACK_FUNCTIONS = ("uredis", "tencent", "elasticache")
+# The template names this stack's functions STACK-<provider> (the local cloud's:
+# redis-rotation-<provider>): each rotates its provider's secrets.
+STACK_FUNCTIONS = ("uredis", "tencent", "elasticache", "alibaba")
 
 
 def function_name(arn_or_name: str | None) -> str | None:
