@@ -3,8 +3,6 @@ and a fake clock (the real ones: tests/e2e/test_client_rotation.py)."""
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -12,75 +10,24 @@ from typing import Any
 
 import pytest
 import redis
-from botocore.exceptions import ClientError
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from redis_rotation_client import (
     AddressChangedError,
-    NotANodeError,
     SecretFormatError,
     SecretsManagerCredentialProvider,
 )
 from redis_rotation_client.address import endpoint_of
 from redis_rotation_client.connect import (
-    NodeConnection,
-    NodeSSLConnection,
     async_redis_kwargs,
-    cluster_kwargs,
     pool_kwargs,
     redis_kwargs,
 )
 from tests.support.clock import FakeClock
+from tests.unit.client_fakes import BASE, TLS_VARIANTS, FakeSecrets, Handshake, provider
 
 pytestmark = pytest.mark.unit
-
-BASE = {"provider": "uredis", "host": "10.0.0.5", "port": 6379, "tls": {"enabled": False}}
-
-
-class FakeSecrets:
-    """get_secret_value over a stage -> SecretString map; counts the calls."""
-
-    def __init__(self, stages: dict[str, dict[str, Any]]) -> None:
-        self.stages = stages
-        self.calls: list[str] = []
-
-    def get_secret_value(self, SecretId: str, VersionStage: str) -> dict[str, Any]:
-        assert SecretId == "app/redis"
-        self.calls.append(VersionStage)
-        if VersionStage not in self.stages:
-            error = {"Error": {"Code": "ResourceNotFoundException", "Message": "none"}}
-            raise ClientError(error, "GetSecretValue")  # type: ignore[arg-type]
-        return {"SecretString": json.dumps(self.stages[VersionStage])}
-
-
-class Handshake:
-    """A connection whose AUTH the test decides: it asks the provider as redis-py does."""
-
-    def __init__(self, provider: SecretsManagerCredentialProvider, accepted: set[str]) -> None:
-        self.provider = provider
-        self.accepted = accepted
-        self.sent: tuple[str, ...] = ()
-        self.host, self.port = BASE["host"], BASE["port"]  # where redis-py connected it
-
-    def on_connect(self) -> None:
-        self.sent = self.provider.get_credentials()
-        if self.sent[-1] not in self.accepted:
-            raise AuthenticationError("WRONGPASS")
-
-    def connect(self) -> tuple[str, ...]:
-        self.provider.on_connect(self)  # type: ignore[arg-type]
-        return self.sent
-
-
-def provider(
-    stages: dict[str, dict[str, Any]], clock: FakeClock, **options: Any
-) -> tuple[SecretsManagerCredentialProvider, FakeSecrets]:
-    secrets = FakeSecrets(stages)
-    made = SecretsManagerCredentialProvider(
-        "app/redis", client=secrets, clock=clock.clock, **options
-    )
-    return made, secrets
 
 
 def test_serves_awscurrent_from_the_cache_until_the_ttl(fake_clock: FakeClock) -> None:
@@ -283,15 +230,6 @@ def test_without_the_hook_a_moved_secret_is_refused_not_sent(fake_clock: FakeClo
     assert "p-" not in str(caught.value)
 
 
-TLS_VARIANTS = [
-    {"enabled": False},
-    {"enabled": False, "verify": True, "caCertificate": "a CA"},
-    {"enabled": True},
-    {"enabled": True, "verify": False},
-    {"enabled": True, "verify": True, "caCertificate": "a CA"},
-]
-
-
 @pytest.mark.parametrize("tls", TLS_VARIANTS, ids=str)
 @pytest.mark.parametrize("kind", ["sync", "pool", "async"])
 def test_a_connection_made_from_the_helpers_is_where_its_secret_says(
@@ -379,141 +317,3 @@ def test_awspending_at_another_address_is_never_sent_to_awscurrents(
             handshake.connect()
     assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
     assert handshake.sent == ("p-old",)
-
-
-# -- Redis Cluster: node connections (the real ones: tests/integration/test_client_cluster.py)
-
-NODES = [{"host": "10.0.0.6", "port": 6379}, {"host": "10.0.0.7", "port": 6380}]
-
-
-class NodeHandshake(Handshake):
-    """A cluster node's connection at ``host:port``: every handshake it runs is kept."""
-
-    def __init__(
-        self, made: SecretsManagerCredentialProvider, accepted: set[str], host: str, port: int
-    ) -> None:
-        super().__init__(made, accepted)
-        self.host, self.port = host, port
-        self.handshakes: list[tuple[str, ...]] = []
-
-    def on_connect(self) -> None:
-        self.sent = self.provider.get_credentials()
-        self.handshakes.append(self.sent)
-        if self.sent[-1] not in self.accepted:
-            raise AuthenticationError("WRONGPASS")
-
-    def connect(self) -> tuple[str, ...]:
-        # As NodeConnection: each connect runs the checked handshake on a new socket.
-        def once() -> None:
-            self.provider.on_node_connect(self, self.on_connect)  # type: ignore[arg-type]
-
-        self.provider.node_connect(self, once)  # type: ignore[arg-type]
-        return self.sent
-
-
-@pytest.mark.parametrize(("host", "port"), [("10.0.0.6", 6379), ("10.0.0.5", 6379)])
-def test_a_node_the_secret_names_gets_the_credentials(
-    fake_clock: FakeClock, host: str, port: int
-) -> None:
-    made, _ = provider(
-        {"AWSCURRENT": {**BASE, "password": "p-1", "readOnlyEndpoints": NODES}}, fake_clock
-    )
-    assert NodeHandshake(made, {"p-1"}, host, port).connect() == ("p-1",)
-
-
-@pytest.mark.parametrize(
-    ("host", "port"), [("10.0.0.8", 6379), ("10.0.0.6", 6380), ("attacker.example", 6379)]
-)
-def test_a_node_the_secret_does_not_name_gets_nothing(
-    fake_clock: FakeClock, host: str, port: int
-) -> None:
-    made, _ = provider(
-        {"AWSCURRENT": {**BASE, "password": "p-1", "readOnlyEndpoints": NODES}}, fake_clock
-    )
-    node = NodeHandshake(made, {"p-1"}, host, port)
-    with pytest.raises(NotANodeError, match="nothing was sent") as caught:
-        node.connect()
-    assert node.handshakes == []
-    assert "p-1" not in str(caught.value)
-
-
-def test_a_refused_node_auth_connects_again_with_awspending(
-    fake_clock: FakeClock,
-) -> None:
-    # setSecret has landed (the node takes AWSPENDING only); RedisCluster retries nothing.
-    value = {**BASE, "readOnlyEndpoints": NODES}
-    stages = {"AWSCURRENT": {**value, "password": "p-old"}}
-    made, secrets = provider(stages, fake_clock)
-    made.get_credentials()
-    stages["AWSPENDING"] = {**value, "password": "p-new"}
-    node = NodeHandshake(made, {"p-new"}, "10.0.0.7", 6380)
-    assert node.connect() == ("p-new",)
-    assert node.handshakes == [("p-old",), ("p-new",)]
-    assert secrets.calls == ["AWSCURRENT", "AWSCURRENT", "AWSPENDING"]
-
-
-def test_a_node_refusing_every_password_fails_without_resending_one(
-    fake_clock: FakeClock,
-) -> None:
-    value = {**BASE, "readOnlyEndpoints": NODES}
-    stages = {
-        "AWSCURRENT": {**value, "password": "p-old"},
-        "AWSPENDING": {**value, "password": "p-new"},
-    }
-    made, _ = provider(stages, fake_clock)
-    node = NodeHandshake(made, set(), "10.0.0.6", 6379)
-    with pytest.raises(AuthenticationError):
-        node.connect()
-    assert node.handshakes == [("p-old",), ("p-new",)]
-
-
-def test_awspending_naming_other_nodes_is_never_sent_to_awscurrents(
-    fake_clock: FakeClock,
-) -> None:
-    stages = {"AWSCURRENT": {**BASE, "password": "p-old", "readOnlyEndpoints": NODES}}
-    made, _ = provider(stages, fake_clock)
-    made.get_credentials()
-    elsewhere = [*NODES[:1], {"host": "10.9.9.9", "port": 6379}]
-    stages["AWSPENDING"] = {**BASE, "password": "p-elsewhere", "readOnlyEndpoints": elsewhere}
-    node = NodeHandshake(made, {"p-elsewhere"}, "10.0.0.6", 6379)
-    with pytest.raises(AuthenticationError):
-        node.connect()
-    assert node.handshakes == [("p-old",)]
-
-
-@pytest.mark.parametrize(
-    ("listed", "field"),
-    [
-        ({"host": "10.0.0.6"}, "readOnlyEndpoints[1].port"),
-        ({"host": "", "port": 6379}, "readOnlyEndpoints[1].host"),
-        ({"host": "10.0.0.6", "port": 70000}, "readOnlyEndpoints[1].port"),
-        ("10.0.0.6:6379", "readOnlyEndpoints[1]"),
-    ],
-    ids=str,
-)
-def test_a_bad_read_only_endpoint_is_named(fake_clock: FakeClock, listed: Any, field: str) -> None:
-    value = {**BASE, "password": "pw-1", "readOnlyEndpoints": [NODES[0], listed]}
-    made, _ = provider({"AWSCURRENT": value}, fake_clock)
-    with pytest.raises(SecretFormatError, match=re.escape(f"field '{field}' must be")):
-        made.get_credentials()
-
-
-@pytest.mark.parametrize("tls", TLS_VARIANTS, ids=str)
-def test_cluster_kwargs_make_node_connections_that_check_before_sending(
-    fake_clock: FakeClock, tls: dict[str, Any]
-) -> None:
-    # A real redis-py RedisCluster node pool's connection class and options, never connected:
-    # its handshake asks the provider first, which refuses an address the secret does not name.
-    value = {**BASE, "password": "pw-1", "tls": tls, "readOnlyEndpoints": NODES}
-    made, _ = provider({"AWSCURRENT": value}, fake_clock)
-    options = cluster_kwargs("app/redis", provider=made)
-    assert options["url"] == "redis://10.0.0.5:6379"
-    kind = NodeSSLConnection if tls["enabled"] else NodeConnection
-    assert options["connection_class"] is kind
-    pool = redis.ConnectionPool.from_url(options.pop("url"), **options)
-    connection = pool.make_connection()
-    assert isinstance(connection, kind)
-    assert endpoint_of(connection) == made.secret().endpoint
-    connection.host = "10.0.0.8"
-    with pytest.raises(NotANodeError):
-        connection.on_connect()
