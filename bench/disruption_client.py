@@ -33,16 +33,22 @@ class CachingProvider(CredentialProvider):
         self._cache = cache
         self._secret_id = secret_id
 
-    def get_credentials(self) -> tuple[str]:
+    def get_credentials(self) -> tuple[str] | tuple[str, str]:
         value = json.loads(self._cache.get_secret_string(self._secret_id))
-        return (auth_password(value),)
+        return credentials(value)
 
 
-def auth_password(value: dict[str, Any]) -> str:
-    """What an application sends to AUTH: a Tencent custom account logs in with one
-    argument, ``<account>@<password>``, as Tencent documents."""
+def credentials(value: dict[str, Any]) -> tuple[str] | tuple[str, str]:
+    """What an application sends to AUTH, as each provider documents it: a custom account
+    logs in with one argument (Tencent ``<account>@<password>``, Alibaba
+    ``<account>:<password>``); an ElastiCache RBAC user with two (``username``)."""
     password = str(value["password"])
-    return f"{value['account']}@{password}" if value.get("account") else password
+    if value.get("account"):
+        separator = ":" if value.get("provider") == "alibaba" else "@"
+        return (f"{value['account']}{separator}{password}",)
+    if value.get("username"):
+        return (str(value["username"]), password)
+    return (password,)
 
 
 def client_factory(kind: str, secret_id: str, sm: Any) -> Callable[[], redis.Redis]:
@@ -55,7 +61,9 @@ def client_factory(kind: str, secret_id: str, sm: Any) -> Callable[[], redis.Red
     where = {"host": value["host"], "port": int(value["port"]), "protocol": 2}
     if kind == "naive":
         # Reads AWSCURRENT once, at start-up.
-        return lambda: redis.Redis(**where, password=auth_password(value))
+        *user, password = credentials(value)
+        username = user[0] if user else None
+        return lambda: redis.Redis(**where, username=username, password=password)
     from aws_secretsmanager_caching import SecretCache, SecretCacheConfig
 
     provider = CachingProvider(SecretCache(config=SecretCacheConfig(), client=sm), secret_id)

@@ -316,6 +316,7 @@ class LocalCloud:
         account: str | None = None,
         alternate: str | None = None,
         create_missing: bool = False,
+        on_change: OnChange = "keep",
         **extra: Any,
     ) -> ExampleSecret:
         """An Alibaba secret, reached through the instance's proxy endpoint: of the default
@@ -327,7 +328,7 @@ class LocalCloud:
             self.api_keys["alibaba"] = keys
         # Alibaba's rule: three kinds of characters.
         password = random_password(length=15) + "1aA"
-        redis = self.start_redis(password)
+        redis = self.start_redis(password, on_change)
         instance_id = f"r-bp1{secrets.token_hex(6)}"
         grant = grant_for(name, instance_id, ALIBABA_REGION, [])
         named = [a for a in (account, alternate) if a]

@@ -97,8 +97,9 @@ def test_disruption_targets_count_only_failures_not_in_flight_against_ours() -> 
         {"mode": "uredis", "on_change": "keep", "kinds": {"ours": figures(0, 0, 2, 1.5)}},
         {"mode": "uredis", "on_change": "drop", "kinds": {"ours": figures(2, 2, 1, 2.5)}},
     ]
-    # No alternating run: that target is not met ("not run"), never silently passed.
-    assert [t.met for t in judge(runs)] == [True, True, True, False, False]
+    # No alternating or dual-password run: those targets are not met ("not run"), never
+    # silently passed.
+    assert [t.met for t in judge(runs)] == [True, True, True, False, False, False]
     alternating = {"naive": figures(0, 0, 0, 1.0), "ours": figures(0, 0, 0, 1.0)}
     runs.append({"mode": "tencent-3.0-alternating", "on_change": "drop", "kinds": alternating})
     assert judge(runs)[4].met
@@ -110,6 +111,59 @@ def test_disruption_targets_count_only_failures_not_in_flight_against_ours() -> 
         ("3 (1 not in flight)", False),
         ("3", False),
     ]
+
+
+def test_the_dual_password_and_alternating_modes_are_held_to_zero_failures_for_every_client() -> (
+    None
+):
+    from bench.disruption import DISRUPTION_MODES, judge
+
+    def figures(failed: int) -> dict[str, object]:
+        return {
+            "failed": failed,
+            "failed_dropped": 0,
+            "sm_calls_during": 0,
+            "p99_before_ms": 1.0,
+            "p99_during_ms": 1.0,
+        }
+
+    def kinds(naive: int) -> dict[str, object]:
+        return {"naive": figures(naive), "caching": figures(0), "ours": figures(0)}
+
+    def verdict(mode: str, naive: int) -> list[tuple[str, str, bool]]:
+        run = {"mode": mode, "on_change": "keep", "kinds": kinds(naive)}
+        return [(t.name, t.value, t.met) for t in judge([run]) if "every client" in t.name]
+
+    for mode in ("elasticache-user", "elasticache-token"):
+        assert mode in DISRUPTION_MODES
+        assert next(v for v in verdict(mode, 1) if "dual passwords" in v[0])[1:] == ("1", False)
+        assert next(v for v in verdict(mode, 0) if "dual passwords" in v[0])[1:] == ("0", True)
+    for mode in ("alibaba-alternating", "alibaba-cluster-alternating"):
+        assert mode in DISRUPTION_MODES
+        assert next(v for v in verdict(mode, 2) if "alternating" in v[0])[1:] == ("2", False)
+    # A single-password mode counts towards neither: its naive client is expected to fail.
+    assert all(value == "not run" for _, value, _ in verdict("alibaba-account", 3))
+
+
+def test_elasticache_modes_run_with_connections_kept_only() -> None:
+    from bench.disruption import behaviours
+
+    # ElastiCache maintains existing connections through a password change.
+    assert behaviours("elasticache-user", ("keep", "drop")) == ("keep",)
+    assert behaviours("alibaba-alternating", ("keep", "drop")) == ("keep", "drop")
+    assert behaviours("elasticache-token", ("drop",)) == ()
+
+
+def test_the_benchmarks_plain_clients_log_in_as_each_provider_documents() -> None:
+    from bench.disruption_client import credentials
+
+    assert credentials({"password": "p"}) == ("p",)
+    assert credentials({"provider": "tencent", "account": "a", "password": "p"}) == ("a@p",)
+    assert credentials({"provider": "alibaba", "account": "a", "password": "p"}) == ("a:p",)
+    assert credentials({"provider": "elasticache", "username": "u", "password": "p"}) == (
+        "u",
+        "p",
+    )
 
 
 def redis_calls(needed: list[tuple[str, str, str, str]], step: str) -> list[str]:
