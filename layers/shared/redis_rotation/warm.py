@@ -1,0 +1,82 @@
+"""What a warm Lambda process keeps from one invocation to the next, for at most
+``WARM_SECONDS``: the credentials secrets it loaded (so a revoked grant, or new keys, take
+effect within that bound) and the values of the rotated secret's versions it read or wrote.
+
+A version's value cannot change (PutSecretValue refuses another value under an existing
+VersionId), and each is keyed by the rotated secret's ARN (from DescribeSecret, never from
+a value) and its version id, so a cached value is the one Secrets Manager holds. Which
+version holds which label is always read afresh: each step still describes the secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis_rotation.polling import Clock
+    from redis_rotation.secret import RedisSecret
+    from redis_rotation.store import Credentials
+
+# The bound the docs state (docs/security.md): a revoked grant takes effect within this.
+WARM_SECONDS = 60.0
+# A function rotates a few secrets at a time; more entries than this drop the oldest.
+WARM_ENTRIES = 64
+
+
+class TimedCache[K, V](MutableMapping[K, V]):
+    """A mapping whose entries vanish ``seconds`` after they were stored (on ``clock``),
+    holding at most ``size`` of them (the oldest leave first)."""
+
+    def __init__(self, clock: Clock, seconds: float = WARM_SECONDS, size: int = WARM_ENTRIES):
+        self._clock = clock
+        self._seconds = seconds
+        self._size = size
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def _live(self, key: K) -> bool:
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() - entry[0] < self._seconds:
+            return True
+        self._entries.pop(key, None)
+        return False
+
+    def __getitem__(self, key: K) -> V:
+        if not self._live(key):
+            raise KeyError(key)
+        return self._entries[key][1]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = (self._clock(), value)
+        while len(self._entries) > self._size:
+            del self._entries[next(iter(self._entries))]
+
+    def __delitem__(self, key: K) -> None:
+        del self._entries[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter([key for key in list(self._entries) if self._live(key)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+# (credentials secret id, schema) -> its keys and binding.
+CredentialsCache = MutableMapping[tuple[str, str], "Credentials"]
+# (rotated secret's ARN, version id) -> that version's value.
+VersionCache = MutableMapping[tuple[str, str], "RedisSecret"]
+
+
+@dataclass
+class Warm:
+    """The caches one Lambda handler keeps across its invocations."""
+
+    clock: Clock
+    credentials: CredentialsCache = field(init=False)
+    versions: VersionCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.credentials = TimedCache(self.clock)
+        self.versions = TimedCache(self.clock)
