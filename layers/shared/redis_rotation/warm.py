@@ -35,19 +35,18 @@ class TimedCache[K, V](MutableMapping[K, V]):
         self._size = size
         self._entries: dict[K, tuple[float, V]] = {}
 
-    def _live(self, key: K) -> bool:
-        entry = self._entries.get(key)
-        if entry is not None and self._clock() - entry[0] < self._seconds:
-            return True
-        self._entries.pop(key, None)
-        return False
+    def _purge(self) -> None:
+        # Every expired entry goes at each use: values a step may not use stay no longer.
+        now = self._clock()
+        for key in [k for k, (at, _) in self._entries.items() if now - at >= self._seconds]:
+            del self._entries[key]
 
     def __getitem__(self, key: K) -> V:
-        if not self._live(key):
-            raise KeyError(key)
+        self._purge()
         return self._entries[key][1]
 
     def __setitem__(self, key: K, value: V) -> None:
+        self._purge()
         self._entries.pop(key, None)
         self._entries[key] = (self._clock(), value)
         while len(self._entries) > self._size:
@@ -57,10 +56,12 @@ class TimedCache[K, V](MutableMapping[K, V]):
         del self._entries[key]
 
     def __iter__(self) -> Iterator[K]:
-        return iter([key for key in list(self._entries) if self._live(key)])
+        self._purge()
+        return iter(list(self._entries))
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        self._purge()
+        return len(self._entries)
 
 
 # (credentials secret id, schema) -> its keys and binding.
