@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 
-from redis_rotation.config import Settings
 from redis_rotation.errors import NotPermittedError
-from redis_rotation.seams import Seams
 from redis_rotation.session import RotationSession
 from redis_rotation.store import CURRENT, PENDING
 from redis_rotation.warm import WARM_SECONDS, TimedCache, Warm
 from tests.support.clock import FakeClock
-from tests.unit.fakes import ARN, KEYS, FakeProvider, FakeRedis, FakeSecretsManager
-from tests.unit.test_session import EVENT, VALUE, reads, secrets_manager
+from tests.unit.fakes import ARN, KEYS, FakeSecretsManager
+from tests.unit.test_session import EVENT, VALUE, opened, reads, secrets_manager
 
 pytestmark = pytest.mark.unit
 
@@ -29,19 +27,8 @@ def step(
     metadata: dict[str, Any] | None = None,
 ) -> RotationSession:
     """One invocation's session in a process whose handler keeps ``warm``."""
-    provider = FakeProvider(FakeRedis(VALUE["password"]))
-    return RotationSession.open(
-        ARN,
-        provider_name="uredis",
-        factory=provider,
-        client=sm,  # type: ignore[arg-type]
-        settings=Settings(),
-        deadline=fake_clock.deadline(60),
-        seams=Seams(redis=provider.redis),
-        metadata=metadata,
-        credentials=warm.credentials,
-        known=warm.versions,
-    )
+    session, _ = opened(sm, fake_clock, warm.credentials, known=warm.versions, metadata=metadata)
+    return session
 
 
 def test_a_warm_handler_reads_each_version_and_credentials_secret_once(
