@@ -10,6 +10,7 @@ version holds which label is always read afresh: each step still describes the s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -27,13 +28,15 @@ WARM_ENTRIES = 64
 
 class TimedCache[K, V](MutableMapping[K, V]):
     """A mapping whose entries vanish ``seconds`` after they were stored (on ``clock``),
-    holding at most ``size`` of them (the oldest leave first)."""
+    holding at most ``size`` of them (the oldest leave first). Thread-safe: the local cloud
+    and the bench run one handler in many threads."""
 
     def __init__(self, clock: Clock, seconds: float = WARM_SECONDS, size: int = WARM_ENTRIES):
         self._clock = clock
         self._seconds = seconds
         self._size = size
         self._entries: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
 
     def _purge(self) -> None:
         # Every expired entry goes at each use: values a step may not use stay no longer.
@@ -42,26 +45,31 @@ class TimedCache[K, V](MutableMapping[K, V]):
             del self._entries[key]
 
     def __getitem__(self, key: K) -> V:
-        self._purge()
-        return self._entries[key][1]
+        with self._lock:
+            self._purge()
+            return self._entries[key][1]
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._purge()
-        self._entries.pop(key, None)
-        self._entries[key] = (self._clock(), value)
-        while len(self._entries) > self._size:
-            del self._entries[next(iter(self._entries))]
+        with self._lock:
+            self._purge()
+            self._entries.pop(key, None)
+            self._entries[key] = (self._clock(), value)
+            while len(self._entries) > self._size:
+                del self._entries[next(iter(self._entries))]
 
     def __delitem__(self, key: K) -> None:
-        del self._entries[key]
+        with self._lock:
+            del self._entries[key]
 
     def __iter__(self) -> Iterator[K]:
-        self._purge()
-        return iter(list(self._entries))
+        with self._lock:
+            self._purge()
+            return iter(list(self._entries))
 
     def __len__(self) -> int:
-        self._purge()
-        return len(self._entries)
+        with self._lock:
+            self._purge()
+            return len(self._entries)
 
 
 # (credentials secret id, schema) -> its keys and binding.
