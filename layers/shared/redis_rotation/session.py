@@ -123,8 +123,8 @@ class RotationSession:
         )
 
     def versions(self, event: RotationEvent) -> Versions:
-        """AWSCURRENT (on the version this step's DescribeSecret shows it) and the event's
-        AWSPENDING (None where a version has no value)."""
+        """AWSCURRENT and the event's AWSPENDING (None where a version has no value), each
+        from ``known`` when this step's DescribeSecret shows it on a version read before."""
         stages = self.metadata.get("VersionIdsToStages", {})
         current = self._read(event.secret_id, CURRENT, version_with(stages, CURRENT))
         pending = self._read(event.secret_id, PENDING, event.token, name_version=True)
@@ -137,6 +137,8 @@ class RotationSession:
         cached = self.known.get((arn, version_id)) if arn and version_id else None
         if cached is not None:
             return cached
+        # AWSCURRENT by its label alone, as AWS's templates read it: an edit made since the
+        # describe is seen, and kept under the version id the answer names.
         found = self.store.read_version(secret_id, stage, version_id if name_version else None)
         if found is None:
             return None
