@@ -47,26 +47,23 @@ AWS_TEMPLATE: dict[str, list[str]] = {
 }
 
 # Why each Secrets Manager call of ours that AWS's template does not make is made, and why
-# the ones it makes and we do not are not needed.
-_BINDING = (
-    "the keys' owner's binding (docs/security.md), beside the keys in their own secret: "
-    "every step checks the rotated secret against its grant before it acts"
+# the ones it makes and we do not are not needed. One rotation whose four steps run in one
+# warm process (as Secrets Manager's back-to-back invocations of one function usually do):
+# the handler keeps each credentials secret and each version's value it read or wrote, for
+# at most redis_rotation.warm.WARM_SECONDS (docs/security.md). A step in a fresh process
+# reads what it uses again.
+_WARM = (
+    "read by an earlier step of this rotation in the same warm process: a version's value "
+    "never changes, and the handler keeps it (redis_rotation.warm)"
 )
-_EDITS = "AWSCURRENT again: an edit made during the rotation is carried forward, not undone"
 BEYOND_TEMPLATE = {
-    ("setSecret", "GetSecretValue credentials"): (
-        "the provider's API keys. They live in their own secret (credentialsSecretId) so "
-        "the rotated secret never holds them; AWS's template needs none, it changes the "
-        "password by logging in to the database with the secret itself. Read once per "
-        "invocation that calls the provider API."
-    ),
-    ("createSecret", "GetSecretValue credentials"): _BINDING,
-    ("testSecret", "GetSecretValue credentials"): _BINDING,
-    ("finishSecret", "GetSecretValue credentials"): _BINDING,
-    ("testSecret", "GetSecretValue AWSCURRENT"): _EDITS,
-    ("finishSecret", "GetSecretValue AWSCURRENT"): _EDITS,
-    ("finishSecret", "GetSecretValue AWSPENDING"): (
-        "the password finishSecret proves with one AUTH before it promotes it"
+    ("createSecret", "GetSecretValue credentials"): (
+        "the provider's API keys and the keys' owner's binding (docs/security.md). They live "
+        "in their own secret (credentialsSecretId) so the rotated secret never holds them; "
+        "AWS's template needs none, it changes the password by logging in to the database "
+        "with the secret itself. Every step checks the rotated secret against the binding; "
+        "the warm handler keeps it for at most WARM_SECONDS (a revoked grant takes effect "
+        "within that)."
     ),
 }
 SHORT_OF_TEMPLATE = {
@@ -74,6 +71,9 @@ SHORT_OF_TEMPLATE = {
         "read only when the instance refuses AWSCURRENT as the old password (the modify "
         "APIs), never on the normal path; URedis and ResetPassword need no old password"
     ),
+    ("setSecret", "GetSecretValue AWSCURRENT"): _WARM,
+    ("setSecret", "GetSecretValue AWSPENDING"): f"{_WARM} (createSecret put it)",
+    ("testSecret", "GetSecretValue AWSPENDING"): f"{_WARM} (createSecret put it)",
     ("finishSecret", "DescribeSecret"): (
         "AWS's finishSecret describes the secret a second time; ours reuses the stages "
         "read by the step checks of the same invocation"
@@ -84,28 +84,21 @@ _SM_NEEDED: dict[str, list[tuple[str, str]]] = {
     "createSecret": [
         ("DescribeSecret", "the step checks of AWS's templates: rotation on, token AWSPENDING"),
         ("GetSecretValue AWSCURRENT", "the secret the new password is copied into"),
-        ("GetSecretValue AWSPENDING", "a value already stored under the token is kept"),
+        (
+            "GetSecretValue AWSPENDING",
+            "a value already stored under the token is kept (DescribeSecret cannot tell: "
+            "RotateSecret lists the token's version, labelled AWSPENDING, before it has one)",
+        ),
         ("GetRandomPassword", "the new password, drawn by Secrets Manager to the rule"),
         ("PutSecretValue", "stores AWSPENDING before any provider call"),
-        ("GetSecretValue credentials", "the binding (see BEYOND_TEMPLATE)"),
+        ("GetSecretValue credentials", "the keys and the binding (see BEYOND_TEMPLATE)"),
     ],
-    "setSecret": [
-        ("DescribeSecret", "the step checks"),
-        ("GetSecretValue AWSCURRENT", "the instance's identity, and the old password"),
-        ("GetSecretValue AWSPENDING", "the password to set"),
-        ("GetSecretValue credentials", "the provider's API keys (see BEYOND_TEMPLATE)"),
-    ],
-    "testSecret": [
-        ("DescribeSecret", "the step checks"),
-        ("GetSecretValue AWSCURRENT", "edits carried forward (see BEYOND_TEMPLATE)"),
-        ("GetSecretValue AWSPENDING", "the password to test"),
-        ("GetSecretValue credentials", "the binding (see BEYOND_TEMPLATE)"),
-    ],
+    # Each later step reads AWSCURRENT (edits carried forward) and AWSPENDING, and admits
+    # them against the binding, from the warm handler's caches: no call (see _WARM).
+    "setSecret": [("DescribeSecret", "the step checks")],
+    "testSecret": [("DescribeSecret", "the step checks")],
     "finishSecret": [
         ("DescribeSecret", "the step checks (also give the version that is AWSCURRENT)"),
-        ("GetSecretValue AWSCURRENT", "edits carried forward (see BEYOND_TEMPLATE)"),
-        ("GetSecretValue AWSPENDING", "the password proven before promotion"),
-        ("GetSecretValue credentials", "the binding (see BEYOND_TEMPLATE)"),
         ("UpdateSecretVersionStage", "moves AWSCURRENT to the new version"),
     ],
 }
@@ -174,23 +167,12 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
         (step, "secretsmanager", c, why) for step, calls in _SM_NEEDED.items() for c, why in calls
     ]
     set_step = "setSecret"
-    # Before any password goes to Redis: the addresses the provider reports for the instance
-    # (API 2.0 reports none; its addresses come from the grant alone). In setSecret the same
-    # answer serves the state check below.
-    reports_addresses = mode != "tencent-2.0"
-    addresses = (
-        [
-            (s, "provider", _DESCRIBE[mode][0], "where a password may go: the instance's addresses")
-            for s in ("testSecret", "finishSecret")
-        ]
-        if reports_addresses
-        else []
-    )
+    # The bench's grants allow every address a password goes to, so no step asks the
+    # provider for the instance's addresses (Gate.check_addresses asks only otherwise).
     needed += _proof(set_step, Level.FULL, False, "already set? (a retry: done, no provider call)")
     if mode in _DESCRIBE:
         action, why = _DESCRIBE[mode]
-        also = "; and the instance's addresses" if reports_addresses else ""
-        needed.append((set_step, "provider", action, f"{why}{also}"))
+        needed.append((set_step, "provider", action, why))
         needed += _proof(
             set_step,
             Level.FULL,
@@ -202,9 +184,7 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
     action, why = _STATUS[mode]
     needed.append((set_step, "provider", action, why))
     needed += _proof(set_step, Level.AUTH, True, "the change is proven before setSecret returns")
-    needed.extend(a for a in addresses if a[0] == "testSecret")
     needed += _proof("testSecret", Level.FULL, True, "the pending password works")
-    needed.extend(a for a in addresses if a[0] == "finishSecret")
     needed += _proof("finishSecret", Level.FULL, True, "proof before promotion")
     return needed
 

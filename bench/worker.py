@@ -143,7 +143,8 @@ def cmd_cost(state: Mapping[str, Any], args: list[str]) -> dict[str, Any]:
         events.register("provide-client-params.secrets-manager", log.params, unique_id="bench")
         try:
             with instrument(log) as seams:
-                # The same handler, built with the instrument's seams for one rotation.
+                # The same handler, built with the instrument's seams for one rotation; a
+                # new handler, so its caches start empty (redis_rotation.warm).
                 plain, metered.handler = metered.handler, LocalCloud.handler(provider, seams)
                 try:
                     rotate()

@@ -34,8 +34,12 @@ EVENT = RotationEvent("setSecret", ARN, "token-2")
 
 
 def opened(
-    sm: FakeSecretsManager, fake_clock: FakeClock, credentials: CredentialsCache | None = None
+    sm: FakeSecretsManager,
+    fake_clock: FakeClock,
+    credentials: CredentialsCache | None = None,
+    **options: Any,
 ) -> tuple[RotationSession, FakeProvider]:
+    """``options``: more of ``RotationSession.open``'s (a warm handler's, say)."""
     provider = FakeProvider(FakeRedis(VALUE["password"]))
     session = RotationSession.open(
         ARN,
@@ -46,6 +50,7 @@ def opened(
         deadline=fake_clock.deadline(60),
         seams=Seams(redis=provider.redis),
         credentials=credentials,
+        **options,
     )
     return session, provider
 

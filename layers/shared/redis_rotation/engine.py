@@ -78,7 +78,7 @@ class RotationEngine:
         password = self.store.random_password(policy, length)
         # Alternating accounts: the new version belongs to the account AWSCURRENT does not use.
         pending = current.next_version(password, label(event.secret_id, PENDING))
-        self.store.put_pending(event.secret_id, event.token, pending, event.rotation_token)
+        self.session.put_pending(event, pending)
         self.log.info("stored a new AWSPENDING password")
         return "created"
 

@@ -1,7 +1,8 @@
 """The Lambda entry point shared by every provider's function.
 
-Only Powertools objects are built at import time; the Secrets Manager client is made on
-first use and reused by later invocations of the same process (it holds no rotation state).
+Only Powertools objects (and a handler's empty caches) are built at import time; the
+Secrets Manager client is made on first use and reused by later invocations of the same
+process (it holds no rotation state).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from redis_rotation.seams import Seams
     from redis_rotation.secret import RedisSecret
     from redis_rotation.session import RotationSession
+    from redis_rotation.warm import Warm
 
 __all__ = ["lambda_handler_for", "logger", "metrics", "rotate", "tracer"]
 
@@ -128,8 +130,10 @@ def rotate(
     client: SecretsManagerClient | None = None,
     env: Mapping[str, str] | None = None,
     seams: Seams | None = None,
+    warm: Warm | None = None,
 ) -> dict[str, str]:
-    """Run one step; its session and everything it builds live only for this call.
+    """Run one step; its session and everything it builds live only for this call, but for
+    what ``warm`` keeps (the handler's caches, bounded in time: ``redis_rotation.warm``).
     ``seams`` replaces the real HTTP poster, Redis probe and time (tests, the local cloud)."""
     from redis_rotation.config import Settings
     from redis_rotation.engine import run_step
@@ -158,6 +162,8 @@ def rotate(
             deadline=deadline,
             logger=logger,
             seams=seams,
+            credentials=warm.credentials if warm else None,
+            known=warm.versions if warm else None,
         ),
     )
     return {"Step": str(event.get("Step")), "Outcome": outcome}
@@ -166,7 +172,14 @@ def rotate(
 def lambda_handler_for(
     provider_name: str, seams: Seams | None = None
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, str]]:
-    """The decorated Lambda handler of one provider's function (``seams``: see ``rotate``)."""
+    """The decorated Lambda handler of one provider's function (``seams``: see ``rotate``).
+    It keeps its caches across the warm invocations of its process (``Warm``)."""
+    import time
+
+    from redis_rotation.warm import Warm
+
+    # Empty caches (two small mappings): the time they bound is the seams' clock, if given.
+    warm = Warm(seams.runtime.clock if seams else time.monotonic)
 
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event holds the
     # RotationToken. Nothing a step returns is put in a trace.
@@ -180,7 +193,7 @@ def lambda_handler_for(
         step = observability.known_step(event.get("Step") if isinstance(event, dict) else None)
         with observability.invocation(provider_name, event):
             try:
-                result = rotate(event, context, provider_name, seams=seams)
+                result = rotate(event, context, provider_name, seams=seams, warm=warm)
             except RotationError as exc:
                 observability.step_result(step, exc)
                 raise  # our own messages name fields and codes, never values

@@ -11,15 +11,14 @@ from typing import TYPE_CHECKING, Any
 from redis_rotation import observability
 from redis_rotation.binding import Grant, check_addresses
 from redis_rotation.errors import NotPermittedError
+from redis_rotation.warm import CredentialsCache
 
 if TYPE_CHECKING:
     from redis_rotation.providers.base import Inspection, Provider
     from redis_rotation.secret import RedisSecret
     from redis_rotation.store import Credentials, SecretStore
 
-# (credentials secret id, schema) -> its keys: the same secret read against another
-# provider's schema is another entry, validated on its own.
-CredentialsCache = dict[tuple[str, str], "Credentials"]
+__all__ = ["CredentialsCache", "Gate"]
 
 
 @dataclass
@@ -33,6 +32,8 @@ class Gate:
     credentials_schema: str
     name: str
     arn: str
+    # Keyed by (credentials secret id, schema): the same secret read against another
+    # provider's schema is another entry, validated on its own.
     loaded: CredentialsCache = field(default_factory=dict)
     # Credentials secrets named by a secret this gate admitted: only their keys go out.
     admitted: set[str] = field(default_factory=set)
@@ -58,9 +59,12 @@ class Gate:
 
     def credentials(self, secret_id: str) -> Credentials:
         key = (secret_id, self.credentials_schema)
-        if key not in self.loaded:
-            self.loaded[key] = self.store.load_credentials(secret_id, self.credentials_schema)
-        return self.loaded[key]
+        # One lookup: an entry of a timed cache may expire between two.
+        found = self.loaded.get(key)
+        if found is None:
+            found = self.store.load_credentials(secret_id, self.credentials_schema)
+            self.loaded[key] = found
+        return found
 
     def keys(self, secret: RedisSecret) -> Mapping[str, str]:
         """The API keys of a secret that passed ``admit``, for its provider."""

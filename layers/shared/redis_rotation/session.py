@@ -3,7 +3,9 @@ through, built in one place (``RotationSession.open``) and passed down, never re
 
 It owns the store (the only Secrets Manager code), the gate (admits a secret; each
 credentials secret is loaded once), the provider (built only after the gate admitted a
-secret, with that secret's keys) and the Redis proof.
+secret, with that secret's keys) and the Redis proof. A warm Lambda process passes in its
+caches (``redis_rotation.warm``), so that a rotation reads each version and each
+credentials secret once, not once per step.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from redis_rotation.errors import RedisUnreachableError, RotationStateError
-from redis_rotation.gate import CredentialsCache, Gate
+from redis_rotation.gate import Gate
 from redis_rotation.providers.base import Provider, ProviderContext, ProviderFactory
 from redis_rotation.redis_check import Level, Proof
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
-from redis_rotation.store import CURRENT, PENDING, SecretStore
+from redis_rotation.store import CURRENT, PENDING, SecretStore, version_with
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from redis_rotation.polling import Deadline
     from redis_rotation.providers.base import Inspection
     from redis_rotation.secret import RedisSecret
+    from redis_rotation.warm import CredentialsCache, VersionCache
 
 
 @dataclass
@@ -67,6 +70,7 @@ class RotationSession:
         settings: Settings,
         deadline: Deadline,
         seams: Seams,
+        known: VersionCache | None = None,
     ) -> None:
         self.provider_name = provider_name
         self.factory = factory
@@ -78,6 +82,8 @@ class RotationSession:
         self.deadline = deadline
         self.seams = seams
         self.log = store.log
+        # (secret ARN, version id) -> value: a version's value never changes.
+        self.known: VersionCache = {} if known is None else known
         # By credentials secret: a provider holds the keys of one ("" for none).
         self._providers: dict[str, Provider] = {}
 
@@ -95,11 +101,12 @@ class RotationSession:
         seams: Seams = DEFAULT_SEAMS,
         metadata: Mapping[str, Any] | None = None,
         credentials: CredentialsCache | None = None,
+        known: VersionCache | None = None,
     ) -> RotationSession:
         """The session of ``secret_id`` (DescribeSecret'd here unless ``metadata`` is given:
         its name and ARN are the secret's identity in the keys' owner's grants).
         ``credentials``: a cache shared across sessions, so that each credentials secret
-        is read once (status)."""
+        is read once (status, a warm process). ``known``: versions' values, likewise."""
         store = SecretStore(client, logger or logging.getLogger(__name__))
         metadata = store.describe(secret_id) if metadata is None else metadata
         return cls(
@@ -112,13 +119,39 @@ class RotationSession:
             settings=settings,
             deadline=deadline,
             seams=seams,
+            known=known,
         )
 
     def versions(self, event: RotationEvent) -> Versions:
-        """AWSCURRENT and the event's AWSPENDING (None where a version has no value)."""
-        current = self.store.read(event.secret_id, CURRENT)
-        pending = self.store.read(event.secret_id, PENDING, event.token)
+        """AWSCURRENT and the event's AWSPENDING (None where a version has no value), each
+        from ``known`` when this step's DescribeSecret shows it on a version read before."""
+        stages = self.metadata.get("VersionIdsToStages", {})
+        current = self._read(event.secret_id, CURRENT, version_with(stages, CURRENT))
+        pending = self._read(event.secret_id, PENDING, event.token, name_version=True)
         return Versions(event.secret_id, current, pending, self.gate)
+
+    def _read(
+        self, secret_id: str, stage: str, version_id: str | None, *, name_version: bool = False
+    ) -> RedisSecret | None:
+        arn = self.gate.arn
+        cached = self.known.get((arn, version_id)) if arn and version_id else None
+        if cached is not None:
+            return cached
+        # AWSCURRENT by its label alone, as AWS's templates read it: an edit made since the
+        # describe is seen, and kept under the version id the answer names.
+        found = self.store.read_version(secret_id, stage, version_id if name_version else None)
+        if found is None:
+            return None
+        read_id, value = found
+        if arn and read_id:
+            self.known[(arn, read_id)] = value
+        return value
+
+    def put_pending(self, event: RotationEvent, value: RedisSecret) -> None:
+        """Store ``value`` as the event's AWSPENDING (then known: it cannot change)."""
+        self.store.put_pending(event.secret_id, event.token, value, event.rotation_token)
+        if self.gate.arn:
+            self.known[(self.gate.arn, event.token)] = value
 
     def provider(self, secret: RedisSecret | None) -> Provider:
         """The provider, with the API keys of ``secret``, which the gate must have admitted

@@ -83,6 +83,18 @@ class SecretStore:
         tolerate_invalid: bool = False,
     ) -> RedisSecret | None:
         """The version's value, or None if it has none. Always names the stage (and version)."""
+        found = self.read_version(secret_id, stage, version_id, tolerate_invalid=tolerate_invalid)
+        return None if found is None else found[1]
+
+    def read_version(
+        self,
+        secret_id: str,
+        stage: str,
+        version_id: str | None = None,
+        *,
+        tolerate_invalid: bool = False,
+    ) -> tuple[str, RedisSecret] | None:
+        """``read``, with the id of the version read ("" if the answer names none)."""
         from botocore.exceptions import ClientError
 
         request: dict[str, Any] = {"SecretId": secret_id, "VersionStage": stage}
@@ -96,12 +108,13 @@ class SecretStore:
                 return None
             raise RotationStateError(f"cannot read {stage} of secret {secret_id}: {code}") from None
         try:
-            return parse_secret(response.get("SecretString"), label(secret_id, stage))
+            value = parse_secret(response.get("SecretString"), label(secret_id, stage))
         except SecretFormatError:
             if tolerate_invalid:
                 self.log.warning("ignoring a malformed version", extra={"stage": stage})
                 return None
             raise
+        return str(response.get("VersionId") or version_id or ""), value
 
     def read_required(
         self, secret_id: str, stage: str, version_id: str | None = None
