@@ -30,3 +30,20 @@ def test_no_test_file_is_over_450_lines() -> None:
     tests = ROOT / "tests"
     over = {str(p.relative_to(tests)): _lines(p) for p in tests.rglob("*.py") if _lines(p) > 450}
     assert not over
+
+
+def test_no_module_of_the_project_imports_itself_back() -> None:
+    """No cycle at all, TYPE_CHECKING imports included (the import-linter contract checks
+    siblings only; this is every pair, packages and their own submodules too)."""
+    import grimp
+
+    graph = grimp.build_graph(
+        "redis_rotation", "rotation_cli", "localcloud", "bench", "redis_rotation_client", "tests"
+    )
+    cycles = [
+        (module, imported)
+        for module in sorted(graph.modules)
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.find_shortest_chain(importer=imported, imported=module)
+    ]
+    assert not cycles

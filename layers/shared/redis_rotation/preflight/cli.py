@@ -12,8 +12,8 @@ from dataclasses import asdict
 
 from botocore.exceptions import BotoCoreError
 
+import redis_rotation.preflight.checks as checks_module
 from redis_rotation.observability import logger
-from redis_rotation.preflight import checks as checks_module
 from redis_rotation.preflight.checks import DEFAULT_TIMEOUT, Check, run_checks
 from redis_rotation.terminal import safe_lines
 
