@@ -124,15 +124,29 @@ def _unreachable(example: ExampleSecret, _: LocalCloud) -> None:
     example.redis.stop()
 
 
+def test_a_user_holding_both_labelled_passwords_has_awspending_promoted(
+    cloud: LocalCloud, never_landed: ExampleSecret, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two passwords live for one user (ElastiCache keeps two; here set by hand) that still
+    refuses a wrong one and none: AWSPENDING's change landed. Promoting it keeps both
+    labelled (AWSCURRENT and AWSPREVIOUS); removing it would leave a live password in no
+    label."""
+    _second_password(never_landed, cloud)
+    code, done = repair_json(capsys, never_landed, "--apply")
+    assert (code, done["applied"]) == (0, True), done
+    assert done["finding"].startswith("the change landed but finishSecret never ran")
+    assert cloud.accepted_stages(never_landed) == ["AWSCURRENT", "AWSPREVIOUS"]
+    assert unlabelled_passwords(cloud, never_landed) == []
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (_second_password, "Redis accepts 2 different labelled passwords"),
         (_no_password, "Redis accepts no labelled password"),
         (_other_password, "Redis accepts no labelled password"),
         (_unreachable, "cannot reach Redis at"),
     ],
-    ids=["two-passwords", "no-password", "unlabelled-password", "unreachable"],
+    ids=["no-password", "unlabelled-password", "unreachable"],
 )
 def test_ambiguous_evidence_is_refused_and_nothing_moves(
     cloud: LocalCloud,

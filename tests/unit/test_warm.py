@@ -57,6 +57,23 @@ def test_a_revoked_grant_takes_effect_within_the_bound(fake_clock: FakeClock) ->
     assert reads(sm).count(f"{CURRENT}:keys") == 2
 
 
+def test_a_grant_the_owner_adds_works_at_once(fake_clock: FakeClock) -> None:
+    """The owner adds the grant after a refusal: the next step reads the credentials
+    secret again instead of refusing from a warm cache for WARM_SECONDS."""
+    sm, warm = secrets_manager(), Warm(fake_clock.clock)
+    granted = sm.others["keys"]
+    withheld = json.loads(granted)
+    withheld["grants"][0]["secrets"] = ["someone-else"]
+    sm.others["keys"] = json.dumps(withheld)
+    with pytest.raises(NotPermittedError, match="grants this secret nothing"):
+        step(sm, warm, fake_clock).versions(EVENT).admitted(CURRENT)
+
+    sm.others["keys"] = granted
+    fake_clock.now += 1  # well within the bound
+    step(sm, warm, fake_clock).versions(EVENT).admitted(CURRENT)
+    assert reads(sm).count(f"{CURRENT}:keys") == 2
+
+
 def test_an_edit_of_awscurrent_is_seen_by_the_next_step_at_once(fake_clock: FakeClock) -> None:
     sm, warm = secrets_manager(), Warm(fake_clock.clock)
     for _ in range(2):

@@ -37,6 +37,8 @@ class Gate:
     loaded: CredentialsCache = field(default_factory=dict)
     # Credentials secrets named by a secret this gate admitted: only their keys go out.
     admitted: set[str] = field(default_factory=set)
+    # Credentials read from Secrets Manager by this gate (not served by a warm cache).
+    read: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     def of(
@@ -57,13 +59,14 @@ class Gate:
             {} if loaded is None else loaded,
         )
 
-    def credentials(self, secret_id: str) -> Credentials:
+    def credentials(self, secret_id: str, *, fresh: bool = False) -> Credentials:
         key = (secret_id, self.credentials_schema)
         # One lookup: an entry of a timed cache may expire between two.
-        found = self.loaded.get(key)
+        found = None if fresh else self.loaded.get(key)
         if found is None:
             found = self.store.load_credentials(secret_id, self.credentials_schema)
             self.loaded[key] = found
+            self.read.add(key)
         return found
 
     def keys(self, secret: RedisSecret) -> Mapping[str, str]:
@@ -76,10 +79,21 @@ class Gate:
         """Raise unless the keys' owner allows this secret to act as its value says."""
         observability.bind(instance_id=secret.instance_id)
         secret.require_provider(self.provider_name)
-        credentials = self.credentials(secret.credentials_secret_id)
+        secret_id = secret.credentials_secret_id
+        try:
+            grant = self._grant(self.credentials(secret_id), secret)
+        except NotPermittedError:
+            # A warm cache may predate a grant the owner has just added: only a refusal on
+            # this invocation's own read is final (a revoked grant holds within the bound).
+            if (secret_id, self.credentials_schema) in self.read:
+                raise
+            grant = self._grant(self.credentials(secret_id, fresh=True), secret)
+        self.admitted.add(secret_id)
+        return grant
+
+    def _grant(self, credentials: Credentials, secret: RedisSecret) -> Grant:
         grant = credentials.binding.grant_for(self.name, self.arn, secret, credentials.secret_id)
         credentials.binding.check_api_endpoint(secret, credentials.secret_id)
-        self.admitted.add(secret.credentials_secret_id)
         return grant
 
     @staticmethod
