@@ -76,7 +76,10 @@ class GuardedMotoServer:
             "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
         )
         app.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for it, and every local cloud stops one.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def get_host_and_port(self) -> tuple[str, int]:

@@ -122,9 +122,11 @@ class InvariantWatch:
             stages = self.client.describe_secret(SecretId=self.example.arn)["VersionIdsToStages"]
             self.labelled = [v for v, labels in stages.items() if LABELS & set(labels)]
             self.current = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
-        for version in self.labelled:
-            if self.values.get(version) is None:  # a version's value never changes once set
-                self.values[version] = self._value(version)
+            # A version's value never changes once set, and is set only by PutSecretValue (a
+            # label write): an empty stub is read again only after one.
+            for version in self.labelled:
+                if self.values.get(version) is None:
+                    self.values[version] = self._value(version)
         self.observations += 1
         held = [v for v in (self.values[v] for v in self.labelled) if v]
         if not self.example.accepts_any(held):
