@@ -34,6 +34,13 @@ class TencentEmulator(ApiEmulator):
         self.v2 = V2Api(self.cloud, now=self._now, throttled=self._throttled)
         self.v3 = V3Api(self.cloud, now=self._now, throttled=self._throttled)
 
+    def use_clock(self, clock: Callable[[], float]) -> Callable[[], float]:
+        """Count the rate limit on ``clock`` from now on (a test's virtual time), with empty
+        windows: times of two clocks are not comparable. Returns the clock it replaced."""
+        with self.lock:
+            replaced, self.clock, self._windows = self.clock, clock, SlidingWindows()
+        return replaced
+
     def add_key(self, secret_id: str, secret_key: str, token: str | None = None) -> None:
         self.cloud.add_key(secret_id, secret_key, token)
 
