@@ -9,7 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol
 
-from redis_rotation.errors import ConfigurationError, PasswordPolicyError, ProviderError, redact
+from redis_rotation.errors import (
+    ConfigurationError,
+    InstanceStateError,
+    PasswordPolicyError,
+    ProviderError,
+    redact,
+)
 
 if TYPE_CHECKING:
     from redis_rotation.config import Settings
@@ -225,3 +231,22 @@ class ProviderBase(ABC):
 
     @abstractmethod
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None: ...
+
+
+def missing_account(
+    provider: str, action: str, secret: RedisSecret, name: str
+) -> InstanceStateError:
+    """An account the instance lacks: the error names the way out (create it, or let an
+    alternating rotation create it)."""
+    create = (
+        " (or set createMissingAccount to let the rotation create it)"
+        if secret.alternating and not secret.create_missing_account
+        else ""
+    )
+    return InstanceStateError(
+        provider,
+        action,
+        "AccountDoesNotExist",
+        f"instance {secret.instance_id} has no account {name}: create it in the "
+        f"console{create}, then rotate again",
+    )

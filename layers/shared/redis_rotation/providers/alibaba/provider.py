@@ -50,6 +50,7 @@ from redis_rotation.providers.base import (
     InstanceStatus,
     ProviderBase,
     ProviderContext,
+    missing_account,
 )
 from redis_rotation.providers.transport import call_retrying
 from redis_rotation.secret import RedisSecret
@@ -248,15 +249,4 @@ class AlibabaProvider(ProviderBase):
 
     @staticmethod
     def _missing(secret: RedisSecret, name: str) -> InstanceStateError:
-        create = (
-            " (or set createMissingAccount to let the rotation create it)"
-            if secret.alternating and not secret.create_missing_account
-            else ""
-        )
-        return InstanceStateError(
-            NAME,
-            DESCRIBE_ACCOUNTS,
-            "AccountDoesNotExist",
-            f"instance {secret.instance_id} has no account {name}: create it in the "
-            f"console{create}, then rotate again",
-        )
+        return missing_account(NAME, DESCRIBE_ACCOUNTS, secret, name)

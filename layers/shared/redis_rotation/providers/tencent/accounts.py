@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, override
 
 from redis_rotation import passwords
 from redis_rotation.errors import InstanceStateError
-from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStatus
+from redis_rotation.providers.base import ChangeHandle, Inspection, InstanceStatus, missing_account
 from redis_rotation.providers.tencent.api import NAME, task_handle
 from redis_rotation.providers.tencent.v3 import TencentV3Api
 from redis_rotation.providers.transport import call_retrying
@@ -138,15 +138,4 @@ class TencentV3Account(TencentV3Api):
 
     @staticmethod
     def _missing(secret: RedisSecret, name: str) -> InstanceStateError:
-        create = (
-            " (or set createMissingAccount to let the rotation create it)"
-            if secret.alternating and not secret.create_missing_account
-            else ""
-        )
-        return InstanceStateError(
-            NAME,
-            DESCRIBE_ACCOUNTS,
-            "AccountDoesNotExist",
-            f"instance {secret.instance_id} has no account {name}: create it in the "
-            f"console{create}, then rotate again",
-        )
+        return missing_account(NAME, DESCRIBE_ACCOUNTS, secret, name)
