@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -48,8 +52,35 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+@contextmanager
+def remembered_interrupts() -> Iterator[threading.Event]:
+    """Ctrl-C raises KeyboardInterrupt as usual, and is also remembered: Python swallows an
+    interrupt that lands in a finalizer ("Exception ignored in ..."), and the command would
+    then run on and exit 0."""
+    seen = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield seen  # only the main thread may set a handler (and receives the signal)
+        return
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        seen.set()
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    with remembered_interrupts() as interrupted:
+        code = _run(args)
+    return INTERRUPTED if interrupted.is_set() else code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code: int = args.run(args)
     except UserError as exc:
