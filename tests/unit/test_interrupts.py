@@ -40,8 +40,12 @@ def test_an_interrupt_dropped_in_a_finalizer_is_still_remembered() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def _interrupt_now() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    sum(range(1000))
+
+
 def test_an_interrupt_outside_finalizers_still_raises() -> None:
-    with pytest.raises(KeyboardInterrupt), remembered_interrupts() as interrupted:
-        os.kill(os.getpid(), signal.SIGINT)
-        sum(range(1000))
+    with remembered_interrupts() as interrupted, pytest.raises(KeyboardInterrupt):
+        _interrupt_now()
     assert interrupted.is_set()
