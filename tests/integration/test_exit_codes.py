@@ -132,8 +132,9 @@ def test_an_interrupted_command_is_130(tmp_path: Path) -> None:
     assert process.stdout is not None
     assert process.stdout.readline().startswith("local cloud:")
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
-    assert process.returncode == INTERRUPTED
+    out, err = process.communicate(timeout=120)
+    # On a failure, what the demo printed says where the interrupt went.
+    assert process.returncode == INTERRUPTED, (out[-1500:], err[-1500:])
     assert "Traceback" not in err
 
 
