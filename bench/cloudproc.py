@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from bench.common import MODES
+from bench.common import COST_MODES
 from localcloud.cloud import ExampleSecret, Grant, LocalCloud, random_password
 from localcloud.emulators.tencent import RATE_LIMIT, TencentEmulator
 from localcloud.redis_server import OnChange, RedisServer
@@ -102,7 +102,11 @@ class BenchCloud(LocalCloud):
         write it for a fleet: the credentials secret stays small, however many secrets."""
         if provider in self.credentials:
             return self.credentials[provider]
-        fleet = {"secrets": ["bench/*"], "instances": ["*"], "region": grant["region"]}
+        # ElastiCache names its resources by kind (user:, replicationgroup:), as its ARNs do.
+        instances = ["user:*", "replicationgroup:*"] if provider == "elasticache" else ["*"]
+        fleet = {"secrets": ["bench/*"], "instances": instances, "region": grant["region"]}
+        if provider in ("tencent", "alibaba"):  # custom accounts, named by some modes
+            fleet["accounts"] = ["*"]
         return super()._credentials_secret(
             provider, keys, {**fleet, "redisAddresses": ["127.0.0.1:1-65535"]}
         )
@@ -143,11 +147,16 @@ class BenchCloud(LocalCloud):
 
     def add_mode_secret(self, name: str, mode: str, delay: float = 0.0) -> ExampleSecret:
         """A secret of one provider mode; ``delay``: seconds the provider's change takes."""
-        provider, options = MODES[mode]
+        provider, options = COST_MODES[mode]
         if provider == "uredis":
             example = self.add_uredis_secret(name, apply_delay=delay, **options)
+        elif provider == "elasticache":
+            if delay:  # its emulator applies a change node by node, at its own pace
+                raise ValueError(f"mode {mode}: no delay can be set")
+            example = self.add_elasticache_secret(name, **options)
         else:
-            example = self.add_tencent_secret(name, task_duration=delay, **options)
+            add = self.add_tencent_secret if provider == "tencent" else self.add_alibaba_secret
+            example = add(name, task_duration=delay, **options)
         self.modes[name] = mode
         return example
 

@@ -17,7 +17,8 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_DIR = ROOT / "layers" / "shared"
-FUNCTION_DIRS = {"uredis": ROOT / "functions" / "uredis", "tencent": ROOT / "functions" / "tencent"}
+PROVIDERS = ("uredis", "tencent", "elasticache", "alibaba")
+FUNCTION_DIRS = {p: ROOT / "functions" / p for p in PROVIDERS}
 RESULTS_DIR = ROOT / "bench-results"
 
 # The provider modes of a rotation: (provider, options of LocalCloud.add_*_secret).
@@ -27,6 +28,20 @@ MODES: dict[str, tuple[str, dict[str, Any]]] = {
     "tencent-3.0-modify": ("tencent", {"api_version": "3.0", "change_mode": "modify"}),
     "tencent-3.0-reset": ("tencent", {"api_version": "3.0", "change_mode": "reset"}),
 }
+# The ElastiCache and Alibaba modes: the cost and disruption benchmarks measure them too
+# (waiting, size and the fleet stay on the four above: their targets are issue 20's).
+NEW_PROVIDER_MODES: dict[str, tuple[str, dict[str, Any]]] = {
+    "elasticache-user": ("elasticache", {"kind": "user"}),
+    "elasticache-token": ("elasticache", {"kind": "token"}),
+    "alibaba-default": ("alibaba", {}),
+    "alibaba-account": ("alibaba", {"account": "app"}),
+    "alibaba-alternating": ("alibaba", {"account": "app", "alternate": "app_b"}),
+    "alibaba-cluster-alternating": (
+        "alibaba",
+        {"architecture": "cluster", "account": "app", "alternate": "app_b"},
+    ),
+}
+COST_MODES = {**MODES, **NEW_PROVIDER_MODES}
 
 # What the template's Globals give every function (POWERTOOLS_LOG_LEVEL at its default).
 # Tracing: Powertools turns it off outside Lambda (no LAMBDA_TASK_ROOT), and the local
@@ -80,7 +95,7 @@ def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     }
     env.update(LAMBDA_ENVIRONMENT)
     # The bench package and the local cloud, importable wherever the bench is started.
-    env["PYTHONPATH"] = os.pathsep.join([function_path("uredis", "tencent"), str(ROOT)])
+    env["PYTHONPATH"] = os.pathsep.join([function_path(*PROVIDERS), str(ROOT)])
     env["PYTHONUNBUFFERED"] = "1"
     if "REDIS_SERVER" in os.environ:
         env["REDIS_SERVER"] = os.environ["REDIS_SERVER"]

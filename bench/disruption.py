@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import MODES, RESULTS_DIR, ROOT, LineChannel, Measurement, Target
+from bench.common import (
+    MODES,
+    NEW_PROVIDER_MODES,
+    RESULTS_DIR,
+    ROOT,
+    LineChannel,
+    Measurement,
+    Target,
+)
 from bench.common import child_environment as base_environment
 from bench.disruption_client import KINDS
 from bench.load import AUTH, DROPPED, Sample
@@ -230,15 +238,7 @@ DISRUPTION_MODES: dict[str, tuple[str, dict[str, Any]]] = {
         "tencent",
         {"api_version": "3.0", "account": "app", "alternate": "app_b"},
     ),
-    "elasticache-user": ("elasticache", {"kind": "user"}),
-    "elasticache-token": ("elasticache", {"kind": "token"}),
-    "alibaba-default": ("alibaba", {}),
-    "alibaba-account": ("alibaba", {"account": "app"}),
-    "alibaba-alternating": ("alibaba", {"account": "app", "alternate": "app_b"}),
-    "alibaba-cluster-alternating": (
-        "alibaba",
-        {"architecture": "cluster", "account": "app", "alternate": "app_b"},
-    ),
+    **NEW_PROVIDER_MODES,
 }
 
 

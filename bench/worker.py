@@ -41,7 +41,7 @@ def maxrss_mb() -> float:
 
 
 def handler_for(provider: str) -> Handler:
-    module = {"uredis": "uredis_handler", "tencent": "tencent_handler"}[provider]
+    module = f"{provider}_handler"
     handler: Handler = importlib.import_module(module).lambda_handler
     return handler
 

@@ -12,7 +12,7 @@ import pytest
 from bench import cost, fleet, operations, waiting
 from bench.__main__ import rows
 from bench.callsite import Site, site_of
-from bench.common import MODES
+from bench.common import COST_MODES, MODES
 from redis_rotation.polling import Backoff
 from redis_rotation.redis_check import Level, Proof, RedisTarget, RedisTimeouts
 from redis_rotation.secret import RedisSecret
@@ -28,7 +28,7 @@ def test_aws_single_user_template_makes_fourteen_secrets_manager_calls() -> None
     assert sum(len(calls) for calls in cost.AWS_TEMPLATE.values()) == 14
 
 
-@pytest.mark.parametrize("mode", ["uredis", "tencent-2.0", "tencent-3.0-modify"])
+@pytest.mark.parametrize("mode", COST_MODES)
 def test_a_rotation_making_only_the_needed_calls_has_no_surplus(mode: str) -> None:
     calls = as_calls(cost.needed_calls(mode))
     analysis = cost.analyse_calls(mode, calls)
@@ -49,6 +49,28 @@ def test_an_extra_call_is_surplus_and_an_unknown_extra_read_is_unexplained() -> 
         "GetSecretValue X"
     ]
     assert not cost.compare_with_template(calls)["all_explained"]
+
+
+@pytest.mark.parametrize("mode", ["elasticache-user", "alibaba-account"])
+def test_a_status_asked_again_is_waiting_but_a_describe_beyond_need_is_surplus(mode: str) -> None:
+    """A provider that still reports the change in flight is asked again (polls); a call no
+    step needs, such as asking for addresses the grant already allows, is a surplus."""
+    calls = as_calls(cost.needed_calls(mode))
+    (status, _), *_ = cost._STATUS[mode]
+    calls += [{"step": "setSecret", "kind": "provider", "name": status}] * 2
+    calls.append({"step": "setSecret", "kind": "provider", "name": "DescribeDBInstanceNetInfo"})
+    analysis = cost.analyse_calls(mode, calls)
+    assert analysis["polls"] == [
+        {"step": "setSecret", "kind": "provider", "call": status, "count": 2}
+    ]
+    assert [s["call"] for s in analysis["surplus"]] == ["DescribeDBInstanceNetInfo"]
+
+
+def test_a_proof_of_every_node_counts_each_node() -> None:
+    """testSecret proves each node of the bench's ElastiCache group (a primary, a replica)."""
+    needed = cost.needed_calls("elasticache-token")
+    assert redis_calls(needed, "testSecret") == ["AUTH", "AUTH", "PING"] * 2
+    assert redis_calls(needed, "finishSecret") == ["AUTH", "AUTH", "PING"]
 
 
 def test_the_waiting_allowance_is_a_fifth_of_the_duration_plus_a_second() -> None:
