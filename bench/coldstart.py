@@ -20,6 +20,7 @@ from collections import defaultdict
 
 from bench.common import (
     FUNCTION_DIRS,
+    PROVIDERS,
     Measurement,
     Target,
     child_environment,
@@ -34,13 +35,13 @@ TIMED = (
     "import time, json\nt = time.perf_counter()\n{body}\nprint(json.dumps(time.perf_counter() - t))"
 )
 
-CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "boto3": ("import boto3", ()),
-    "uredis_handler": ("import uredis_handler", ("uredis",)),
-    "tencent_handler": ("import tencent_handler", ("tencent",)),
-    "boto3+uredis_handler": ("import boto3\nimport uredis_handler", ("uredis",)),
-    "boto3+tencent_handler": ("import boto3\nimport tencent_handler", ("tencent",)),
-}
+CONFIGS: dict[str, tuple[str, tuple[str, ...]]] = {"boto3": ("import boto3", ())}
+for _provider in PROVIDERS:
+    CONFIGS[f"{_provider}_handler"] = (f"import {_provider}_handler", (_provider,))
+    CONFIGS[f"boto3+{_provider}_handler"] = (
+        f"import boto3\nimport {_provider}_handler",
+        (_provider,),
+    )
 IMPORTTIME_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
@@ -97,7 +98,7 @@ def run(rounds: int = 11) -> Measurement:
     measurement.figures["median_import_ms"] = {
         config: round(median(values) * 1000, 1) for config, values in samples.items()
     }
-    for provider in ("uredis", "tencent"):
+    for provider in PROVIDERS:
         handler = samples[f"{provider}_handler"]
         both = samples[f"boto3+{provider}_handler"]
         # Judged on the least times (timeit's advice: the higher ones are interference
