@@ -24,11 +24,15 @@ def _schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validator(name: str) -> Any:
+def _validator(name: str, fields_only: bool = False) -> Any:
+    """``fields_only``: each field's own rules, without the cross-field ones (``allOf``)."""
     # Imported here: compiling is only needed by the steps that read a secret.
     import fastjsonschema
 
-    return fastjsonschema.compile(_schema(name))
+    schema = _schema(name)
+    if fields_only:
+        schema = {k: v for k, v in schema.items() if k != "allOf"}
+    return fastjsonschema.compile(schema)
 
 
 def secret_schema() -> dict[str, Any]:
@@ -103,6 +107,9 @@ def validate(document: Any, schema_name: str, label: str) -> None:
     import fastjsonschema
 
     try:
+        # A field's own problem first: a cross-field rule checked before it would blame
+        # another field ("strategy": "x" reported as a rule about 'accounts').
+        _validator(schema_name, fields_only=True)(document)
         _validator(schema_name)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
         field_path, problem = _describe(exc, document)
