@@ -1,10 +1,11 @@
 """``redis-rotation status``: every selected secret's rotation state, one line each.
 
 Which secrets: those rotated by a function (--function NAME or ARN, repeatable), by this
-stack's functions (--stack NAME: NAME-uredis and NAME-tencent), whose name starts with a
-prefix (--prefix) or that carry a tag (--tag KEY or KEY=VALUE); the options combine (all
-must hold). No option: the secrets this project's functions rotate (rotation on, function
-named *-uredis or *-tencent); --all: every secret the caller may list.
+stack's functions (--stack NAME: NAME-uredis, -tencent, -elasticache, -alibaba), whose
+name starts with a prefix (--prefix) or that carry a tag (--tag KEY or KEY=VALUE); the
+options combine (all must hold). No option: the secrets this project's functions rotate
+(rotation on, function named *-uredis, *-tencent, *-elasticache or *-alibaba); --all:
+every secret the caller may list.
 
 States:
   ok            rotation is on and no rotation is unfinished
