@@ -14,6 +14,7 @@ import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
 from redis_rotation.errors import (
+    InstanceStateError,
     NotPermittedError,
     PasswordPolicyError,
     RotationStateError,
@@ -124,8 +125,9 @@ CASES = [
     Case("ec-pending-other-group", "createSecret", NotPermittedError,
          "field 'replicationGroupId'", provider="elasticache", options=TOKEN,
          pending=with_(replicationGroupId="rg-victim")),
-    Case("ec-pending-other-username", "setSecret", RotationStateError,
-         "field 'username' differs from AWSCURRENT", provider="elasticache", options=USER,
+    # The user's own name is checked first (DescribeUsers), before AWSCURRENT's.
+    Case("ec-pending-other-username", "setSecret", InstanceStateError,
+         "field 'username' is not the name of user", provider="elasticache", options=USER,
          pending=with_(username="default", password="Pending-by-hand-0123456")),
     Case("ec-pending-other-endpoint", "createSecret", NotPermittedError, "field 'apiEndpoint'",
          provider="elasticache", options=TOKEN, pending=with_(apiEndpoint="https://evil.example")),
@@ -158,6 +160,9 @@ CASES = [
          current=with_(accounts=["app_a", "app_b", "app_c"])),
     Case("ali-accounts-escape", "createSecret", SecretFormatError, "field 'accounts.1'",
          provider="alibaba", options=ALTERNATING, current=_accounts_escape),
+    Case("ali-account-outside-the-pair", "createSecret", SecretFormatError,
+         "must be one of 'accounts'", provider="alibaba", options=ALTERNATING,
+         current=with_(accounts=["app_b", "app_c"])),
     Case("ali-alternating-without-accounts", "createSecret", SecretFormatError,
          "field 'accounts'", provider="alibaba", options=ALTERNATING,
          current=without("accounts")),
