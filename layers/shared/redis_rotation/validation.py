@@ -25,13 +25,14 @@ def _schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str, fields_only: bool = False) -> Any:
-    """``fields_only``: each field's own rules, without the cross-field ones (``allOf``)."""
+    """``fields_only``: the rules of each field present, without the cross-field ones
+    (``allOf``) nor which fields are required."""
     # Imported here: compiling is only needed by the steps that read a secret.
     import fastjsonschema
 
     schema = _schema(name)
     if fields_only:
-        schema = {k: v for k, v in schema.items() if k != "allOf"}
+        schema = {k: v for k, v in schema.items() if k not in ("allOf", "required")}
     return fastjsonschema.compile(schema)
 
 
@@ -107,8 +108,8 @@ def validate(document: Any, schema_name: str, label: str) -> None:
     import fastjsonschema
 
     try:
-        # A field's own problem first: a cross-field rule checked before it would blame
-        # another field ("strategy": "x" reported as a rule about 'accounts').
+        # A present field's own problem first: a cross-field rule checked before it would
+        # blame another field ("strategy": "x" reported as a rule about 'accounts').
         _validator(schema_name, fields_only=True)(document)
         _validator(schema_name)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
