@@ -8,6 +8,7 @@ local cloud)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from redis_rotation.errors import (
     RotationStateError,
     SecretFormatError,
 )
-from tests.support.hostile import Case, refused_and_unchanged, with_, without
+from tests.support.hostile import Case, Value, refused_and_unchanged, with_, without
 
 pytestmark = pytest.mark.e2e
 
@@ -60,17 +61,18 @@ STRING_FIELDS: dict[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
+def _appended(name: str, escape: str) -> Callable[[Value], Value]:
+    return lambda value: {**value, name: f"{value[name]}{escape}"}
+
+
 def _escape_cases() -> list[Case]:
-    cases = []
-    for provider, fields in STRING_FIELDS.items():
-        for name, options in fields:
-            for kind, escape in ESCAPES.items():
-                cases.append(
-                    Case(f"{provider}-{name}-{kind}", "createSecret", SecretFormatError,
-                         f"field '{name}'", provider=provider, options=options,
-                         current=lambda v, n=name, e=escape: {**v, n: f"{v[n]}{e}"})
-                )  # fmt: skip
-    return cases
+    return [
+        Case(f"{provider}-{name}-{kind}", "createSecret", SecretFormatError, f"field '{name}'",
+             provider=provider, options=options, current=_appended(name, escape))
+        for provider, fields in STRING_FIELDS.items()
+        for name, options in fields
+        for kind, escape in ESCAPES.items()
+    ]  # fmt: skip
 
 
 def _accounts_escape(value: dict[str, Any]) -> dict[str, Any]:

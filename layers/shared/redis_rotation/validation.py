@@ -23,16 +23,19 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
+_OBJECT_RULES = ("allOf", "required", "additionalProperties")
+
+
 @cache
 def _validator(name: str, fields_only: bool = False) -> Any:
-    """``fields_only``: the rules of each field present, without the cross-field ones
-    (``allOf``) nor which fields are required."""
+    """``fields_only``: only the rules of each field present (its type, form, bounds); not
+    which fields are required or allowed, nor the cross-field rules (``allOf``)."""
     # Imported here: compiling is only needed by the steps that read a secret.
     import fastjsonschema
 
     schema = _schema(name)
     if fields_only:
-        schema = {k: v for k, v in schema.items() if k not in ("allOf", "required")}
+        schema = {k: v for k, v in schema.items() if k not in _OBJECT_RULES}
     return fastjsonschema.compile(schema)
 
 
