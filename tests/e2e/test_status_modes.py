@@ -82,9 +82,15 @@ def test_status_of_each_state_in_each_mode(
         assert rows[state]["provider"] == provider, (mode, state)
         alternating = rows[state]["strategy"].startswith("alternating")
         assert alternating == ("alternate" in options), (mode, state, rows[state]["strategy"])
-    # The healthy secret alone: --check passes (exit 0) because the instance accepts it.
-    code, document = status(capsys, "--tag", f"fleet={fleet}", "--tag", "state=ok", "--check")
-    assert (code, [r["auth"] for r in document["secrets"]]) == (0, ["ok"]), mode
+    # Each alone, inside the retry window: --check passes (exit 0) exactly when the instance
+    # accepts AWSCURRENT (a dual-password or alternating mode, after its change, does).
+    for state, example in examples.items():
+        code, document = status(
+            capsys, "--tag", f"fleet={fleet}", "--tag", f"state={state}", "--check"
+        )
+        expected = expected_auth(cloud, example)
+        assert [r["auth"].split(" ", 1)[0] for r in document["secrets"]] == [expected], mode
+        assert code == (0 if expected == "ok" else 1), (mode, state)
 
     # What status --check sends the provider and Redis: reads and AUTHs, no change.
     changes = {state: applied_changes(cloud, e) for state, e in examples.items()}
