@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from redis_rotation.entrypoint import provider_of
-from redis_rotation.errors import RedisUnreachableError, RotationError
+from redis_rotation.errors import RedisUnreachableError, RotationError, SecretFormatError
 from redis_rotation.redis_check import Level
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
 from redis_rotation.store import CURRENT, PENDING, PREVIOUS, SecretStore
@@ -87,7 +87,8 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Version:
     version_id: str
-    secret: RedisSecret | None  # None: no value (the stub RotateSecret creates)
+    secret: RedisSecret | None  # None: no value (the stub RotateSecret creates) or malformed
+    malformed: str | None = None  # why the value is not a rotated secret (names the field)
 
 
 @dataclass(frozen=True)
@@ -260,9 +261,15 @@ class Repair:
             if len(holders) > 1:
                 raise Refused(f"{stage} is on {len(holders)} versions: fix that by hand first")
             if holders:
-                value = self.store.read(
-                    self.secret_id, stage, holders[0], tolerate_invalid=stage != CURRENT
-                )
+                try:
+                    value = self.store.read(self.secret_id, stage, holders[0])
+                except SecretFormatError as exc:
+                    if stage == CURRENT:
+                        raise
+                    # Treated as holding no password, as a rotation would; shown with why.
+                    why = str(exc).removeprefix(f"{exc.secret_label}: ")
+                    labelled[stage] = Version(holders[0], None, f"malformed: {why}")
+                    continue
                 labelled[stage] = Version(holders[0], value)
         if CURRENT not in labelled or labelled[CURRENT].secret is None:
             raise Refused(f"secret {self.secret_id} has no AWSCURRENT value")
@@ -451,7 +458,7 @@ def _labels_line(evidence: Evidence) -> str:
     for stage in STAGES:
         held = evidence.labelled.get(stage)
         if held is not None:
-            value = "" if held.secret is not None else " (no value)"
+            value = "" if held.secret is not None else f" ({held.malformed or 'no value'})"
             parts.append(f"{stage} {held.version_id}{value}")
     return ", ".join(parts)
 

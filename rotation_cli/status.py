@@ -1,10 +1,11 @@
 """``redis-rotation status``: every selected secret's rotation state, one line each.
 
 Which secrets: those rotated by a function (--function NAME or ARN, repeatable), by this
-stack's functions (--stack NAME: NAME-uredis and NAME-tencent), whose name starts with a
-prefix (--prefix) or that carry a tag (--tag KEY or KEY=VALUE); the options combine (all
-must hold). No option: the secrets this project's functions rotate (rotation on, function
-named *-uredis or *-tencent); --all: every secret the caller may list.
+stack's functions (--stack NAME: NAME-uredis, -tencent, -elasticache, -alibaba), whose
+name starts with a prefix (--prefix) or that carry a tag (--tag KEY or KEY=VALUE); the
+options combine (all must hold). No option: the secrets this project's functions rotate
+(rotation on, function named *-uredis, *-tencent, *-elasticache or *-alibaba); --all:
+every secret the caller may list.
 
 States:
   ok            rotation is on and no rotation is unfinished
@@ -220,9 +221,11 @@ class Status:
         row.pending_since = created
         age = (self.now - created).total_seconds() if created else 0.0
         row.state = "stuck" if age >= self.window else "rotating"
-        row.detail = f"AWSPENDING on {row.pending_version} for {_duration(age)}" + (
+        pending = f"AWSPENDING on {row.pending_version} for {_duration(age)}" + (
             f" (retry window {_duration(self.window)}): run repair" if age >= self.window else ""
         )
+        # Why AWSCURRENT could not be read stays shown: it is what the next step will meet.
+        row.detail = f"{row.detail}; {pending}" if row.detail else pending
 
     def _failures(self, rows: Sequence[Row]) -> None:
         """Rotating secrets whose function logged a step failure since AWSPENDING came."""
@@ -276,8 +279,10 @@ class Status:
     def _check(self, row: Row, credentials: dict[tuple[str, str], Credentials]) -> str | None:
         """One AUTH per endpoint with AWSCURRENT's password, where the binding allows it.
         Whatever goes wrong is this row's answer: the other rows are still checked."""
-        if row.value is None or row.state == "not-attached":
+        if row.state == "not-attached":
             return None
+        if row.value is None:  # a rotated secret the rotation cannot read fails the check
+            return "not checked: AWSCURRENT cannot be read as a rotated secret (see its detail)"
         current = row.value
         metadata = {"Name": row.name, "ARN": row.arn}
         try:

@@ -11,22 +11,11 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import LocalCloud
-from localcloud.instrument import Call, Side
 from rotation_cli.access import CountedClient
 from tests.support.crash import MODES, record_calls
-from tests.support.stuck import repaired, stuck_secret
+from tests.support.stuck import repaired, stop_points, stuck_secret
 
 pytestmark = pytest.mark.e2e
-
-
-def _stop_points(calls: list[Call]) -> dict[str, tuple[int, Side]]:
-    """finding -> (call index, side) to stop a rotation at for it."""
-    created = next(c.index for c in calls if c.name == "PutSecretValue")
-    finishing = next(c.index for c in calls if c.name == "UpdateSecretVersionStage")
-    return {
-        "the change never landed": (created, "after"),
-        "the change landed but finishSecret never ran": (finishing, "before"),
-    }
 
 
 @pytest.mark.parametrize(("mode", "provider", "options"), MODES, ids=[m[0] for m in MODES])
@@ -34,7 +23,7 @@ def test_repair_proves_each_version_with_its_own_account(
     cloud: LocalCloud, mode: str, provider: str, options: dict[str, Any]
 ) -> None:
     client = CountedClient.create()
-    for finding, (index, side) in _stop_points(record_calls(cloud, provider, options)).items():
+    for finding, (index, side) in stop_points(record_calls(cloud, provider, options)).items():
         example, where = stuck_secret(cloud, provider, options, index, side)
         before = {s: cloud.value(example.arn, s) for s in ("AWSCURRENT", "AWSPENDING")}
         plan = repaired(example, client, settled=True)

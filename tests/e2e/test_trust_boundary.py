@@ -40,8 +40,13 @@ CHANGES = {
     "ModifyInstanceAttribute",
     "ResetAccountPassword",
     "CreateAccount",
+    "ModifyUser",
+    "ModifyReplicationGroup",
 }
 PROVIDERS = ["uredis", "tencent", "alibaba"]
+# ElastiCache's kinds, where an attack has their form here (test_elasticache_trust.py and
+# test_trust_boundary_clouds.py have the others).
+ELASTICACHE = ["elasticache-user", "elasticache-token"]
 TOKEN = "attacker-rotation-token-0123456789abcdefghij"
 
 
@@ -92,6 +97,8 @@ def secret(cloud: LocalCloud, provider: str) -> ExampleSecret:
         return cloud.add_uredis_secret(name)
     if provider == "alibaba":
         return cloud.add_alibaba_secret(name)
+    if provider in ELASTICACHE:
+        return cloud.add_elasticache_secret(name, kind=provider.split("-", 1)[1])
     return cloud.add_tencent_secret(name, api_version="3.0")
 
 
@@ -223,7 +230,7 @@ def test_4_the_new_password_never_goes_to_the_writers_redis(
     assert example.redis.accepts(old)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", PROVIDERS + ELASTICACHE)
 def test_5_finish_right_after_create_promotes_nothing(cloud: LocalCloud, provider: str) -> None:
     example = secret(cloud, provider)
     old = cloud.value(example.arn, "AWSCURRENT")["password"]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from localcloud.cloud import ExampleSecret, LocalCloud
-from localcloud.instrument import CrashAt, Side, instrument
+from localcloud.instrument import Call, CrashAt, Side, instrument
 from rotation_cli.access import CountedClient
 from rotation_cli.repair import Plan, Refused, Repair
 from tests.support.crash import MODES, crash_points, new_secret, record_calls
@@ -44,6 +44,16 @@ def unlabelled_passwords(cloud: LocalCloud, example: ExampleSecret) -> list[str]
             password = json.loads(value["SecretString"])["password"]
             labelled.add(hashlib.sha256(password.encode()).hexdigest())
     return sorted({str(h) for h in user["passwords"]} - labelled)
+
+
+def stop_points(calls: list[Call]) -> dict[str, tuple[int, Side]]:
+    """finding -> (call index, side) to stop a rotation at for it."""
+    created = next(c.index for c in calls if c.name == "PutSecretValue")
+    finishing = next(c.index for c in calls if c.name == "UpdateSecretVersionStage")
+    return {
+        "the change never landed": (created, "after"),
+        "the change landed but finishSecret never ran": (finishing, "before"),
+    }
 
 
 def stuck_secret(

@@ -5,6 +5,7 @@ in the applications' client alike."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -59,3 +60,11 @@ def test_schema_refuses_other_providers_fields(change: dict[str, Any], field: st
     value = {k: v for k, v in {**VALUE, **change}.items() if v is not None}
     with pytest.raises(SecretFormatError, match=field):
         parse_secret(json.dumps(value), "s")
+
+
+def test_account_rules_speak_of_alibaba_not_tencent() -> None:
+    # "root" is Tencent's default account, not Alibaba's (named after the instance).
+    assert parse_secret(json.dumps({**VALUE, "account": "root"}), "s").auth("P") == (None, "root:P")
+    with pytest.raises(SecretFormatError, match=re.escape("AUTH <account>:<password>")) as caught:
+        parse_secret(json.dumps({**VALUE, "account": "app", "username": "app"}), "s")
+    assert "field 'username'" in str(caught.value)

@@ -182,6 +182,9 @@ ALTERNATING: dict[str, Any] = {**ACCOUNT, "strategy": "alternating", "accounts":
         ({**ALTERNATING, "account": "app_c"}, "account", "must be one of 'accounts'"),
         ({**ALTERNATING, "accounts": ["app_a", "root"]}, "accounts", "names root"),
         ({**VALID, "account": "app"}, "account", "not allowed for this provider"),
+        # A bad value is named for itself, not by a cross-field rule it also breaks.
+        ({**ALTERNATING, "strategy": "alternating\x1b[2K"}, "strategy", "must be one of"),
+        ({**ALTERNATING, "accounts": "app_a,app_b"}, "accounts", "must be of type array"),
     ],
 )
 def test_account_fields_follow_their_rules(value: Any, field: str, problem: str) -> None:

@@ -23,12 +23,20 @@ def _schema(name: str) -> dict[str, Any]:
     return schema
 
 
+_OBJECT_RULES = ("allOf", "required", "additionalProperties")
+
+
 @cache
-def _validator(name: str) -> Any:
+def _validator(name: str, fields_only: bool = False) -> Any:
+    """``fields_only``: only the rules of each field present (its type, form, bounds); not
+    which fields are required or allowed, nor the cross-field rules (``allOf``)."""
     # Imported here: compiling is only needed by the steps that read a secret.
     import fastjsonschema
 
-    return fastjsonschema.compile(_schema(name))
+    schema = _schema(name)
+    if fields_only:
+        schema = {k: v for k, v in schema.items() if k not in _OBJECT_RULES}
+    return fastjsonschema.compile(schema)
 
 
 def secret_schema() -> dict[str, Any]:
@@ -103,6 +111,9 @@ def validate(document: Any, schema_name: str, label: str) -> None:
     import fastjsonschema
 
     try:
+        # A present field's own problem first: a cross-field rule checked before it would
+        # blame another field ("strategy": "x" reported as a rule about 'accounts').
+        _validator(schema_name, fields_only=True)(document)
         _validator(schema_name)(document)
     except fastjsonschema.JsonSchemaValueException as exc:
         field_path, problem = _describe(exc, document)

@@ -98,6 +98,15 @@ class ElastiCacheProvider(ProviderBase):
         deadline = self.context.deadline
         if self.is_user(secret):
             user = call_retrying(lambda: api.user(str(secret.get("userId"))), deadline)
+            if user.get("UserName") != secret.get("username"):
+                # Else the change lands on this user and the proof logs in as another.
+                raise InstanceStateError(
+                    NAME,
+                    "DescribeUsers",
+                    "UserNameMismatch",
+                    f"field 'username' is not the name of user {secret.get('userId')} "
+                    f"(it is {user.get('UserName')}): clients log in with the user's own name",
+                )
             groups = call_retrying(lambda: api.groups_of_user(user), deadline)
             addresses = frozenset().union(*(group_addresses(g) for g in groups))
             return Inspection(
