@@ -1,6 +1,6 @@
 """The ElastiCache emulator's API: SigV4-signed Query requests (``wire``) for DescribeUsers,
-ModifyUser, DescribeReplicationGroups and ModifyReplicationGroup, checked as the API
-reference documents them and applied to the model (``models``)."""
+ModifyUser, DescribeReplicationGroups, ModifyReplicationGroup and DescribeCacheClusters,
+checked as the API reference documents them and applied to the model (``models``)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ ACTIONS = (
     "DescribeUserGroups",
     "DescribeReplicationGroups",
     "ModifyReplicationGroup",
+    "DescribeCacheClusters",
 )
 THROTTLING = "Throttling"  # AWS Query's throttling code, which botocore retries as such
 # RBAC passwords: 16-128 printable ASCII without , " / @ (Clusters.RBAC); AUTH tokens: the
@@ -197,6 +198,20 @@ class ElastiCacheEmulator(ApiEmulator):
                 groups = [g for g in self.groups.values() if g.region == region]
             return {"ReplicationGroups": [group_view(g) for g in groups]}
 
+    def _DescribeCacheClusters(self, region: str, found: dict[str, Any]) -> dict[str, Any]:
+        """Each node as its own cache cluster; its endpoint only with ShowCacheNodeInfo."""
+        with self.lock:
+            nodes = [(g, n) for g in self.groups.values() if g.region == region for n in g.nodes]
+            wanted = found.get("CacheClusterId")
+            if wanted is not None:
+                nodes = [(g, n) for g, n in nodes if n.cluster_id == wanted.lower()]
+                if not nodes:
+                    raise wire.WireError(
+                        "CacheClusterNotFound", f"CacheCluster not found: {wanted}"
+                    )
+            show = bool(found.get("ShowCacheNodeInfo", False))
+            return {"CacheClusters": [cache_cluster_view(g, n, show) for g, n in nodes]}
+
     def _ModifyReplicationGroup(self, region: str, found: dict[str, Any]) -> dict[str, Any]:
         if found.keys() - _TOKEN_PARAMS or "AuthToken" not in found:
             raise wire.WireError("InvalidParameterValue", "this emulator changes AuthToken only")
@@ -283,6 +298,25 @@ def group_view(group: ReplicationGroup) -> dict[str, Any]:
     pending = {"AuthTokenStatus": group.auth_token_status} if group.auth_token_status else {}
     if group.deferred:
         pending = {"AuthTokenStatus": "ROTATING" if group.deferred[-1] == "ROTATE" else "SETTING"}
+    return {
+        "ReplicationGroupId": group.group_id,
+        "Description": f"local {group.group_id}",
+        "Status": group.status,
+        "PendingModifiedValues": pending,
+        "MemberClusters": [node.cluster_id for node in group.nodes],
+        **(_sharded(group) if group.cluster_enabled else _one_shard(group)),
+        "ClusterEnabled": group.cluster_enabled,
+        "AuthTokenEnabled": group.auth_token_enabled,
+        "AuthTokenLastModifiedDate": group.auth_token_last_modified,
+        "TransitEncryptionEnabled": group.transit_encryption_enabled,
+        "AtRestEncryptionEnabled": True,
+        "UserGroupIds": group.user_group_ids,
+        "ARN": group.arn(),
+        "Engine": "redis",
+    }
+
+
+def _one_shard(group: ReplicationGroup) -> dict[str, Any]:
     members = [
         {
             "CacheClusterId": node.cluster_id,
@@ -295,11 +329,6 @@ def group_view(group: ReplicationGroup) -> dict[str, Any]:
     ]
     replicas = group.replicas
     return {
-        "ReplicationGroupId": group.group_id,
-        "Description": f"local {group.group_id}",
-        "Status": group.status,
-        "PendingModifiedValues": pending,
-        "MemberClusters": [node.cluster_id for node in group.nodes],
         "NodeGroups": [
             {
                 "NodeGroupId": "0001",
@@ -309,13 +338,53 @@ def group_view(group: ReplicationGroup) -> dict[str, Any]:
                 "ReaderEndpoint": _endpoint(replicas[0] if replicas else group.primary),
                 "NodeGroupMembers": members,
             }
-        ],
-        "ClusterEnabled": False,
-        "AuthTokenEnabled": group.auth_token_enabled,
-        "AuthTokenLastModifiedDate": group.auth_token_last_modified,
-        "TransitEncryptionEnabled": group.transit_encryption_enabled,
-        "AtRestEncryptionEnabled": True,
-        "UserGroupIds": group.user_group_ids,
-        "ARN": group.arn(),
-        "Engine": "redis",
+        ]
     }
+
+
+def _sharded(group: ReplicationGroup) -> dict[str, Any]:
+    """Cluster mode enabled: members without endpoints (DescribeCacheClusters has them), and
+    a configuration endpoint. A real clustercfg name resolves to some node: here, the first
+    shard's primary."""
+    return {
+        "ConfigurationEndpoint": _endpoint(group.primary),
+        "NodeGroups": [
+            {
+                "NodeGroupId": shard,
+                "Status": group.status,
+                "Slots": slots,
+                "NodeGroupMembers": [
+                    {
+                        "CacheClusterId": node.cluster_id,
+                        "CacheNodeId": "0001",
+                        "PreferredAvailabilityZone": f"{group.region}a",
+                    }
+                    for node in group.nodes
+                    if node.shard == shard
+                ],
+            }
+            for shard, slots in group.slots.items()
+        ],
+    }
+
+
+def cache_cluster_view(group: ReplicationGroup, node: Node, show_nodes: bool) -> dict[str, Any]:
+    status = "available" if group.status == "available" else "modifying"
+    found: dict[str, Any] = {
+        "CacheClusterId": node.cluster_id,
+        "CacheNodeType": "cache.t4g.micro",
+        "Engine": "redis",
+        "EngineVersion": "7.1.0",
+        "CacheClusterStatus": status,
+        "NumCacheNodes": 1,
+        "PreferredAvailabilityZone": f"{group.region}a",
+        "ReplicationGroupId": group.group_id,
+        "AuthTokenEnabled": group.auth_token_enabled,
+        "TransitEncryptionEnabled": group.transit_encryption_enabled,
+        "ARN": f"arn:aws:elasticache:{group.region}:{ACCOUNT}:cluster:{node.cluster_id}",
+    }
+    if show_nodes:
+        found["CacheNodes"] = [
+            {"CacheNodeId": "0001", "CacheNodeStatus": status, "Endpoint": _endpoint(node)}
+        ]
+    return found

@@ -21,8 +21,8 @@ from localcloud.redis_server import RedisServer
 
 ACCOUNT = "123456789012"
 # ElastiCache refuses ACL SETUSER from clients; the nearest a redis-server comes is a user
-# without the admin commands.
-USER_RULES = ("~*", "&*", "+@all", "-@admin")
+# without the admin commands (but with the topology commands a cluster client sends).
+USER_RULES = ("~*", "&*", "+@all", "-@admin", "+cluster|slots", "+cluster|nodes")
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Node:
     cluster_id: str
     server: RedisServer
     role: str = "replica"  # DescribeReplicationGroups' CurrentRole: primary | replica
+    shard: str = "0001"  # NodeGroupId: cluster mode enabled has one per shard
 
 
 @dataclass
@@ -56,6 +57,13 @@ class ReplicationGroup:
     apply_per_request: bool = False
     # Seconds the last node lags behind the others, while the status already says done.
     lag_last_node: float = 0.0
+    # Cluster mode enabled: NodeGroupId -> its slots ("0-5460"); its nodes form a real Redis
+    # Cluster, and node addresses come from DescribeCacheClusters only.
+    slots: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cluster_enabled(self) -> bool:
+        return bool(self.slots)
 
     @property
     def auth_token_enabled(self) -> bool:
@@ -63,6 +71,7 @@ class ReplicationGroup:
 
     @property
     def primary(self) -> Node:
+        """The (first shard's) primary."""
         return next(n for n in self.nodes if n.role == "primary")
 
     @property
@@ -254,7 +263,8 @@ def _bind(function: Callable[..., None], *args: object) -> Step:
 
 
 def _primary_first(group: ReplicationGroup) -> list[Node]:
-    return [group.primary, *group.replicas]
+    """Every node of every shard, the primaries first."""
+    return sorted(group.nodes, key=lambda node: node.role != "primary")
 
 
 def _set_user(server: RedisServer, name: str, passwords: list[str], reset: bool) -> None:

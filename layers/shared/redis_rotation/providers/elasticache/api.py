@@ -1,6 +1,9 @@
 """The ElastiCache calls the provider makes, through a boto3 ``elasticache`` client, with
 AWS's error codes mapped onto the rotation's errors (every message redacted first).
 
+A cluster-mode group's node addresses come from DescribeCacheClusters, one call per
+member cache cluster.
+
 The client comes from the context's ``aws_client`` seam, so it is signed with the function's
 role and, in tests, aimed at the local emulator.
 """
@@ -35,7 +38,12 @@ RETRYABLE = frozenset(
     }
 )
 BUSY = frozenset({"InvalidUserState", "InvalidReplicationGroupState", "InvalidUserGroupState"})
-NOT_FOUND = frozenset({"UserNotFound", "ReplicationGroupNotFoundFault", "UserGroupNotFound"})
+NOT_FOUND = frozenset(
+    {"UserNotFound", "ReplicationGroupNotFoundFault", "UserGroupNotFound", "CacheClusterNotFound"}
+)
+# A cluster-mode group's answer gains this key: its nodes' endpoints, which only
+# DescribeCacheClusters gives (its NodeGroupMembers carry none).
+NODE_ENDPOINTS = "CacheNodeEndpoints"
 REFUSED_ROLE = frozenset(
     {
         "AccessDenied",
@@ -69,6 +77,7 @@ _HINTS = {
     "UserNotFound": "check userId and region",
     "ReplicationGroupNotFoundFault": "check replicationGroupId and region",
     "UserGroupNotFound": "a user group of the user is gone",
+    "CacheClusterNotFound": "a node of the replication group is gone",
 }
 
 
@@ -107,14 +116,35 @@ class ElastiCacheApi:
         return _one(answer.get("Users"), "UserId", user_id, "DescribeUsers", "UserNotFound")
 
     def group(self, group_id: str) -> Mapping[str, Any]:
+        """The group; with cluster mode enabled, with its nodes' endpoints (NODE_ENDPOINTS)."""
         answer = self.call("DescribeReplicationGroups", ReplicationGroupId=group_id)
-        return _one(
+        group = _one(
             answer.get("ReplicationGroups"),
             "ReplicationGroupId",
             group_id,
             "DescribeReplicationGroups",
             "ReplicationGroupNotFoundFault",
         )
+        if group.get("ClusterEnabled") is not True:
+            return group
+        return {**group, NODE_ENDPOINTS: self.node_endpoints(group)}
+
+    def node_endpoints(self, group: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """Every node's endpoint of every member cache cluster (each shard's nodes)."""
+        found: list[Mapping[str, Any]] = []
+        for member in group.get("MemberClusters") or ():
+            answer = self.call(
+                "DescribeCacheClusters", CacheClusterId=str(member), ShowCacheNodeInfo=True
+            )
+            cluster = _one(
+                answer.get("CacheClusters"),
+                "CacheClusterId",
+                str(member),
+                "DescribeCacheClusters",
+                "CacheClusterNotFound",
+            )
+            found += [n.get("Endpoint") for n in cluster.get("CacheNodes") or ()]
+        return found
 
     def groups_of_user(self, user: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """The replication groups that hold ``user`` (through its user groups)."""

@@ -1,5 +1,6 @@
-"""What DescribeUsers and DescribeReplicationGroups answers mean for a rotation: whether a
-change may start, every address a password may be sent to, and the token rules."""
+"""What DescribeUsers, DescribeReplicationGroups and DescribeCacheClusters answers mean for
+a rotation: whether a change may start, every address a password may be sent to, and the
+token rules."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from redis_rotation.passwords import SECRETS_MANAGER_PUNCTUATION, PasswordPolicy
 from redis_rotation.providers.base import InstanceStatus
+from redis_rotation.errors import InstanceStateError
+from redis_rotation.providers.elasticache.api import NAME, NODE_ENDPOINTS
 from redis_rotation.secret import Endpoint
 
 # RBAC passwords: 16-128 printable characters without , " / @ (Clusters.RBAC); '%' is left
@@ -65,24 +68,32 @@ def group_addresses(group: Mapping[str, Any]) -> frozenset[Endpoint]:
     found = [group.get("ConfigurationEndpoint")]
     for shard in group.get("NodeGroups") or ():
         found += [shard.get("PrimaryEndpoint"), shard.get("ReaderEndpoint")]
-        found += [m.get("ReadEndpoint") for m in shard.get("NodeGroupMembers") or ()]
-    return frozenset(
-        Endpoint(str(e["Address"]), int(e["Port"]))
-        for e in found
-        if isinstance(e, Mapping) and e.get("Address") and e.get("Port")
-    )
+    return frozenset(_endpoints(found)) | frozenset(node_addresses(group))
 
 
 def node_addresses(group: Mapping[str, Any]) -> list[Endpoint]:
-    """Every node's own endpoint, primary first: where the proof must AUTH."""
+    """Every node's own endpoint (cluster mode disabled: primary first): where the proof
+    must AUTH. Cluster mode enabled: every shard's nodes, as DescribeCacheClusters gave
+    them (``api.NODE_ENDPOINTS``)."""
+    if group.get("ClusterEnabled") is True:
+        if NODE_ENDPOINTS not in group:
+            # Else no node would be required in the secret: fail closed.
+            raise InstanceStateError(
+                NAME, "DescribeCacheClusters", "NoNodeEndpoints", "the nodes were not described"
+            )
+        return _endpoints(group[NODE_ENDPOINTS])
     members = [
         m for shard in group.get("NodeGroups") or () for m in shard.get("NodeGroupMembers") or ()
     ]
     members.sort(key=lambda m: m.get("CurrentRole") != "primary")
+    return _endpoints(m.get("ReadEndpoint") for m in members)
+
+
+def _endpoints(found: Iterable[Any]) -> list[Endpoint]:
     return [
-        Endpoint(str(m["ReadEndpoint"]["Address"]), int(m["ReadEndpoint"]["Port"]))
-        for m in members
-        if isinstance(m.get("ReadEndpoint"), Mapping)
+        Endpoint(str(e["Address"]), int(e["Port"]))
+        for e in found
+        if isinstance(e, Mapping) and e.get("Address") and e.get("Port")
     ]
 
 
