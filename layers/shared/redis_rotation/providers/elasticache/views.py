@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from redis_rotation.errors import InstanceStateError
 from redis_rotation.passwords import SECRETS_MANAGER_PUNCTUATION, PasswordPolicy
 from redis_rotation.providers.base import InstanceStatus
-from redis_rotation.errors import InstanceStateError
 from redis_rotation.providers.elasticache.api import NAME, NODE_ENDPOINTS
 from redis_rotation.secret import Endpoint
 
