@@ -16,6 +16,7 @@ from localcloud.emulators.alibaba import AlibabaEmulator
 from localcloud.emulators.alibaba import Instance as AlibabaInstance
 from localcloud.emulators.tencent import Account, Instance, TencentEmulator
 from localcloud.emulators.uredis import Group, Space, URedisEmulator
+from localcloud.redis_cluster import RedisCluster
 from localcloud.redis_server import OnChange, RedisServer
 from localcloud.secretsmanager import SecretsManagerServer, apply_environment
 
@@ -139,6 +140,12 @@ class LocalCloud:
         server = RedisServer(password, on_change).start()
         self._redis.append(server)
         return server
+
+    def start_redis_cluster(self, replicas: int, password: str | None) -> RedisCluster:
+        """A real Redis Cluster of 3 shards, its nodes ended with the cloud's servers."""
+        cluster = RedisCluster(3, replicas, password).start()
+        self._redis += cluster.nodes
+        return cluster
 
     @property
     def redis_servers(self) -> tuple[RedisServer, ...]:
