@@ -62,6 +62,12 @@ ELASTICACHE_STATEMENTS = [
         "Action": ["elasticache:DescribeReplicationGroups", "elasticache:DescribeUserGroups"],
         "Resource": [f"{ELASTICACHE}:replicationgroup:*", f"{ELASTICACHE}:usergroup:*"],
     },
+    # Cluster mode enabled: the nodes of every shard (read-only, this account and region).
+    {
+        "Effect": "Allow",
+        "Action": ["elasticache:DescribeCacheClusters"],
+        "Resource": [f"{ELASTICACHE}:cluster:*"],
+    },
     {
         "Effect": "Deny",
         "Action": ["elasticache:ModifyUser"],
