@@ -49,6 +49,12 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("elasticache-user", "elasticache", {"kind": "user", "apply_per_request": True}),
     ("elasticache-token", "elasticache", {"kind": "token", "apply_per_request": True}),
+    # Cluster mode enabled: a user on a real Redis Cluster (3 shards, a replica each).
+    (
+        "elasticache-cluster",
+        "elasticache",
+        {"kind": "user", "cluster_mode": True, "apply_per_request": True},
+    ),
     ("alibaba-default", "alibaba", {"task_after_requests": 2}),
     ("alibaba-account", "alibaba", {"task_after_requests": 2, "account": "app"}),
     (
