@@ -64,10 +64,17 @@ def _tencent_examples(cloud: LocalCloud) -> list[ExampleSecret]:
 
 
 def _elasticache_examples(cloud: LocalCloud) -> list[ExampleSecret]:
-    # An RBAC user and a replication group's AUTH token, each on a primary and a replica.
+    # An RBAC user and a replication group's AUTH token, each on a primary and a replica,
+    # and an RBAC user of a cluster-mode group (a real Redis Cluster, its nodes found
+    # through DescribeCacheClusters).
+    modes: dict[str, dict[str, Any]] = {
+        "user": {"kind": "user"},
+        "token": {"kind": "token"},
+        "cluster-user": {"kind": "user", "cluster_mode": True},
+    }
     return [
-        cloud.add_elasticache_secret(f"localcloud/elasticache-{kind}-demo", kind=kind)
-        for kind in ("user", "token")
+        cloud.add_elasticache_secret(f"localcloud/elasticache-{label}-demo", **options)
+        for label, options in modes.items()
     ]
 
 

@@ -111,7 +111,10 @@ def add_secret(
         **ids,
         **extra,
     }
-    return cloud.create_secret(name, value), primary, {**ids, "group": group_id}
+    details = {**ids, "group": group_id}
+    if group.cluster_enabled:
+        details["clusterMode"] = f"enabled, {len(group.slots)} shards of {1 + replicas} nodes"
+    return cloud.create_secret(name, value), primary, details
 
 
 def _group(

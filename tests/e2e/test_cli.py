@@ -38,6 +38,8 @@ def test_demo_rotates_every_example(tmp_path: Path) -> None:
     assert (
         "old version still accepted (now AWSPREVIOUS): True; new password accepted: True; OK"
     ) in done.stdout
+    # ElastiCache with cluster mode enabled: every shard's nodes found and proven.
+    assert "'clusterMode': 'enabled, 3 shards of 2 nodes'" in done.stdout
     summary = done.stdout.strip().splitlines()[-1]
     total = summary.split(" of ")[1].split()[0]
     assert summary == f"demo: {total} of {total} rotations succeeded"
