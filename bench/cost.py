@@ -225,7 +225,9 @@ def needed_calls(mode: str) -> list[tuple[str, str, str, str]]:
     needed += _proof(set_step, Level.AUTH, True, "the change is proven before setSecret returns")
     for _ in range(_ENDPOINTS.get(mode, 1)):
         needed += _proof("testSecret", Level.FULL, True, "the pending password works, everywhere")
-    needed += _proof("finishSecret", Level.FULL, True, "proof before promotion (the primary)")
+    needed += _proof("finishSecret", Level.FULL, True, "proof before promotion: the primary")
+    for _ in range(_ENDPOINTS.get(mode, 1)):
+        needed += _proof("finishSecret", Level.FULL, True, "...then every node, caught up")
     return needed
 
 

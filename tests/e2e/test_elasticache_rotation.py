@@ -132,6 +132,29 @@ def test_a_replica_that_lags_behind_active_is_waited_for(cloud: LocalCloud, kind
 
 
 @pytest.mark.parametrize("kind", ["user", "token"])
+def test_finish_secret_waits_for_a_lagging_replica_even_without_test_secret(
+    cloud: LocalCloud, kind: str
+) -> None:
+    """Invoked straight after setSecret, finishSecret still proves every node before it moves
+    AWSCURRENT: once it returns, no node refuses AWSCURRENT."""
+    example = new_secret(cloud, kind, lag_last_node=1.5)
+    replica = group_of(cloud, example).nodes[1].server
+    driver = cloud.driver("elasticache")
+    token = driver.start(example.arn)
+    user = example.details.get("username")
+    for step in ("createSecret", "setSecret"):
+        driver.run_step(example.arn, token, step, secrets.token_urlsafe(32))
+    pending = cloud.value(example.arn, "AWSPENDING")["password"]
+    lagging = not replica.accepts(pending, user)
+    result = driver.run(example.arn, token, ("finishSecret",))
+    accepted_at_once = replica.accepts(pending, user)
+    assert lagging
+    assert result.succeeded, result.runs
+    assert cloud.value(example.arn, "AWSCURRENT")["password"] == pending
+    assert accepted_at_once, "AWSCURRENT moved while a replica still refused it"
+
+
+@pytest.mark.parametrize("kind", ["user", "token"])
 def test_a_node_the_secret_does_not_list_stops_the_change(cloud: LocalCloud, kind: str) -> None:
     """The proof AUTHs where the secret points: a replica left out would take the new
     password unproven, so nothing is changed."""

@@ -156,8 +156,11 @@ def test_a_change_in_flight_is_waited_for(emulator: AlibabaEmulator) -> None:
     handle = rotation.change_password(pending, inspection, NEW, None)
     status = rotation.inspect(pending).status
     assert (status.ready, status.busy) == (False, True)  # Unavailable: busy, not failed
+    addresses_read = emulator.count("DescribeDBInstanceNetInfo", None)
     rotation.wait_for_change(pending, handle)
     assert logs_in(emulator, f"app_a:{NEW}")
+    # A wait asks for the state only: addresses were read by the look before the change.
+    assert emulator.count("DescribeDBInstanceNetInfo", None) == addresses_read
 
 
 @pytest.mark.parametrize(

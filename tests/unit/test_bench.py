@@ -67,10 +67,11 @@ def test_a_status_asked_again_is_waiting_but_a_describe_beyond_need_is_surplus(m
 
 
 def test_a_proof_of_every_node_counts_each_node() -> None:
-    """testSecret proves each node of the bench's ElastiCache group (a primary, a replica)."""
+    """testSecret proves each node of the bench's ElastiCache group (a primary, a replica);
+    finishSecret the primary at once, then each node again."""
     needed = cost.needed_calls("elasticache-token")
     assert redis_calls(needed, "testSecret") == ["AUTH", "AUTH", "PING"] * 2
-    assert redis_calls(needed, "finishSecret") == ["AUTH", "AUTH", "PING"]
+    assert redis_calls(needed, "finishSecret") == ["AUTH", "AUTH", "PING"] * 3
 
 
 def test_the_waiting_allowance_is_a_fifth_of_the_duration_plus_a_second() -> None:
@@ -200,8 +201,8 @@ def test_a_full_proof_counts_its_wrong_password_auth(mode: str) -> None:
     """testSecret's and finishSecret's proofs also send a random wrong password and no
     password; the needed calls count both, each with its own reason."""
     needed = cost.needed_calls(mode)
-    for step in ("testSecret", "finishSecret"):
-        assert redis_calls(needed, step) == ["AUTH", "AUTH", "PING"]
+    for step, proofs in (("testSecret", 1), ("finishSecret", 2)):
+        assert redis_calls(needed, step) == ["AUTH", "AUTH", "PING"] * proofs
         reasons = [why for s, kind, _, why in needed if s == step and kind == "redis"]
         assert "wrong password is refused" in reasons[1]
         assert "without a password is refused" in reasons[2]

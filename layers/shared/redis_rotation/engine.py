@@ -21,7 +21,7 @@ from redis_rotation.errors import (
 )
 from redis_rotation.event import Outcome, RotationEvent
 from redis_rotation.polling import Backoff, poll
-from redis_rotation.redis_check import Level, Where
+from redis_rotation.redis_check import Level
 from redis_rotation.store import CURRENT, PENDING, label, version_with
 
 if TYPE_CHECKING:
@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 # Whole change attempts after a provider fault back off further than status polls.
 ATTEMPT_BACKOFF = Backoff(first=0.25, cap=2.0)
+
+
+def refusal(target: RedisSecret) -> str:
+    endpoints = ", ".join(map(str, target.endpoints))
+    return f"Redis does not accept the AWSPENDING password on every endpoint ({endpoints})"
 
 
 def run_step(raw_event: Any, open_session: Callable[[str], RotationSession]) -> Outcome:
@@ -107,25 +112,20 @@ class RotationEngine:
 
     def test_secret(self, event: RotationEvent) -> Outcome:
         target, pending = versions.target(self.session, event)
-        try:
-            until = self.session.deadline.sooner(self.session.settings.test_wait)
-            self.proof.wait(target, until, Level.FULL, Where.EVERY)
-        except DeadlineExceededError:
-            raise RedisAuthError(
-                f"{pending.label}: Redis does not accept the AWSPENDING password on every "
-                f"endpoint ({', '.join(map(str, target.endpoints))})"
-            ) from None
+        until = self.session.deadline.sooner(self.session.settings.test_wait)
+        if not self.proof.holds(target, until):
+            raise RedisAuthError(f"{pending.label}: {refusal(target)}")
         self.log.info("Redis accepts the AWSPENDING password on every endpoint")
         return "tested"
 
     def finish_secret(self, event: RotationEvent, current_version: str | None) -> Outcome:
         target, pending = versions.target(self.session, event)
-        # Proof before promotion: a direct invoke cannot make AWSCURRENT a password the
-        # instance never got.
-        if not self.proof.proves(target, Level.FULL):
+        # Proof before promotion: the primary refuses a password it never got at once (a
+        # direct invoke); a node that has not caught up yet is waited for.
+        deadline = self.session.deadline
+        if not (self.proof.proves(target, Level.FULL) and self.proof.holds(target, deadline)):
             raise RedisAuthError(
-                f"{pending.label}: Redis does not accept the AWSPENDING password: refusing to "
-                "make it AWSCURRENT"
+                f"{pending.label}: {refusal(target)}: refusing to make it AWSCURRENT"
             )
         if target is pending:
             self.store.move_stage(event.secret_id, CURRENT, event.token, current_version)

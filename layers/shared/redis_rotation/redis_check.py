@@ -13,7 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from redis_rotation import observability
-from redis_rotation.errors import RedisUnreachableError, tls_mismatch
+from redis_rotation.errors import DeadlineExceededError, RedisUnreachableError, tls_mismatch
 from redis_rotation.polling import Backoff, Deadline, poll
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ STATUS_BACKOFF = Backoff(first=0.05, cap=1.0)
 class Proof:
     """The one proof of a version: the function, preflight, status and repair all ask Redis
     through it, with the function's timeouts and one probe. Two verbs: ``proves`` (ask
-    once) and ``wait`` (ask until it does)."""
+    once) and ``wait`` (ask until it does; ``holds`` answers instead of raising)."""
 
     timeouts: RedisTimeouts
     probe: RedisProbe = REDIS_PROBE
@@ -209,3 +209,12 @@ class Proof:
             what=f"Redis to accept the new password of {version.instance_id}",
             backoff=STATUS_BACKOFF,
         )
+
+    def holds(self, version: RedisSecret, deadline: Deadline) -> bool:
+        """``wait`` for the full proof on every endpoint, answering False, not raising, when
+        the deadline passes: what testSecret and finishSecret ask before they go on."""
+        try:
+            self.wait(version, deadline, Level.FULL, Where.EVERY)
+        except DeadlineExceededError:
+            return False
+        return True

@@ -108,15 +108,21 @@ class AlibabaProvider(ProviderBase):
     @override
     def inspect(self, secret: RedisSecret) -> Inspection:
         """The instance's state (and its account's), and where a password may be sent."""
+        status, listing = self._state(secret)
+        instance = {"InstanceId": secret.instance_id}
+        return Inspection(status, read_addresses(self._read(secret, NET_INFO, instance)), listing)
+
+    def _state(self, secret: RedisSecret) -> tuple[InstanceStatus, dict[str, Any]]:
+        """The instance's state and its account's, with the account listing; no addresses,
+        which a wait for a change does not need."""
         name = self._account(secret)
         instance = {"InstanceId": secret.instance_id}
         attribute = read_attribute(
             self._read(secret, DESCRIBE_INSTANCE, instance), secret.instance_id
         )
         status = instance_status(attribute, secret.instance_id)
-        addresses = read_addresses(self._read(secret, NET_INFO, instance))
         if name is None:
-            return Inspection(status, addresses)
+            return status, {}
         engine = str(attribute.get("EngineVersion", ""))
         major = engine.split(".")[0]
         if major.isdigit() and int(major) < 4:
@@ -128,8 +134,7 @@ class AlibabaProvider(ProviderBase):
                 "rotate its default account (omit account) or upgrade it to 4.0 or later",
             )
         accounts = read_accounts(self._read(secret, DESCRIBE_ACCOUNTS, instance))
-        status = self._account_status(secret, name, status, accounts)
-        return Inspection(status, addresses, {"accounts": accounts})
+        return self._account_status(secret, name, status, accounts), {"accounts": accounts}
 
     def _account_status(
         self,
@@ -200,7 +205,7 @@ class AlibabaProvider(ProviderBase):
         they are no longer changing."""
 
         def settled() -> bool | None:
-            status = self.inspect(secret).status
+            status, _ = self._state(secret)
             if status.ready:
                 return True
             if status.busy:
