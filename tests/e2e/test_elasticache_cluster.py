@@ -70,9 +70,7 @@ def test_a_cluster_mode_user_is_rotated_on_every_node_of_every_shard(cloud: Loca
 
 
 @pytest.mark.parametrize("left_out", ["every other node", "the third shard"])
-def test_a_secret_that_leaves_out_a_shard_changes_nothing(
-    cloud: LocalCloud, left_out: str
-) -> None:
+def test_a_secret_that_leaves_out_a_shard_changes_nothing(cloud: LocalCloud, left_out: str) -> None:
     """The proof AUTHs where the secret points: a shard it leaves out would take the new
     password unproven."""
     example = new_secret(cloud)
