@@ -26,9 +26,9 @@ pytestmark = pytest.mark.e2e
 _names = itertools.count()
 
 
-def new_secret(cloud: LocalCloud, **options: Any) -> ExampleSecret:
+def new_secret(cloud: LocalCloud, kind: str = "user", **options: Any) -> ExampleSecret:
     name = f"e2e/elasticache-cluster-{next(_names)}"
-    return cloud.add_elasticache_secret(name, kind="user", cluster_mode=True, **options)
+    return cloud.add_elasticache_secret(name, kind=kind, cluster_mode=True, **options)
 
 
 def group_of(cloud: LocalCloud, example: ExampleSecret) -> ReplicationGroup:
@@ -38,7 +38,7 @@ def group_of(cloud: LocalCloud, example: ExampleSecret) -> ReplicationGroup:
 def accepted(cloud: LocalCloud, example: ExampleSecret, version: str) -> list[bool]:
     value = cloud.value(example.arn, version)
     nodes = group_of(cloud, example).nodes
-    return [n.server.accepts(value["password"], value["username"]) for n in nodes]
+    return [n.server.accepts(value["password"], value.get("username")) for n in nodes]
 
 
 def changes(cloud: LocalCloud) -> int:
@@ -52,21 +52,27 @@ def rewrite(cloud: LocalCloud, example: ExampleSecret, **fields: Any) -> None:
     )
 
 
-def test_a_cluster_mode_user_is_rotated_on_every_node_of_every_shard(cloud: LocalCloud) -> None:
-    example = new_secret(cloud)
+# A user on shards with a replica each; a group's AUTH token (the default user of every
+# node) on shards of one node, a cluster of its own: the cheaper one to form.
+@pytest.mark.parametrize(("kind", "replicas"), [("user", 1), ("token", 0)])
+def test_a_cluster_mode_group_is_rotated_on_every_node_of_every_shard(
+    cloud: LocalCloud, kind: str, replicas: int
+) -> None:
+    example = new_secret(cloud, kind, replicas=replicas)
     group = group_of(cloud, example)
     assert group.cluster_enabled
     assert len({n.shard for n in group.nodes}) == 3
-    assert len(group.nodes) == 6
+    nodes = 3 * (1 + replicas)
+    assert len(group.nodes) == nodes
     described = cloud.elasticache.count("DescribeCacheClusters")
 
     result = cloud.driver("elasticache").rotate(example.arn)
 
     assert result.succeeded, result.runs
-    assert accepted(cloud, example, "AWSCURRENT") == [True] * 6
-    assert accepted(cloud, example, "AWSPREVIOUS") == [True] * 6
+    assert accepted(cloud, example, "AWSCURRENT") == [True] * nodes
+    assert accepted(cloud, example, "AWSPREVIOUS") == [True] * nodes
     # The nodes were found through DescribeCacheClusters, one call per member cluster.
-    assert cloud.elasticache.count("DescribeCacheClusters") - described >= 6
+    assert cloud.elasticache.count("DescribeCacheClusters") - described >= nodes
 
 
 @pytest.mark.parametrize("left_out", ["every other node", "the third shard"])
