@@ -115,8 +115,9 @@ class ElastiCacheApi:
         answer = self.call("DescribeUsers", UserId=user_id)
         return _one(answer.get("Users"), "UserId", user_id, "DescribeUsers", "UserNotFound")
 
-    def group(self, group_id: str) -> Mapping[str, Any]:
-        """The group; with cluster mode enabled, with its nodes' endpoints (NODE_ENDPOINTS)."""
+    def group(self, group_id: str, *, nodes: bool = True) -> Mapping[str, Any]:
+        """The group; with cluster mode enabled and ``nodes``, with its nodes' endpoints
+        (NODE_ENDPOINTS)."""
         answer = self.call("DescribeReplicationGroups", ReplicationGroupId=group_id)
         group = _one(
             answer.get("ReplicationGroups"),
@@ -125,7 +126,7 @@ class ElastiCacheApi:
             "DescribeReplicationGroups",
             "ReplicationGroupNotFoundFault",
         )
-        if group.get("ClusterEnabled") is not True:
+        if not nodes or group.get("ClusterEnabled") is not True:
             return group
         return {**group, NODE_ENDPOINTS: self.node_endpoints(group)}
 

@@ -177,7 +177,8 @@ class ElastiCacheProvider(ProviderBase):
 
         def settled() -> bool | None:
             found = call_retrying(
-                lambda: api.user(ident) if kind == "user" else api.group(ident),
+                # Only the status: no node addresses (DescribeCacheClusters) needed.
+                lambda: api.user(ident) if kind == "user" else api.group(ident, nodes=False),
                 self.context.deadline,
             )
             status = str(found.get("Status"))
