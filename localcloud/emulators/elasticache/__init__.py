@@ -1,7 +1,10 @@
 """An emulator of Amazon ElastiCache's API for Redis OSS passwords: RBAC users
 (DescribeUsers, ModifyUser; DescribeUserGroups says which replication groups hold them) and
 replication groups' AUTH tokens (DescribeReplicationGroups, ModifyReplicationGroup with
-AuthToken, AuthTokenUpdateStrategy, ApplyImmediately).
+AuthToken, AuthTokenUpdateStrategy, ApplyImmediately). A group with cluster mode enabled
+(``slots``: one entry per shard) answers as AWS does: shards and member ids, a
+ConfigurationEndpoint (the first shard's primary), and node addresses only through
+DescribeCacheClusters.
 
 It speaks the AWS Query protocol as boto3 sends it (form POST, SigV4, XML answers and
 errors), shaped by botocore's service model (``wire``). Changes land on real redis-servers,
