@@ -92,8 +92,10 @@ def machine_for(  # noqa: C901 (a class factory: its rules count as its branches
                 self.rotate_secret("finishSecret")
 
         def teardown(self) -> None:
-            if hasattr(self, "world"):
-                self.world.example.redis.stop()  # one redis-server per example, not per run
+            # One redis-server per example, not per run; a cluster-mode user's cluster is
+            # shared by the cloud's users (localcloud.elasticache_examples) and ends with it.
+            if hasattr(self, "world") and "clusterMode" not in self.world.example.details:
+                self.world.example.redis.stop()
 
         # -- Secrets Manager ---------------------------------------------------------------
 

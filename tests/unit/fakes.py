@@ -138,6 +138,7 @@ class FakeRedis:
     password: str
     unreachable: bool = False
     checks: int = 0
+    kept: set[str] = field(default_factory=set)  # also accepted (a provider's second password)
 
     def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
         if password is None:
@@ -147,7 +148,7 @@ class FakeRedis:
             raise RedisUnreachableError(
                 f"cannot reach Redis at {target.endpoint} (ConnectionError)"
             )
-        return password == self.password
+        return password == self.password or password in self.kept
 
 
 @dataclass
@@ -166,6 +167,7 @@ class FakeProvider:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     contexts: list[ProviderContext] = field(default_factory=list)
     policy_value: PasswordPolicy = passwords.UREDIS
+    strict: bool = False  # two passwords after a change; one once the previous is dropped
 
     def policy(self, secret: RedisSecret) -> PasswordPolicy:
         return self.policy_value
@@ -197,11 +199,21 @@ class FakeProvider:
             from redis_rotation.errors import OldPasswordRejectedError
 
             raise OldPasswordRejectedError(self.name, "change", "OldPasswordError", "wrong old")
+        if self.strict:
+            self.redis.kept = {self.redis.password}
         self.redis.password = new_password
         return ChangeHandle(task_id="task-1")
 
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None:
         self.calls.append(("wait", handle.task_id))
+
+    def one_password_at_rest(self, secret: RedisSecret) -> bool:
+        return self.strict
+
+    def drop_previous(self, secret: RedisSecret) -> ChangeHandle:
+        self.calls.append(("drop", None))
+        self.redis.kept = set()
+        return ChangeHandle(task_id="drop-1")
 
     def count(self, name: str) -> int:
         return sum(1 for call, _ in self.calls if call == name)

@@ -143,9 +143,30 @@ def test_a_secret_of_another_region_is_refused_before_any_call() -> None:
     assert fake.calls == []
 
 
-def test_strict_is_refused_until_it_is_built() -> None:
+@pytest.mark.parametrize(
+    ("document", "action", "sent"),
+    [
+        (USER, "ModifyUser", {"UserId": USER["userId"], "Passwords": [USER["password"]]}),
+        (
+            GROUP,
+            "ModifyReplicationGroup",
+            {
+                "ReplicationGroupId": GROUP["replicationGroupId"],
+                "AuthToken": GROUP["password"],
+                "AuthTokenUpdateStrategy": "SET",
+                "ApplyImmediately": True,
+            },
+        ),
+    ],
+    ids=["user", "token"],
+)
+def test_strict_drops_all_but_awscurrents_password(
+    document: dict[str, Any], action: str, sent: dict[str, Any]
+) -> None:
     fake = FakeElastiCache()
-    with pytest.raises(SecretFormatError) as caught:
-        provider(fake).change_password(secret({**USER, "strict": True}), USER_INSPECTION, NEW, OLD)
-    assert "strict" in str(caught.value)
-    assert fake.calls == []
+    chosen = provider(fake)
+    assert not chosen.one_password_at_rest(secret(document))
+    strict = secret({**document, "strict": True})
+    assert chosen.one_password_at_rest(strict)
+    chosen.drop_previous(strict)
+    assert fake.calls == [(action, sent)]

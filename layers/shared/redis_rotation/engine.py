@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from redis_rotation import observability, versions
+from redis_rotation import observability, strict, versions
 from redis_rotation.errors import (
     DeadlineExceededError,
     InstanceStateError,
@@ -33,11 +33,6 @@ if TYPE_CHECKING:
 ATTEMPT_BACKOFF = Backoff(first=0.25, cap=2.0)
 
 
-def refusal(target: RedisSecret) -> str:
-    endpoints = ", ".join(map(str, target.endpoints))
-    return f"Redis does not accept the AWSPENDING password on every endpoint ({endpoints})"
-
-
 def run_step(raw_event: Any, open_session: Callable[[str], RotationSession]) -> Outcome:
     """Parse the event, open the session of its secret, run its step."""
     event = RotationEvent.parse(raw_event)
@@ -57,6 +52,8 @@ class RotationEngine:
         """Run the event's step; returns what happened in a word, for logs and tests."""
         stages = event.stages(self.session.metadata)
         if CURRENT in stages[event.token]:
+            if event.step == "finishSecret":  # a retry: a drop a crash cut off is finished
+                strict.drop_previous(self.session, event)
             self.log.info("version is already AWSCURRENT: nothing to do")
             return "already-current"
         step: Callable[[RotationEvent], Outcome] = {
@@ -114,7 +111,7 @@ class RotationEngine:
         target, pending = versions.target(self.session, event)
         until = self.session.deadline.sooner(self.session.settings.test_wait)
         if not self.proof.holds(target, until):
-            raise RedisAuthError(f"{pending.label}: {refusal(target)}")
+            raise RedisAuthError(f"{pending.label}: {versions.refusal(target)}")
         self.log.info("Redis accepts the AWSPENDING password on every endpoint")
         return "tested"
 
@@ -125,7 +122,7 @@ class RotationEngine:
         deadline = self.session.deadline
         if not (self.proof.proves(target, Level.FULL) and self.proof.holds(target, deadline)):
             raise RedisAuthError(
-                f"{pending.label}: {refusal(target)}: refusing to make it AWSCURRENT"
+                f"{pending.label}: {versions.refusal(target)}: refusing to make it AWSCURRENT"
             )
         if target is pending:
             self.store.move_stage(event.secret_id, CURRENT, event.token, current_version)
@@ -135,6 +132,7 @@ class RotationEngine:
             # password, as a version of its own (idempotent: its token derives from ours).
             self.store.carry_edit(event.secret_id, event.token, target)
             self.log.info("stored the edited AWSCURRENT with the new password")
+        strict.drop_previous(self.session, event, target)
         return "finished"
 
     # -- setSecret's change, safe to re-run ----------------------------------------------

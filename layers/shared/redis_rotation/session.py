@@ -20,7 +20,7 @@ from redis_rotation.gate import Gate
 from redis_rotation.providers.base import Provider, ProviderContext, ProviderFactory
 from redis_rotation.redis_check import Level, Proof
 from redis_rotation.seams import DEFAULT_SEAMS, Seams
-from redis_rotation.store import CURRENT, PENDING, SecretStore, version_with
+from redis_rotation.store import CURRENT, PENDING, PREVIOUS, SecretStore, version_with
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -129,6 +129,14 @@ class RotationSession:
         current = self._read(event.secret_id, CURRENT, version_with(stages, CURRENT))
         pending = self._read(event.secret_id, PENDING, event.token, name_version=True)
         return Versions(event.secret_id, current, pending, self.gate)
+
+    def replaced(self, event: RotationEvent) -> RedisSecret | None:
+        """The version this rotation's promotion replaces: AWSCURRENT's before finishSecret
+        moves the label, AWSPREVIOUS's after (as this step's DescribeSecret shows them)."""
+        stages = self.metadata.get("VersionIdsToStages", {})
+        moved = CURRENT in stages.get(event.token, ())
+        stage = PREVIOUS if moved else CURRENT
+        return self._read(event.secret_id, stage, version_with(stages, stage), name_version=moved)
 
     def _read(
         self, secret_id: str, stage: str, version_id: str | None, *, name_version: bool = False

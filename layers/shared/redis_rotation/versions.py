@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from redis_rotation.session import RotationSession
 
 
+def refusal(target: RedisSecret) -> str:
+    """Why testSecret or finishSecret refuses to go on."""
+    endpoints = ", ".join(map(str, target.endpoints))
+    return f"Redis does not accept the AWSPENDING password on every endpoint ({endpoints})"
+
+
 def target(session: RotationSession, event: RotationEvent) -> tuple[RedisSecret, RedisSecret]:
     """(what the pending password is proven and promoted as, AWSPENDING), both admitted,
     the first's addresses cleared. After an edit to AWSCURRENT, the first is the edited

@@ -113,6 +113,16 @@ class Provider(Protocol):
         """Return when the provider reports the change done; raise if it failed."""
         ...
 
+    def one_password_at_rest(self, secret: RedisSecret) -> bool:
+        """True when the password a finished rotation replaced must stop working (a provider
+        that keeps two valid passwords, asked to keep one: ElastiCache's ``strict``)."""
+        ...
+
+    def drop_previous(self, secret: RedisSecret) -> ChangeHandle:
+        """Leave ``secret``'s password (AWSCURRENT's, proven) the only one. Asked after the
+        promotion, only when ``one_password_at_rest`` and the one before still works."""
+        ...
+
 
 class ProviderFactory(Protocol):
     """A provider class: the gate reads its schema before the provider is built."""
@@ -231,6 +241,12 @@ class ProviderBase(ABC):
 
     @abstractmethod
     def wait_for_change(self, secret: RedisSecret, handle: ChangeHandle) -> None: ...
+
+    def one_password_at_rest(self, secret: RedisSecret) -> bool:  # noqa: ARG002 (a default)
+        return False
+
+    def drop_previous(self, secret: RedisSecret) -> ChangeHandle:
+        raise NotImplementedError(f"{self.name} keeps no second password to drop ({secret.label})")
 
 
 def missing_account(

@@ -73,16 +73,6 @@ class ElastiCacheProvider(ProviderBase):
     def is_user(secret: RedisSecret) -> bool:
         return secret.get("userId") is not None
 
-    @staticmethod
-    def _refuse_strict(secret: RedisSecret) -> None:
-        if secret.data.get("strict") is True:
-            raise SecretFormatError(
-                secret.label,
-                "strict",
-                "is not supported yet: remove it (the previous password then stays valid "
-                "until the next rotation)",
-            )
-
     # -- the Provider protocol -------------------------------------------------------------
 
     def policy(self, secret: RedisSecret) -> PasswordPolicy:
@@ -93,7 +83,6 @@ class ElastiCacheProvider(ProviderBase):
         return self.is_user(secret)
 
     def inspect(self, secret: RedisSecret) -> Inspection:
-        self._refuse_strict(secret)
         api = self.api(secret)
         deadline = self.context.deadline
         if self.is_user(secret):
@@ -126,7 +115,6 @@ class ElastiCacheProvider(ProviderBase):
         new_password: str,
         old_password: str | None,
     ) -> ChangeHandle:
-        self._refuse_strict(secret)
         self.hide(new_password, old_password)
         self._refuse_unlisted_nodes(secret, inspection)
         api = self.api(secret)
@@ -147,6 +135,31 @@ class ElastiCacheProvider(ProviderBase):
             AuthTokenUpdateStrategy="ROTATE",
             ApplyImmediately=True,
         )
+        return ChangeHandle()
+
+    def one_password_at_rest(self, secret: RedisSecret) -> bool:
+        return secret.data.get("strict") is True
+
+    def drop_previous(self, secret: RedisSecret) -> ChangeHandle:
+        """A user: its one password is AWSCURRENT's. A token: SET with the last token
+        rotated (AWSCURRENT's), which ElastiCache allows only after that ROTATE."""
+        self.hide(secret.password)
+        api = self.api(secret)
+        if self.is_user(secret):
+            params: dict[str, Any] = {
+                "UserId": str(secret.get("userId")),
+                "Passwords": [secret.password],
+            }
+            action = "ModifyUser"
+        else:
+            params = {
+                "ReplicationGroupId": str(secret.get("replicationGroupId")),
+                "AuthToken": secret.password,
+                "AuthTokenUpdateStrategy": "SET",
+                "ApplyImmediately": True,
+            }
+            action = "ModifyReplicationGroup"
+        call_retrying(lambda: api.call(action, **params), self.context.deadline)
         return ChangeHandle()
 
     @staticmethod
