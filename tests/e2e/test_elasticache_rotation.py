@@ -177,3 +177,32 @@ def test_a_node_the_secret_does_not_list_stops_the_change(cloud: LocalCloud, kin
     )
     assert changes_after == changes_before
     assert example.accepts(cloud.value(example.arn, "AWSCURRENT"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "action"), [("user", "ModifyUser"), ("token", "ModifyReplicationGroup")]
+)
+def test_strict_leaves_one_password_at_rest_rotation_after_rotation(
+    cloud: LocalCloud, kind: str, action: str
+) -> None:
+    """Both passwords work while the rotation runs; once finishSecret has promoted the new
+    one, the one it replaced is refused on every node. The next rotation starts from there."""
+    example = new_secret(cloud, kind, strict=True)
+    user = example.details.get("username")
+    driver = cloud.driver("elasticache")
+    for _ in range(2):
+        old = cloud.value(example.arn, "AWSCURRENT")["password"]
+        calls_before = cloud.elasticache.count(action)
+        token = driver.start(example.arn)
+        tested = driver.run(example.arn, token, ("createSecret", "setSecret", "testSecret"))
+        assert tested.succeeded, tested.runs
+        pending = cloud.value(example.arn, "AWSPENDING")["password"]
+        assert accepted_on_every_node(cloud, example, old, user) == [True, True]
+        assert driver.run(example.arn, token, ("finishSecret",)).succeeded
+        assert cloud.value(example.arn, "AWSCURRENT")["password"] == pending
+        assert accepted_on_every_node(cloud, example, pending, user) == [True, True]
+        assert accepted_on_every_node(cloud, example, old, user) == [False, False]
+        assert cloud.elasticache.count(action) == calls_before + 2  # the change, the drop
+    # A retry of finishSecret finds the old password gone: nothing is sent again.
+    assert driver.run(example.arn, token, ("finishSecret",)).succeeded
+    assert cloud.elasticache.count(action) == calls_before + 2

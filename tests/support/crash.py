@@ -49,6 +49,17 @@ MODES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("elasticache-user", "elasticache", {"kind": "user", "apply_per_request": True}),
     ("elasticache-token", "elasticache", {"kind": "token", "apply_per_request": True}),
+    # One password at rest: the drop after the promotion is a second, expected change.
+    (
+        "elasticache-user-strict",
+        "elasticache",
+        {"kind": "user", "apply_per_request": True, "strict": True},
+    ),
+    (
+        "elasticache-token-strict",
+        "elasticache",
+        {"kind": "token", "apply_per_request": True, "strict": True},
+    ),
     # Cluster mode enabled: a user on a real Redis Cluster of 3 shards (one node each: a
     # replica per shard would double the DescribeCacheClusters calls, hence crash points,
     # and the e2e tests rotate a cluster with replicas).
@@ -197,6 +208,8 @@ def crash_once(
     watch.check("at the end")
     current = cloud.value(example.arn, "AWSCURRENT")
     converged = result.succeeded and example.accepts(current) and crash.fired is not None
+    if options.get("strict"):  # converged means one password at rest, too
+        converged = converged and not example.accepts(cloud.value(example.arn, "AWSPREVIOUS"))
     where = f"{side} {crash.fired.kind} {crash.fired.name}" if crash.fired else "never fired"
     return converged, watch, applied_changes(cloud, example), where
 
@@ -232,6 +245,7 @@ def crash_test(modes: Collection[str]) -> Callable[..., None]:
         assert kinds == {"secretsmanager", "provider", "redis"}, "every kind of call is covered"
 
         report = ModeReport()
+        expected = 2 if options.get("strict") else 1  # strict: the change, then the drop
         for call, side in crash_points(calls):
             converged, watch, changes, where = crash_once(
                 cloud, provider, options, call.index, side
@@ -240,8 +254,8 @@ def crash_test(modes: Collection[str]) -> Callable[..., None]:
             report.converged += converged
             report.lost += bool(watch.violations)
             report.current_refused += bool(watch.current_refused)
-            report.second_changes += changes > 1
-            if not converged or watch.violations or watch.current_refused or changes != 1:
+            report.second_changes += changes > expected
+            if not converged or watch.violations or watch.current_refused or changes != expected:
                 report.failures.append(
                     f"crash {where} (#{call.index}): converged={converged}, changes={changes}, "
                     f"lost at {watch.violations[:3]}, AWSCURRENT refused at "
