@@ -107,18 +107,24 @@ def test_rotate_is_refused_on_a_group_without_transit_encryption(cloud: LocalClo
     assert cloud.accepted_stages(example) == ["AWSCURRENT"]
 
 
+def set_with_a_lagging_replica(cloud: LocalCloud, kind: str) -> tuple[ExampleSecret, str, str]:
+    """A rotation through setSecret whose last node lags behind active / available: the
+    example, the rotation's token, the AWSPENDING password."""
+    example = new_secret(cloud, kind, lag_last_node=1.5)
+    driver = cloud.driver("elasticache")
+    token = driver.start(example.arn)
+    for step in ("createSecret", "setSecret"):
+        driver.run_step(example.arn, token, step, secrets.token_urlsafe(32))
+    return example, token, cloud.value(example.arn, "AWSPENDING")["password"]
+
+
 @pytest.mark.parametrize("kind", ["user", "token"])
 def test_a_replica_that_lags_behind_active_is_waited_for(cloud: LocalCloud, kind: str) -> None:
     """ElastiCache says active / available while the replica has not caught up yet: the
     rotation proves the replica anyway before AWSCURRENT moves."""
-    example = new_secret(cloud, kind, lag_last_node=1.5)
-    replica = group_of(cloud, example).nodes[1].server
+    example, token, pending = set_with_a_lagging_replica(cloud, kind)
+    replica, user = group_of(cloud, example).nodes[1].server, example.details.get("username")
     driver = cloud.driver("elasticache")
-    token = driver.start(example.arn)
-    user = example.details.get("username")
-    for step in ("createSecret", "setSecret"):
-        driver.run_step(example.arn, token, step, secrets.token_urlsafe(32))
-    pending = cloud.value(example.arn, "AWSPENDING")["password"]
     lagging = not replica.accepts(pending, user)  # the window the proof must wait out
     result = driver.run(example.arn, token, ("testSecret", "finishSecret"))
     assert lagging
@@ -137,14 +143,9 @@ def test_finish_secret_waits_for_a_lagging_replica_even_without_test_secret(
 ) -> None:
     """Invoked straight after setSecret, finishSecret still proves every node before it moves
     AWSCURRENT: once it returns, no node refuses AWSCURRENT."""
-    example = new_secret(cloud, kind, lag_last_node=1.5)
-    replica = group_of(cloud, example).nodes[1].server
+    example, token, pending = set_with_a_lagging_replica(cloud, kind)
+    replica, user = group_of(cloud, example).nodes[1].server, example.details.get("username")
     driver = cloud.driver("elasticache")
-    token = driver.start(example.arn)
-    user = example.details.get("username")
-    for step in ("createSecret", "setSecret"):
-        driver.run_step(example.arn, token, step, secrets.token_urlsafe(32))
-    pending = cloud.value(example.arn, "AWSPENDING")["password"]
     lagging = not replica.accepts(pending, user)
     result = driver.run(example.arn, token, ("finishSecret",))
     accepted_at_once = replica.accepts(pending, user)
