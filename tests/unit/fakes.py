@@ -139,11 +139,13 @@ class FakeRedis:
     unreachable: bool = False
     checks: int = 0
     kept: set[str] = field(default_factory=set)  # also accepted (a provider's second password)
+    asked: list[str] = field(default_factory=list)  # each endpoint a password was sent to
 
     def ping(self, target: RedisTarget, username: str | None, password: str | None) -> bool:
         if password is None:
             return False  # the anonymous half of the proof: refused, as a real instance does
         self.checks += 1
+        self.asked.append(str(target.endpoint))
         if self.unreachable:
             raise RedisUnreachableError(
                 f"cannot reach Redis at {target.endpoint} (ConnectionError)"

@@ -47,3 +47,21 @@ def test_without_strict_the_replaced_password_stays(world: World) -> None:
     assert world.run("finishSecret") == "finished"
     assert world.provider.count("drop") == 0
     assert world.redis.kept == {SECRET["password"]}
+
+
+def test_a_crafted_awsprevious_lends_only_its_password_to_the_drop(world: World) -> None:
+    """A writer labels a version AWSPREVIOUS that names their own host: finishSecret's retry
+    asks about its password on AWSCURRENT's endpoint only, and drops nothing it invents."""
+    world.provider.strict = True
+    world.with_pending()
+    world.run("setSecret")
+    world.sm.versions["v-current"]["stages"] = []
+    world.sm.versions["v-previous"]["stages"] = []
+    world.sm.versions[TOKEN]["stages"] = ["AWSPENDING", "AWSCURRENT"]
+    crafted = {**SECRET, "host": "attacker.example", "password": "writer-chose-this"}
+    world.sm.add_version("v-crafted", ["AWSPREVIOUS"], crafted)
+    world.redis.asked.clear()
+    assert world.run("finishSecret") == "already-current"
+    assert world.redis.asked  # the retry did ask, on AWSCURRENT's endpoint
+    assert not any("attacker.example" in endpoint for endpoint in world.redis.asked)
+    assert world.provider.count("drop") == 0  # its password never worked: nothing to drop
